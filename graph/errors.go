@@ -1,0 +1,60 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// ErrorPresenter is the one place where errors become client-facing GraphQL
+// errors. Domain errors keep their safe message and gain extensions.code
+// (and extensions.upstreamErrcode); errors written by gqlgen or gqlparser
+// (syntax, validation) pass through; anything else is an internal error whose
+// text is logged, never sent.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		presented := graphql.DefaultErrorPresenter(ctx, err)
+		var oe *order.Error
+		if errors.As(err, &oe) {
+			ext := map[string]any{"code": string(oe.Code)}
+			if oe.Errcode != nil {
+				ext["upstreamErrcode"] = *oe.Errcode
+			}
+			level := slog.LevelDebug // the client's business: a missing order, a bad id
+			if oe.Transient() {
+				level = slog.LevelWarn // the operator's business
+			}
+			log.LogAttrs(ctx, level, "order error", slog.String("code", string(oe.Code)), slog.Any("path", presented.Path), slog.Any("cause", oe.Cause))
+			return &gqlerror.Error{Message: oe.Message, Path: presented.Path, Locations: presented.Locations, Extensions: ext}
+		}
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) && ge.Err == nil {
+			return presented
+		}
+		log.LogAttrs(ctx, slog.LevelError, "internal error", slog.Any("path", presented.Path), slog.String("error", err.Error()))
+		return &gqlerror.Error{Message: "internal server error", Path: presented.Path, Locations: presented.Locations, Extensions: map[string]any{"code": string(order.CodeInternal)}}
+	}
+}
+
+// Recover turns a resolver panic into a coded internal error. The panic value
+// is logged by type only: it may hold anything, secrets included.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.LogAttrs(ctx, slog.LevelError, "panic in resolver", slog.String("panic", fmt.Sprintf("%T", p)), slog.Any("path", graphql.GetPath(ctx)))
+		return order.Errorf(order.CodeInternal, "internal server error", nil)
+	}
+}
+
+// addEntryError reports err for entry i of the list field being resolved, so
+// its path is ["orders", i] and the rest of the list still resolves.
+func addEntryError(ctx context.Context, i int, err error) {
+	path := append(graphql.GetPath(ctx), ast.PathIndex(i))
+	graphql.AddError(ctx, &gqlerror.Error{Path: path, Message: err.Error(), Err: err})
+}

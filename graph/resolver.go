@@ -1,0 +1,12 @@
+// Package graph is the GraphQL edge: gqlgen's generated executor, the thin
+// Query resolvers that delegate to the request's loaders, and the single
+// place where domain errors become GraphQL errors (errors.go).
+package graph
+
+//go:generate go run github.com/99designs/gqlgen generate
+
+// Resolver holds what the resolvers need besides the request's loaders.
+type Resolver struct {
+	// MaxIDs caps orders(ids:); larger lists are refused before any upstream call.
+	MaxIDs int
+}

@@ -1,0 +1,166 @@
+// Package app wires the configuration into a running server: it picks the
+// upstream (the WeChat API or the built-in sandbox), the token policy, and
+// serves HTTP until its context ends, then shuts down gracefully.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/httpserver"
+	"github.com/ordergraph/ordergraph/internal/loader"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/token"
+	"github.com/ordergraph/ordergraph/internal/wechat"
+)
+
+// ExampleQuery is what the playground opens with: the vendor's example
+// order, which the sandbox serves, with a field from every section.
+const ExampleQuery = `# The sandbox serves the WeChat doc's example order at this id.
+query ExampleOrder {
+  order(id: "12123121332") {
+    id
+    status
+    statusCode
+    createTime
+    orderType
+    openid
+    orderDetail {
+      productInfos { productId skuId title skuCnt salePrice skuAttrs { attrKey attrValue } }
+      priceInfo { productPrice freight discountedPrice orderPrice isDiscounted }
+      payInfo { payMethod prepayId transactionId payTime }
+      deliveryInfo {
+        addressInfo { userName provinceName cityName countyName detailInfo telNumber }
+        expressFee { shippingMethod }
+        deliveryProductInfo { waybillId deliveryId deliveryTime productInfos { productId skuId productCnt } }
+        insuranceInfo { type insurancePrice }
+        deliverType
+        shipDoneTime
+      }
+    }
+    aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
+    extInfo { customerNotes merchantNotes }
+  }
+}
+`
+
+// Run runs the server until ctx ends and returns the process exit status:
+// 2 for a configuration error, 1 for a failure to serve.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("server stopped", slog.String("error", err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	mode := cfg.Mode()
+	if mode == config.ModeSandbox {
+		base, stop, err := startSandbox(cfg.SandboxLatency)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.APIBaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
+	}
+
+	api := wechat.NewAPI(wechat.APIConfig{
+		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log,
+	})
+	var tokens wechat.TokenSource = token.Static(cfg.AccessToken)
+	if mode != config.ModeStaticToken {
+		appID, secret := cfg.AppID, cfg.AppSecret
+		tokens = token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
+			return api.StableToken(ctx, appID, secret, force)
+		}, token.Config{})
+	}
+
+	handler := httpserver.New(httpserver.Config{
+		Source:          wechat.NewOrders(api, tokens),
+		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
+		MaxIDs:          cfg.MaxIDsPerQuery,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		Playground:      cfg.Playground,
+		PlaygroundQuery: ExampleQuery,
+		Ready: func(ctx context.Context) error {
+			_, err := tokens.Token(ctx)
+			return err
+		},
+		Logger: log,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		// Long enough for a token fetch, a call, a token refresh and a retry.
+		WriteTimeout: 2*cfg.UpstreamTimeout + 30*time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	announce(log, mode, cfg.Playground, ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.String("grace", cfg.ShutdownTimeout.String()))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startSandbox serves the fake upstream on a loopback port of its own, so
+// the real HTTP client code runs against it.
+func startSandbox(latency time.Duration) (baseURL string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	srv := &http.Server{Handler: sandbox.New(latency), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+func announce(log *slog.Logger, mode config.Mode, playground bool, addr net.Addr) {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	attrs := []any{slog.String("mode", string(mode)), slog.String("graphql", base+"/graphql")}
+	if playground {
+		attrs = append(attrs, slog.String("playground", base+"/"))
+	}
+	if mode == config.ModeSandbox {
+		log.Warn("SANDBOX MODE: serving made-up orders from the built-in fake upstream; set WECHAT_APP_ID and WECHAT_APP_SECRET for real orders", attrs...)
+	}
+	log.Info("listening on "+base, attrs...)
+}

@@ -1,0 +1,117 @@
+// Package httpserver assembles the public HTTP surface: the GraphQL endpoint
+// (GET and POST per GraphQL-over-HTTP), the GraphiQL playground, health and
+// readiness probes, and the middleware every request passes through (request
+// id, structured request log, panic recovery, body limit).
+package httpserver
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/loader"
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/playground"
+)
+
+// Config is what the HTTP surface needs.
+type Config struct {
+	Source       order.Source
+	Loader       loader.Config
+	MaxIDs       int
+	MaxBodyBytes int64
+	// Playground serves GraphiQL at / and turns introspection on.
+	Playground bool
+	// PlaygroundQuery is the query GraphiQL opens with.
+	PlaygroundQuery string
+	// Ready reports whether the server can serve orders; nil means always.
+	Ready  func(context.Context) error
+	Logger *slog.Logger
+}
+
+// New returns the server's root handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxIDs <= 0 {
+		cfg.MaxIDs = 100
+	}
+	cfg.Loader.Logger = cfg.Logger
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, requestLog(cfg.Logger), recoverer(cfg.Logger))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
+	r.Get("/readyz", readyz(cfg.Ready))
+
+	gql := graphQL(cfg)
+	r.Route("/graphql", func(r chi.Router) {
+		r.Use(loader.Middleware(cfg.Source, cfg.Loader))
+		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
+		r.Get("/", gql.ServeHTTP)
+	})
+	if cfg.Playground {
+		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundQuery))
+		r.Handle(playground.AssetsPath+"*", playground.Assets())
+	}
+	return r
+}
+
+// graphQL builds the gqlgen handler with explicit transports and extensions.
+func graphQL(cfg Config) *handler.Server {
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs}})
+	srv := handler.New(schema)
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Playground {
+		srv.Use(extension.Introspection{})
+	}
+	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
+	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if info := infoFrom(ctx); info != nil {
+			oc := graphql.GetOperationContext(ctx)
+			info.operation = oc.OperationName
+			if info.operation == "" && oc.Operation != nil {
+				info.operation = oc.Operation.Name
+			}
+		}
+		return next(ctx)
+	})
+	return srv
+}
+
+func readyz(ready func(context.Context) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				writeText(w, http.StatusServiceUnavailable, "not ready: "+string(order.ErrorCode(err)))
+				return
+			}
+		}
+		writeText(w, http.StatusOK, "ready")
+	}
+}
+
+func writeText(w http.ResponseWriter, status int, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(s + "\n"))
+}

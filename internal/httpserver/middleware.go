@@ -1,0 +1,129 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// requestInfo collects what the request log line reports from deeper layers.
+type requestInfo struct {
+	operation string
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+// requestLog writes one structured line per request. It logs the path, never
+// the query string: GET /graphql carries the query there, and it is no
+// business of the logs.
+func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			info := &requestInfo{}
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("request_id", middleware.GetReqID(r.Context())),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("operation", info.operation),
+				slog.Int("status", ww.Status()),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			)
+		})
+	}
+}
+
+// recoverer answers a panic outside the GraphQL executor with a GraphQL
+// error and logs it without a stack or the panic's text, either of which
+// may carry request data.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				p := recover()
+				if p == nil {
+					return
+				}
+				if p == http.ErrAbortHandler {
+					panic(p) // net/http's own signal to drop the connection
+				}
+				log.LogAttrs(r.Context(), slog.LevelError, "panic in handler", slog.String("panic", fmt.Sprintf("%T", p)), slog.String("request_id", middleware.GetReqID(r.Context())))
+				writeGraphQLError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitBody reads a POST body up to max bytes: larger is 413, and a JSON body
+// that does not parse is 400, answered here so that neither a decoder's
+// error text nor an echo of the body reaches the client.
+func limitBody(max int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > max {
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", fmt.Sprintf("request body larger than %d bytes", max))
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+			if err != nil {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+					writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", fmt.Sprintf("request body larger than %d bytes", max))
+					return
+				}
+				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "request body could not be read")
+				return
+			}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" && !validRequest(body) {
+				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", `request body must be a JSON object with a string "query"`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// validRequest reports whether body is a GraphQL-over-HTTP request object.
+// Persisted-query clients may omit "query", so only its type is checked.
+func validRequest(body []byte) bool {
+	var req struct {
+		Query         *string         `json:"query"`
+		OperationName *string         `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return false
+	}
+	isObjectOrNull := func(raw json.RawMessage) bool {
+		raw = bytes.TrimSpace(raw)
+		return len(raw) == 0 || raw[0] == '{' || bytes.Equal(raw, []byte("null"))
+	}
+	return isObjectOrNull(req.Variables) && isObjectOrNull(req.Extensions)
+}
+
+func writeGraphQLError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}

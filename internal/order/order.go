@@ -1,0 +1,189 @@
+// Package order holds the domain model of a shop order and the Source
+// interface that every upstream adapter implements. It knows nothing about
+// GraphQL or HTTP: the WeChat Mini Shop client, the sandbox and any future
+// adapter (for example the WeChat Store channels/ec API) translate their wire
+// formats into these types, and the GraphQL layer only reads them.
+//
+// Conventions: money is integer fen; every upstream identifier is a uint64 so
+// that ids above 2^53 stay exact; a nil pointer means "not sent by the
+// upstream"; times are absolute instants (the GraphQL edge renders them in
+// China Standard Time).
+package order
+
+import (
+	"context"
+	"time"
+)
+
+// Source fetches one order by id. Implementations return *Error for every
+// failure a caller can act on, so the edge can map it to a client-facing code.
+type Source interface {
+	Order(ctx context.Context, id uint64) (*Order, error)
+}
+
+// Order is one Mini Shop order.
+type Order struct {
+	ID              uint64
+	Status          OrderStatus
+	StatusCode      int64
+	CreateTime      *time.Time
+	UpdateTime      *time.Time
+	Openid          *string
+	OrderType       OrderType
+	OrderTypeCode   int64
+	OrderDetail     *OrderDetail
+	AftersaleDetail *AfterSaleDetail
+	ExtInfo         *ExtInfo
+}
+
+// OrderDetail groups what was bought, how it was paid and how it ships.
+type OrderDetail struct {
+	ProductInfos   []ProductInfo
+	PriceInfo      *PriceInfo
+	PayInfo        *PayInfo
+	DeliveryInfo   *DeliveryInfo
+	CouponInfo     *CouponInfo
+	CouponcodeInfo *CouponCodeInfo
+}
+
+// ProductInfo is one SKU line of an order.
+type ProductInfo struct {
+	ProductID             uint64
+	OutProductID          *string
+	SkuID                 uint64
+	OutSkuID              *string
+	ThumbImg              *string
+	SkuCnt                int64
+	SalePrice             int64
+	Title                 *string
+	SkuAttrs              []AttrInfo
+	OnAftersaleSkuCnt     int64
+	FinishAftersaleSkuCnt int64
+	SkuCode               *string
+	MarketPrice           *int64
+}
+
+// AttrInfo is one SKU attribute, such as colour or size.
+type AttrInfo struct {
+	AttrKey   string
+	AttrValue string
+}
+
+// PayInfo describes the payment. Prepay and transaction ids are opaque
+// strings even when they are all digits.
+type PayInfo struct {
+	PayMethod     *string
+	PrepayID      *string
+	PrepayTime    *time.Time
+	PayTime       *time.Time
+	TransactionID *string
+}
+
+// PriceInfo holds the order's amounts, all in fen.
+type PriceInfo struct {
+	ProductPrice         int64
+	OrderPrice           int64
+	Freight              int64
+	DiscountedPrice      *int64
+	IsDiscounted         bool
+	OriginalOrderPrice   *int64
+	EstimateProductPrice *int64
+	ChangeDownPrice      *int64
+	ChangeFreight        *int64
+	IsChangeFreight      *bool
+	BuyerInsurancePrice  *int64
+}
+
+// CouponInfo lists the coupons applied to the order.
+type CouponInfo struct {
+	CouponID []uint64
+}
+
+// DeliveryInfo describes where and how the order ships.
+type DeliveryInfo struct {
+	AddressInfo         *AddressInfo
+	DeliveryMethod      *string
+	ExpressFee          []DeliveryExpressFee
+	DeliveryProductInfo []DeliveryProductInfo
+	ShipDoneTime        *time.Time
+	InsuranceInfo       *InsuranceInfo
+	DeliverType         *DeliveryType
+	OfflineDeliveryTime *time.Time
+	OfflinePickupTime   *time.Time
+	PickupAddress       *AddressInfo
+}
+
+// DeliveryExpressFee names the shipping method charged for.
+type DeliveryExpressFee struct {
+	ShippingMethod ShippingMethod
+}
+
+// DeliveryProductInfo is one parcel: its waybill and what it contains.
+type DeliveryProductInfo struct {
+	WaybillID       *string
+	DeliveryID      *string
+	ProductInfos    []FreightProductInfo
+	DeliveryName    *string
+	DeliveryTime    *time.Time
+	DeliverType     *DeliveryType
+	DeliveryAddress *AddressInfo
+}
+
+// FreightProductInfo is one SKU inside a parcel.
+type FreightProductInfo struct {
+	ProductID  uint64
+	SkuID      uint64
+	ProductCnt int64
+}
+
+// InsuranceInfo describes freight insurance.
+type InsuranceInfo struct {
+	Type           InsuranceType
+	InsurancePrice int64
+}
+
+// AddressInfo is a postal address with the recipient's contact.
+type AddressInfo struct {
+	UserName     *string
+	PostalCode   *string
+	ProvinceName *string
+	CityName     *string
+	CountyName   *string
+	DetailInfo   *string
+	NationalCode *string
+	TelNumber    *string
+	HouseNumber  *string
+}
+
+// CouponCodeInfo describes a voucher order's validity and redemption.
+type CouponCodeInfo struct {
+	StartTime        *time.Time
+	EndTime          *time.Time
+	VerifyType       *VerifyType
+	PhoneNumber      *string
+	VerifierNickname *string
+	VerifyTime       *time.Time
+}
+
+// AfterSaleDetail summarises refunds and returns.
+type AfterSaleDetail struct {
+	OnAftersaleOrderCnt int64
+	AftersaleOrderList  []AfterSaleOrderInfo
+}
+
+// AfterSaleOrderInfo is one after-sale (refund/return) order.
+type AfterSaleOrderInfo struct {
+	AftersaleOrderID uint64
+	Status           int64
+}
+
+// ExtInfo holds free-text notes.
+type ExtInfo struct {
+	CustomerNotes *string
+	MerchantNotes *string
+}
+
+// ChinaTime is China Standard Time, the zone in which Mini Shop writes
+// wall-clock times. A fixed offset (China has no daylight saving time) keeps
+// the server independent of the machine's tz database.
+var ChinaTime = time.FixedZone("CST", 8*60*60)

@@ -1,0 +1,58 @@
+// Package playground serves GraphiQL from assets embedded in the binary, so
+// the playground works on machines and networks with no internet access.
+// update-assets.sh refreshes the pinned versions from the npm registry.
+package playground
+
+import (
+	"embed"
+	"html/template"
+	"net/http"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// AssetsPath is where Handler's page expects the assets; mount Assets there.
+const AssetsPath = "/playground/assets/"
+
+// Assets serves the embedded GraphiQL files under AssetsPath.
+func Assets() http.Handler {
+	return http.StripPrefix("/playground/", http.FileServerFS(assets))
+}
+
+var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<link rel="stylesheet" href="{{.Assets}}graphiql.min.css">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql">Loading…</div>
+<script src="{{.Assets}}react.production.min.js"></script>
+<script src="{{.Assets}}react-dom.production.min.js"></script>
+<script src="{{.Assets}}graphiql.min.js"></script>
+<script>
+  const fetcher = GraphiQL.createFetcher({ url: new URL({{.Endpoint}}, location.href).toString() });
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    React.createElement(GraphiQL, {
+      fetcher,
+      defaultQuery: {{.Query}},
+      defaultEditorToolsVisibility: true,
+    }),
+  );
+</script>
+</body>
+</html>
+`))
+
+// Handler serves the GraphiQL page for endpoint, opening with query.
+func Handler(title, endpoint, query string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_ = page.Execute(w, struct{ Title, Endpoint, Query, Assets string }{title, endpoint, query, AssetsPath})
+	})
+}

@@ -1,0 +1,124 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// maxResponseBytes bounds what we read from the upstream; a real order is a
+// few kilobytes, so anything near this is garbage.
+const maxResponseBytes = 4 << 20
+
+// API is the transport to the WeChat API: one keep-alive client, a timeout
+// per call and a process-wide cap on calls in flight.
+type API struct {
+	base     string
+	client   *http.Client
+	timeout  time.Duration
+	inflight chan struct{}
+	log      *slog.Logger
+}
+
+// APIConfig configures an API.
+type APIConfig struct {
+	BaseURL     string        // e.g. https://api.weixin.qq.com
+	Timeout     time.Duration // per call, including reading the body
+	MaxInFlight int           // process-wide cap on concurrent upstream calls
+	Client      *http.Client  // nil: a keep-alive client sized for MaxInFlight
+	Logger      *slog.Logger
+}
+
+// NewAPI returns an API for cfg.
+func NewAPI(cfg APIConfig) *API {
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 128
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.MaxInFlight
+		t.MaxIdleConns = cfg.MaxInFlight
+		cfg.Client = &http.Client{Transport: t}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{
+		base:     cfg.BaseURL,
+		client:   cfg.Client,
+		timeout:  cfg.Timeout,
+		inflight: make(chan struct{}, cfg.MaxInFlight),
+		log:      cfg.Logger,
+	}
+}
+
+// post sends body as JSON to path (with the access token in the query when
+// token is not empty) and decodes the JSON answer into out. Every error it
+// returns is an *order.Error whose text holds neither the token nor the URL's
+// query.
+func (a *API) post(ctx context.Context, path, token string, body, out any) error {
+	select {
+	case a.inflight <- struct{}{}:
+	case <-ctx.Done():
+		return order.Errorf(order.CodeUnavailable, "request cancelled while waiting for an upstream slot", ctx.Err())
+	}
+	defer func() { <-a.inflight }()
+
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+
+	u := a.base + path
+	if token != "" {
+		u += "?access_token=" + url.QueryEscape(token)
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return order.Errorf(order.CodeInternal, "could not encode upstream request", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
+	if err != nil {
+		return order.Errorf(order.CodeInternal, "could not build upstream request", errors.New("bad WECHAT_API_BASE_URL"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+
+	start := time.Now()
+	resp, err := a.client.Do(req)
+	if err != nil {
+		// *url.Error repeats the full URL, token included: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		a.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("path", path), slog.Duration("latency", time.Since(start)), slog.String("error", err.Error()))
+		msg := "upstream unreachable"
+		if errors.Is(err, context.DeadlineExceeded) {
+			msg = "upstream timed out"
+		}
+		return order.Errorf(order.CodeUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("path", path), slog.Int("status", resp.StatusCode), slog.Duration("latency", time.Since(start)))
+	if err != nil {
+		return order.Errorf(order.CodeUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return order.Errorf(order.CodeUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return order.Errorf(order.CodeUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
+	}
+	return nil
+}

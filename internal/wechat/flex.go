@@ -1,0 +1,213 @@
+package wechat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// The upstream is loose about JSON types: ids and counts arrive as numbers or
+// numeric strings, times as seconds or as China wall-clock text, and some
+// documented objects arrive as arrays. The flex* types accept every form seen
+// and keep integers exact by never going through float64.
+
+// scalarText returns the text of a JSON string or number, "" for null.
+func scalarText(b []byte) (string, error) {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || bytes.Equal(b, []byte("null")):
+		return "", nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", err
+		}
+		return string(bytes.TrimSpace([]byte(s))), nil
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		return string(b), nil
+	}
+	return "", fmt.Errorf("want a string or a number, got %.20s", b)
+}
+
+// flexInt is an integer (count, amount in fen, code) sent as a number or a
+// numeric string. Set is false when the field was null or "".
+type flexInt struct {
+	V   int64
+	Set bool
+}
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	s, err := scalarText(b)
+	if err != nil || s == "" {
+		*f = flexInt{}
+		return err
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %.30q", s)
+	}
+	*f = flexInt{V: v, Set: true}
+	return nil
+}
+
+func (f flexInt) ptr() *int64 {
+	if !f.Set {
+		return nil
+	}
+	v := f.V
+	return &v
+}
+
+// flexID is a 64-bit identifier sent as a number or a numeric string.
+type flexID uint64
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	s, err := scalarText(b)
+	if err != nil || s == "" {
+		*f = 0
+		return err
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not a 64-bit id: %.30q", s)
+	}
+	*f = flexID(v)
+	return nil
+}
+
+// flexString is text that some upstream versions send as a bare number
+// (prepay_id, transaction_id); the number's digits are kept as written.
+type flexString struct {
+	V   string
+	Set bool
+}
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*f = flexString{}
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString{V: s, Set: true}
+		return nil
+	}
+	s, err := scalarText(b)
+	if err != nil {
+		return err
+	}
+	*f = flexString{V: s, Set: true}
+	return nil
+}
+
+func (f flexString) ptr() *string {
+	if !f.Set {
+		return nil
+	}
+	v := f.V
+	return &v
+}
+
+// flexBool is a boolean, also accepted as 0/1 or "true"/"false".
+type flexBool struct {
+	V   bool
+	Set bool
+}
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch string(b) {
+	case "true", `"true"`, "1", `"1"`:
+		*f = flexBool{V: true, Set: true}
+	case "false", `"false"`, "0", `"0"`:
+		*f = flexBool{V: false, Set: true}
+	case "null", `""`:
+		*f = flexBool{}
+	default:
+		return fmt.Errorf("not a boolean: %.20s", b)
+	}
+	return nil
+}
+
+func (f flexBool) ptr() *bool {
+	if !f.Set {
+		return nil
+	}
+	v := f.V
+	return &v
+}
+
+const wallClockLayout = "2006-01-02 15:04:05"
+
+// flexTime is an instant sent as Unix seconds (number or numeric string) or
+// as "yyyy-MM-dd HH:mm:ss" China time. 0, "" and null mean unset.
+type flexTime struct {
+	T   time.Time
+	Set bool
+}
+
+func (f *flexTime) UnmarshalJSON(b []byte) error {
+	*f = flexTime{}
+	s, err := scalarText(b)
+	if err != nil || s == "" {
+		return err
+	}
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if secs != 0 {
+			*f = flexTime{T: time.Unix(secs, 0).In(order.ChinaTime), Set: true}
+		}
+		return nil
+	}
+	t, err := time.ParseInLocation(wallClockLayout, s, order.ChinaTime)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339, s); err != nil {
+			return fmt.Errorf("not a time: %.30q", s)
+		}
+	}
+	*f = flexTime{T: t, Set: true}
+	return nil
+}
+
+func (f flexTime) ptr() *time.Time {
+	if !f.Set {
+		return nil
+	}
+	t := f.T
+	return &t
+}
+
+// oneOrMany is a list that the upstream sometimes sends as a single object.
+type oneOrMany[T any] []T
+
+func (l *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || bytes.Equal(b, []byte("null")) || bytes.Equal(b, []byte("{}")):
+		*l = nil
+		return nil
+	case b[0] == '[':
+		var items []T
+		if err := json.Unmarshal(b, &items); err != nil {
+			return err
+		}
+		*l = items
+		return nil
+	case b[0] == '{':
+		var item T
+		if err := json.Unmarshal(b, &item); err != nil {
+			return err
+		}
+		*l = oneOrMany[T]{item}
+		return nil
+	}
+	return errors.New("want an object or an array")
+}
