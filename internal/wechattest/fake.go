@@ -1,0 +1,214 @@
+// Package wechattest is a scriptable fake of the WeChat API for tests: it
+// issues tokens, serves canned order JSON, injects errcodes, revokes tokens
+// and counts every call, so tests can prove dedupe, single-flight token
+// fetches and refresh-and-retry from the outside.
+package wechattest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Credentials the fake accepts.
+const (
+	AppID  = "wxfaketestapp0001"
+	Secret = "fake-app-secret-5f1c2b9a7e"
+)
+
+// Fake is a running fake upstream.
+type Fake struct {
+	*httptest.Server
+
+	TokenCalls atomic.Int64 // calls to /cgi-bin/stable_token
+	ForceCalls atomic.Int64 // of which force_refresh=true
+	OrderCalls atomic.Int64 // calls to /product/order/get
+
+	mu        sync.Mutex
+	issued    []string // every token handed out, oldest first
+	valid     map[string]bool
+	sameToken bool // normal mode hands back the current token even if revoked
+	tokenErr  int64
+	expiresIn int64
+	latency   time.Duration
+	orders    map[uint64]string
+	errcodes  map[uint64]int64
+	perID     map[uint64]int
+}
+
+// New starts a fake upstream, stopped when the test ends.
+func New(tb testing.TB) *Fake {
+	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
+	mux.HandleFunc("POST /product/order/get", f.orderGet)
+	f.Server = httptest.NewServer(mux)
+	tb.Cleanup(f.Close)
+	return f
+}
+
+// SetOrder makes id answer with the raw JSON of an order object.
+func (f *Fake) SetOrder(id uint64, orderJSON string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.orders[id] = orderJSON
+}
+
+// SetResponse makes id answer with body verbatim (a whole response).
+func (f *Fake) SetResponse(id uint64, body string) { f.SetOrder(id, "RAW:"+body) }
+
+// SetErrcode makes id answer with errcode.
+func (f *Fake) SetErrcode(id uint64, errcode int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errcodes[id] = errcode
+}
+
+// SetTokenErrcode makes the token endpoint fail with errcode (0: succeed).
+func (f *Fake) SetTokenErrcode(errcode int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokenErr = errcode
+}
+
+// SetExpiresIn sets the lifetime of tokens issued from now on.
+func (f *Fake) SetExpiresIn(secs int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expiresIn = secs
+}
+
+// SetLatency delays every order call.
+func (f *Fake) SetLatency(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latency = d
+}
+
+// RevokeAll makes every token issued so far invalid (errcode 40001).
+// With sticky, normal-mode token calls keep returning the revoked current
+// token, as WeChat does until a force refresh.
+func (f *Fake) RevokeAll(sticky bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.valid = map[string]bool{}
+	f.sameToken = sticky
+}
+
+// Issued returns every token handed out so far.
+func (f *Fake) Issued() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.issued...)
+}
+
+// CallsFor returns how many order calls asked for id.
+func (f *Fake) CallsFor(id uint64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.perID[id]
+}
+
+func (f *Fake) stableToken(w http.ResponseWriter, r *http.Request) {
+	f.TokenCalls.Add(1)
+	var req struct {
+		GrantType    string `json:"grant_type"`
+		AppID        string `json:"appid"`
+		Secret       string `json:"secret"`
+		ForceRefresh bool   `json:"force_refresh"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.GrantType != "client_credential" {
+		writeErr(w, 40002)
+		return
+	}
+	if req.ForceRefresh {
+		f.ForceCalls.Add(1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.tokenErr != 0:
+		writeErr(w, f.tokenErr)
+		return
+	case req.AppID != AppID:
+		writeErr(w, 40013)
+		return
+	case req.Secret != Secret:
+		writeErr(w, 40125)
+		return
+	}
+	var tok string
+	if n := len(f.issued); n > 0 && !req.ForceRefresh && (f.valid[f.issued[n-1]] || f.sameToken) {
+		tok = f.issued[n-1]
+	} else {
+		tok = fmt.Sprintf("ACCESS_TOKEN_%d_%d", time.Now().UnixNano(), len(f.issued))
+		f.issued = append(f.issued, tok)
+		f.valid[tok] = true
+		f.sameToken = false
+	}
+	writeJSON(w, map[string]any{"access_token": tok, "expires_in": f.expiresIn})
+}
+
+func (f *Fake) orderGet(w http.ResponseWriter, r *http.Request) {
+	f.OrderCalls.Add(1)
+	f.mu.Lock()
+	latency := f.latency
+	f.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	var req struct {
+		OrderID json.Number `json:"order_id"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, 9401020)
+		return
+	}
+	id, err := strconv.ParseUint(string(req.OrderID), 10, 64)
+	if err != nil {
+		writeErr(w, 9401020)
+		return
+	}
+	tok := r.URL.Query().Get("access_token")
+	f.mu.Lock()
+	f.perID[id]++
+	valid := f.valid[tok]
+	errcode, hasErr := f.errcodes[id]
+	body, hasOrder := f.orders[id]
+	f.mu.Unlock()
+	switch {
+	case !valid:
+		writeErr(w, 40001)
+	case hasErr:
+		writeErr(w, errcode)
+	case !hasOrder:
+		writeErr(w, 100002)
+	case len(body) > 4 && body[:4] == "RAW:":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body[4:]))
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","order":%s}`, body)
+	}
+}
+
+func writeErr(w http.ResponseWriter, errcode int64) {
+	writeJSON(w, map[string]any{"errcode": errcode, "errmsg": "fake error " + strconv.FormatInt(errcode, 10) + " rid: 0000-fake"})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
