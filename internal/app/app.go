@@ -67,14 +67,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	mode := cfg.Mode()
-	if mode == config.ModeSandbox {
-		base, stop, err := startSandbox(cfg.SandboxLatency)
-		if err != nil {
-			return err
+// Build assembles the server's handler for cfg: in sandbox mode it first
+// starts the fake upstream, which stop shuts down again.
+func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func(), err error) {
+	stop = func() {}
+	if cfg.Mode() == config.ModeSandbox {
+		var base string
+		if base, stop, err = startSandbox(cfg.SandboxLatency); err != nil {
+			return nil, nil, err
 		}
-		defer stop()
 		cfg.APIBaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
 	}
 
@@ -82,14 +83,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log,
 	})
 	var tokens wechat.TokenSource = token.Static(cfg.AccessToken)
-	if mode != config.ModeStaticToken {
+	if cfg.AccessToken == "" {
 		appID, secret := cfg.AppID, cfg.AppSecret
 		tokens = token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
 			return api.StableToken(ctx, appID, secret, force)
 		}, token.Config{})
 	}
 
-	handler := httpserver.New(httpserver.Config{
+	handler = httpserver.New(httpserver.Config{
 		Source:          wechat.NewOrders(api, tokens),
 		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
 		MaxIDs:          cfg.MaxIDsPerQuery,
@@ -102,6 +103,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		},
 		Logger: log,
 	})
+	return handler, stop, nil
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	handler, stop, err := Build(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -116,7 +126,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:  120 * time.Second,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	announce(log, mode, cfg.Playground, ln.Addr())
+	announce(log, cfg.Mode(), cfg.Playground, ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

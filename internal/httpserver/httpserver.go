@@ -60,7 +60,7 @@ func New(cfg Config) http.Handler {
 
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
-		r.Use(loader.Middleware(cfg.Source, cfg.Loader))
+		r.Use(specStatus, loader.Middleware(cfg.Source, cfg.Loader))
 		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
 		r.Get("/", gql.ServeHTTP)
 	})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -126,4 +127,23 @@ func writeGraphQLError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
+}
+
+// specStatus keeps application/json responses at 200 for well-formed requests
+// whose document fails to parse or validate, as the GraphQL-over-HTTP spec
+// asks; gqlgen answers those with 422. application/graphql-response+json
+// responses keep gqlgen's 400, which is what the spec asks of that type.
+func specStatus(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&statusFixer{ResponseWriter: w}, r)
+	})
+}
+
+type statusFixer struct{ http.ResponseWriter }
+
+func (s *statusFixer) WriteHeader(status int) {
+	if status == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
+		status = http.StatusOK
+	}
+	s.ResponseWriter.WriteHeader(status)
 }

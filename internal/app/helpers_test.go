@@ -1,0 +1,194 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/app"
+	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/wechattest"
+)
+
+// server is the real handler, built from configuration as in production,
+// pointed at a fake upstream. Every response body and log line it produced
+// is checked for secrets when the test ends.
+type server struct {
+	*httptest.Server
+	Fake *wechattest.Fake
+
+	mu     sync.Mutex
+	logs   bytes.Buffer
+	bodies [][]byte
+}
+
+func (s *server) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.Write(p)
+}
+
+// mustOpenServer starts a server against a fresh fake upstream; env
+// overrides the test defaults.
+func mustOpenServer(tb testing.TB, env map[string]string) *server {
+	tb.Helper()
+	s := &server{Fake: wechattest.New(tb)}
+	vars := map[string]string{
+		"WECHAT_APP_ID": wechattest.AppID, "WECHAT_APP_SECRET": wechattest.Secret,
+		"WECHAT_API_BASE_URL": s.Fake.URL, "LOG_LEVEL": "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h, stop, err := app.Build(cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Server = httptest.NewServer(h)
+	tb.Cleanup(func() {
+		s.Close()
+		stop()
+		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"])
+	})
+	return s
+}
+
+func (s *server) assertNoSecrets(tb testing.TB, static string) {
+	tb.Helper()
+	secrets := append(s.Fake.Issued(), wechattest.Secret)
+	if static != "" {
+		secrets = append(secrets, static)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	haystacks := append([][]byte{s.logs.Bytes()}, s.bodies...)
+	for _, h := range haystacks {
+		for _, secret := range secrets {
+			if bytes.Contains(h, []byte(secret)) {
+				tb.Errorf("secret %.12s… leaked in: %.300s", secret, h)
+			}
+		}
+	}
+}
+
+// gqlResponse is a GraphQL response with numbers kept as written.
+type gqlResponse struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Data   map[string]any
+	Errors []gqlError
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// code returns the extensions.code of the error at path (as "a.1.b").
+func (r *gqlResponse) code(path string) string {
+	for _, e := range r.Errors {
+		if pathString(e.Path) == path {
+			c, _ := e.Extensions["code"].(string)
+			return c
+		}
+	}
+	return ""
+}
+
+func (r *gqlResponse) errorAt(path string) *gqlError {
+	for i, e := range r.Errors {
+		if pathString(e.Path) == path {
+			return &r.Errors[i]
+		}
+	}
+	return nil
+}
+
+func pathString(p []any) string {
+	parts := make([]string, len(p))
+	for i, v := range p {
+		switch v := v.(type) {
+		case string:
+			parts[i] = v
+		case json.Number:
+			parts[i] = v.String()
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// post sends a GraphQL request as JSON and decodes the answer.
+func (s *server) post(tb testing.TB, query string, vars map[string]any) *gqlResponse {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return s.do(tb, "POST", "/graphql", "application/json", string(body), nil)
+}
+
+func (s *server) do(tb testing.TB, method, path, contentType, body string, header map[string]string) *gqlResponse {
+	tb.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	s.mu.Lock()
+	s.bodies = append(s.bodies, raw)
+	s.mu.Unlock()
+	out := &gqlResponse{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v struct {
+			Data   map[string]any `json:"data"`
+			Errors []gqlError     `json:"errors"`
+		}
+		if err := dec.Decode(&v); err != nil {
+			tb.Fatalf("undecodable response %q: %v", raw, err)
+		}
+		out.Data, out.Errors = v.Data, v.Errors
+	}
+	return out
+}
+
+// at walks data along a dotted path such as "orders.1.id".
+func at(v any, path string) any {
+	for _, p := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			var i int
+			if err := json.Unmarshal([]byte(p), &i); err != nil || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
