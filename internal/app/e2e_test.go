@@ -266,7 +266,7 @@ func TestGarbageAndTransportFailures(t *testing.T) {
 		t.Errorf("upstream down: %s", r.Raw)
 	}
 	// No internal text reaches clients: no URL, no Go error string.
-	for _, e := range append(r.Errors) {
+	for _, e := range r.Errors {
 		for _, bad := range []string{"http://", "127.0.0.1", "dial tcp", "access_token", "json:"} {
 			if strings.Contains(e.Message, bad) {
 				t.Errorf("message leaks %q: %s", bad, e.Message)

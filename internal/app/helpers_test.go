@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -192,3 +193,5 @@ func at(v any, path string) any {
 	}
 	return v
 }
+
+func jsonNumber(n int64) json.Number { return json.Number(fmt.Sprint(n)) }

@@ -1,0 +1,129 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/app"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
+)
+
+func sandboxServer(t *testing.T) *server {
+	return mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": ""})
+}
+
+// The playground's example query, against the sandbox, is the vendor example.
+func TestSandboxServesThePlaygroundExample(t *testing.T) {
+	s := sandboxServer(t)
+	r := s.post(t, app.ExampleQuery, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	for path, want := range map[string]any{
+		"order.id": "12123121332", "order.status": "TO_BE_SHIPPED", "order.createTime": "2020-03-25T13:05:25+08:00",
+		"order.orderDetail.priceInfo.orderPrice":                         jsonNumber(10500),
+		"order.orderDetail.deliveryInfo.expressFee.0.shippingMethod":     "EXPRESS",
+		"order.orderDetail.deliveryInfo.deliveryProductInfo.0.waybillId": "134654612313",
+		"order.extInfo.merchantNotes":                                    "库存不足,取消",
+	} {
+		if got := at(r.Data, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if s.Fake.OrderCalls.Load() != 0 {
+		t.Error("sandbox mode called the configured upstream")
+	}
+}
+
+func TestSandboxSpecialIDs(t *testing.T) {
+	s := sandboxServer(t)
+	codes := map[uint64]string{100002: "ORDER_NOT_FOUND", 48001: "UPSTREAM_PERMISSION_DENIED", 45009: "UPSTREAM_RATE_LIMITED",
+		45011: "UPSTREAM_RATE_LIMITED", 30000: "UPSTREAM_RATE_LIMITED", 9401020: "BAD_USER_INPUT", 1400007: "UPSTREAM_UNAVAILABLE",
+		900004: "UPSTREAM_UNAVAILABLE", 900005: "UPSTREAM_UNAVAILABLE", 999: "ORDER_NOT_FOUND"}
+	for _, sp := range sandbox.Specials {
+		if _, ok := codes[sp.ID]; !ok && sp.ID != sandbox.VendorExampleID && (sp.ID < 900001 || sp.ID > 900003) {
+			t.Errorf("special id %d (%s) has no expectation here", sp.ID, sp.What)
+		}
+	}
+	for id, code := range codes {
+		r := s.post(t, fmt.Sprintf(`{ order(id: "%d") { id } }`, id), nil)
+		if c := r.code("order"); c != code {
+			t.Errorf("id %d: code %q, want %s", id, c, code)
+		}
+	}
+	r := s.post(t, `{ a: order(id: "900001") { ...q } b: order(id: "900002") { ...q } c: order(id: "900003") { ...q } }
+		fragment q on Order { id status statusCode orderType orderTypeCode createTime orderDetail { productInfos { productId skuCnt }
+		payInfo { prepayId transactionId } couponInfo { couponId }
+		deliveryInfo { expressFee { shippingMethod } deliveryProductInfo { deliveryTime productInfos { productCnt } } insuranceInfo { type } deliverType } } extInfo { customerNotes } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	for path, want := range map[string]any{
+		"a.orderDetail.deliveryInfo.expressFee.0.shippingMethod":                     "SAME_CITY",
+		"a.orderDetail.deliveryInfo.deliveryProductInfo.0.productInfos.0.productCnt": jsonNumber(1),
+		"b.id": "900002", "b.status": "TO_BE_RECEIVED", "b.createTime": "2021-05-11T21:01:20+08:00",
+		"b.orderDetail.payInfo.transactionId":                           "4200000123456789012",
+		"b.orderDetail.couponInfo.couponId.0":                           "32423523451235145",
+		"b.orderDetail.couponInfo.couponId.1":                           "9007199254740993",
+		"b.orderDetail.deliveryInfo.deliveryProductInfo.0.deliveryTime": "2021-05-11T21:01:20+08:00",
+		"c.status": "UNKNOWN", "c.statusCode": jsonNumber(77), "c.orderType": "UNKNOWN", "c.orderTypeCode": jsonNumber(42),
+		"c.createTime": nil, "c.extInfo": nil,
+		"c.orderDetail.deliveryInfo.expressFee.0.shippingMethod": "UNKNOWN",
+		"c.orderDetail.deliveryInfo.insuranceInfo.type":          "UNKNOWN",
+		"c.orderDetail.deliveryInfo.deliverType":                 "UNKNOWN",
+	} {
+		if got := at(r.Data, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if got := at(r.Data, "c.orderDetail.productInfos"); fmt.Sprint(got) != "[]" {
+		t.Errorf("missing list: %v, want []", got)
+	}
+}
+
+// Run starts in sandbox mode with no configuration, says so, and stops
+// cleanly when its context ends.
+func TestRunSandboxAndGracefulShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuf
+	done := make(chan int)
+	go func() {
+		done <- app.Run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &out, &errOut)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "listening on") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up line: %s %s", out.String(), errOut.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "SANDBOX MODE") || !strings.Contains(out.String(), `"playground":"http://127.0.0.1:`) {
+		t.Errorf("start-up log does not say sandbox mode and the playground URL: %s", out.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d after shutdown: %s", code, out.String())
+	}
+}
+
+func TestRunRejectsBadConfiguration(t *testing.T) {
+	var out, errOut syncBuf
+	env := map[string]string{"WECHAT_APP_ID": "wx123", "UPSTREAM_TIMEOUT": "fast"}
+	code := app.Run(context.Background(), nil, func(k string) string { return env[k] }, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "WECHAT_APP_SECRET") || !strings.Contains(errOut.String(), "UPSTREAM_TIMEOUT") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

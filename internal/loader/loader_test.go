@@ -1,0 +1,114 @@
+package loader
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// source is a scripted order.Source that counts calls per id.
+type source struct {
+	mu    sync.Mutex
+	calls map[uint64]int
+	fail  map[uint64]error
+	panic map[uint64]bool
+}
+
+func (s *source) Order(_ context.Context, id uint64) (*order.Order, error) {
+	s.mu.Lock()
+	s.calls[id]++
+	err, p := s.fail[id], s.panic[id]
+	s.mu.Unlock()
+	if p {
+		panic("boom")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &order.Order{ID: id}, nil
+}
+
+func (s *source) count(id uint64) int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls[id] }
+
+func newSource() *source {
+	return &source{calls: map[uint64]int{}, fail: map[uint64]error{}, panic: map[uint64]bool{}}
+}
+
+func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
+	src := newSource()
+	src.fail[2] = order.Errorf(order.CodeNotFound, "order not found", nil)
+	src.panic[3] = true
+	l := New(src, Config{})
+	got, errs := l.Orders(context.Background(), []uint64{1, 2, 3, 1, 4})
+	for i, want := range []uint64{1, 0, 0, 1, 4} {
+		if want == 0 {
+			if got[i] != nil || errs[i] == nil {
+				t.Errorf("entry %d: want an error, got %v, %v", i, got[i], errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil || got[i] == nil || got[i].ID != want {
+			t.Errorf("entry %d: got %v, %v; want order %d", i, got[i], errs[i], want)
+		}
+	}
+	if c := order.ErrorCode(errs[1]); c != order.CodeNotFound {
+		t.Errorf("entry 1: code %s", c)
+	}
+	if c := order.ErrorCode(errs[2]); c != order.CodeInternal {
+		t.Errorf("a panic must become an internal error for its id alone, got %s", c)
+	}
+	if src.count(1) != 1 {
+		t.Errorf("id 1 fetched %d times", src.count(1))
+	}
+}
+
+func TestTransientFailuresAreNotRemembered(t *testing.T) {
+	src := newSource()
+	src.fail[7] = order.Errorf(order.CodeUnavailable, "upstream timed out", nil)
+	src.fail[8] = order.Errorf(order.CodeNotFound, "order not found", nil)
+	l := New(src, Config{})
+	for range 2 {
+		_, _ = l.Order(context.Background(), 7)
+		_, _ = l.Order(context.Background(), 8)
+	}
+	if src.count(7) != 2 {
+		t.Errorf("a transient failure was cached: %d calls", src.count(7))
+	}
+	if src.count(8) != 1 {
+		t.Errorf("a definite not-found was refetched: %d calls", src.count(8))
+	}
+}
+
+// slow counts how many calls run at once.
+type slow struct {
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (s *slow) Order(_ context.Context, id uint64) (*order.Order, error) {
+	s.mu.Lock()
+	s.now++
+	s.peak = max(s.peak, s.now)
+	s.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+	return &order.Order{ID: id}, nil
+}
+
+func TestConcurrencyBoundSpansBatches(t *testing.T) {
+	src := &slow{}
+	l := New(src, Config{Concurrency: 3, Wait: time.Microsecond})
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() { _, _ = l.Order(context.Background(), uint64(i+1)) })
+	}
+	wg.Wait()
+	if src.peak > 3 {
+		t.Fatalf("%d calls in flight, bound is 3", src.peak)
+	}
+}
