@@ -74,7 +74,7 @@ var Settings = []setting{
 	{"UPSTREAM_CONCURRENCY", "upstream-concurrency", "16", "upstream calls in flight for one GraphQL request"},
 	{"UPSTREAM_MAX_IN_FLIGHT", "upstream-max-in-flight", "128", "upstream calls in flight for the whole process"},
 	{"MAX_IDS_PER_QUERY", "max-ids", "100", "most ids accepted by orders(ids:)"},
-	{"BATCH_WAIT", "batch-wait", "100us", "how long the dataloader collects ids before fetching"},
+	{"BATCH_WAIT", "batch-wait", "10us", "how long the dataloader collects ids before fetching"},
 	{"MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest accepted request body, in bytes"},
 	{"PLAYGROUND", "playground", "true", "serve GraphiQL at / and allow introspection"},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -23,15 +25,25 @@ func scalarText(b []byte) (string, error) {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		return "", nil
 	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return "", err
-		}
-		return string(bytes.TrimSpace([]byte(s))), nil
+		s, err := unquote(b)
+		return strings.TrimSpace(s), err
 	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
 		return string(b), nil
 	}
 	return "", fmt.Errorf("want a string or a number, got %.20s", b)
+}
+
+// unquote decodes a JSON string literal that the decoder has already
+// validated. Plain text (the common case) is sliced out directly; escapes
+// and invalid UTF-8 go through encoding/json for its exact semantics.
+func unquote(b []byte) (string, error) {
+	inner := b[1 : len(b)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 // flexInt is an integer (count, amount in fen, code) sent as a number or a
@@ -94,8 +106,8 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*f = flexString{V: s, Set: true}

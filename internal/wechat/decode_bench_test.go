@@ -1,0 +1,24 @@
+package wechat
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/sandbox"
+)
+
+// BenchmarkDecodeVendorExample decodes the vendor's example response into
+// the domain model, the per-order cost on every upstream answer.
+func BenchmarkDecodeVendorExample(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(sandbox.VendorExample)))
+	for b.Loop() {
+		var resp orderResponse
+		if err := json.Unmarshal(sandbox.VendorExample, &resp); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := resp.result(1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
