@@ -24,6 +24,7 @@ import (
 // ExampleQuery is what the playground opens with: the vendor's example
 // order, which the sandbox serves, with a field from every section.
 const ExampleQuery = `# The sandbox serves the WeChat doc's example order at this id.
+# Press the run button (or Ctrl-Enter); try "orders(ids: [...])" for several.
 query ExampleOrder {
   order(id: "12123121332") {
     id
@@ -33,19 +34,41 @@ query ExampleOrder {
     orderType
     openid
     orderDetail {
-      productInfos { productId skuId title skuCnt salePrice skuAttrs { attrKey attrValue } }
+      productInfos {
+        productId
+        skuId
+        title
+        skuCnt
+        salePrice
+        skuAttrs { attrKey attrValue }
+      }
       priceInfo { productPrice freight discountedPrice orderPrice isDiscounted }
       payInfo { payMethod prepayId transactionId payTime }
       deliveryInfo {
-        addressInfo { userName provinceName cityName countyName detailInfo telNumber }
+        addressInfo {
+          userName
+          provinceName
+          cityName
+          countyName
+          detailInfo
+          telNumber
+        }
         expressFee { shippingMethod }
-        deliveryProductInfo { waybillId deliveryId deliveryTime productInfos { productId skuId productCnt } }
+        deliveryProductInfo {
+          waybillId
+          deliveryId
+          deliveryTime
+          productInfos { productId skuId productCnt }
+        }
         insuranceInfo { type insurancePrice }
         deliverType
         shipDoneTime
       }
     }
-    aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
+    aftersaleDetail {
+      onAftersaleOrderCnt
+      aftersaleOrderList { aftersaleOrderId status }
+    }
     extInfo { customerNotes merchantNotes }
   }
 }

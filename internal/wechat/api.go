@@ -101,7 +101,7 @@ func (a *API) post(ctx context.Context, path, token string, body, out any) error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		a.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("path", path), slog.Duration("latency", time.Since(start)), slog.String("error", err.Error()))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(a.base, path, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
 		msg := "upstream unreachable"
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg = "upstream timed out"
@@ -110,7 +110,7 @@ func (a *API) post(ctx context.Context, path, token string, body, out any) error
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("path", path), slog.Int("status", resp.StatusCode), slog.Duration("latency", time.Since(start)))
+	a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(a.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	if err != nil {
 		return order.Errorf(order.CodeUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
 	}
@@ -121,4 +121,12 @@ func (a *API) post(ctx context.Context, path, token string, body, out any) error
 		return order.Errorf(order.CodeUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
 	}
 	return nil
+}
+
+// redacted is the call's URL as logs may show it.
+func redacted(base, path, token string) string {
+	if token == "" {
+		return base + path
+	}
+	return base + path + "?access_token=REDACTED"
 }
