@@ -11,11 +11,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
 	"github.com/ordergraph/ordergraph/internal/loader"
+	"github.com/ordergraph/ordergraph/internal/metrics"
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/ordercache"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/token"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -102,21 +107,30 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		cfg.APIBaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
 	}
 
+	m := metrics.New()
 	api := wechat.NewAPI(wechat.APIConfig{
-		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log,
+		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log, Metrics: m,
 	})
 	var tokens wechat.TokenSource = token.Static(cfg.AccessToken)
 	if cfg.AccessToken == "" {
 		appID, secret := cfg.AppID, cfg.AppSecret
 		tokens = token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
 			return api.StableToken(ctx, appID, secret, force)
-		}, token.Config{})
+		}, token.Config{Metrics: m})
+	}
+
+	// loader (per request) -> cache (optional) -> coalesce -> WeChat
+	var src order.Source = coalesce.New(wechat.NewOrders(api, tokens), m, log)
+	if cfg.OrderCacheTTL > 0 {
+		src = ordercache.New(src, cfg.OrderCacheTTL, cfg.OrderCacheSize, m)
 	}
 
 	handler = httpserver.New(httpserver.Config{
-		Source:          wechat.NewOrders(api, tokens),
+		Source:          src,
 		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
 		MaxIDs:          cfg.MaxIDsPerQuery,
+		MaxCost:         cfg.MaxQueryCost,
+		APQCacheSize:    cfg.APQCacheSize,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Playground:      cfg.Playground,
 		PlaygroundQuery: ExampleQuery,
@@ -124,7 +138,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 			_, err := tokens.Token(ctx)
 			return err
 		},
-		Logger: log,
+		Logger:  log,
+		Metrics: m,
 	})
 	return handler, stop, nil
 }
@@ -150,6 +165,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	announce(log, cfg.Mode(), cfg.Playground, ln.Addr())
+	if cfg.AdminAddr != "" {
+		stopAdmin, err := startAdmin(cfg.AdminAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -180,6 +202,25 @@ func startSandbox(latency time.Duration) (baseURL string, stop func(), err error
 	srv := &http.Server{Handler: sandbox.New(latency), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// startAdmin serves pprof on its own listener, so profiling is reachable
+// only where the operator bound it (typically loopback), never on ADDR.
+func startAdmin(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ADMIN_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("pprof admin listener on http://"+ln.Addr().String()+"/debug/pprof/", slog.String("admin_addr", ln.Addr().String()))
+	return func() { _ = srv.Close() }, nil
 }
 
 func announce(log *slog.Logger, mode config.Mode, playground bool, addr net.Addr) {

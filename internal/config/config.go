@@ -44,6 +44,11 @@ type Config struct {
 	LogLevel            slog.Level
 	SandboxLatency      time.Duration
 	ShutdownTimeout     time.Duration
+	MaxQueryCost        int
+	OrderCacheTTL       time.Duration
+	OrderCacheSize      int
+	APQCacheSize        int
+	AdminAddr           string
 }
 
 // Mode derives where orders come from.
@@ -80,6 +85,11 @@ var Settings = []setting{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"SANDBOX_LATENCY", "sandbox-latency", "0s", "added latency of each sandbox order call"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGINT/SIGTERM"},
+	{"MAX_QUERY_COST", "max-query-cost", "100", "most upstream order fetches one operation may make"},
+	{"ORDER_CACHE_TTL", "order-cache-ttl", "0s", "keep fetched orders this long (0: no cache)"},
+	{"ORDER_CACHE_SIZE", "order-cache-size", "10000", "most orders the cache holds"},
+	{"APQ_CACHE_SIZE", "apq-cache-size", "1000", "most automatic persisted queries remembered"},
+	{"ADMIN_ADDR", "admin-addr", "", "address of the pprof admin listener (empty: off); never the public port"},
 }
 
 // Load reads settings from args (flags) over getenv (variables).
@@ -120,12 +130,20 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		LogLevel:            p.level("LOG_LEVEL"),
 		SandboxLatency:      p.duration("SANDBOX_LATENCY"),
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT"),
+		MaxQueryCost:        p.positive("MAX_QUERY_COST"),
+		OrderCacheTTL:       p.duration("ORDER_CACHE_TTL"),
+		OrderCacheSize:      p.positive("ORDER_CACHE_SIZE"),
+		APQCacheSize:        p.positive("APQ_CACHE_SIZE"),
+		AdminAddr:           p.str("ADMIN_ADDR"),
 	}
 	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("WECHAT_API_BASE_URL", "must be an http(s) URL")
 	}
 	if c.UpstreamTimeout <= 0 {
 		p.fail("UPSTREAM_TIMEOUT", "must be positive")
+	}
+	if c.AdminAddr != "" && c.AdminAddr == c.Addr {
+		p.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
 	}
 	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
 		p.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/loader"
+	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/playground"
 )
@@ -31,13 +32,18 @@ type Config struct {
 	Loader       loader.Config
 	MaxIDs       int
 	MaxBodyBytes int64
+	// MaxCost caps the upstream fetches one operation may make (see graph.CostLimit).
+	MaxCost int
+	// APQCacheSize is how many persisted queries are remembered.
+	APQCacheSize int
 	// Playground serves GraphiQL at / and turns introspection on.
 	Playground bool
 	// PlaygroundQuery is the query GraphiQL opens with.
 	PlaygroundQuery string
 	// Ready reports whether the server can serve orders; nil means always.
-	Ready  func(context.Context) error
-	Logger *slog.Logger
+	Ready   func(context.Context) error
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 // New returns the server's root handler.
@@ -51,12 +57,21 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxIDs <= 0 {
 		cfg.MaxIDs = 100
 	}
-	cfg.Loader.Logger = cfg.Logger
+	if cfg.MaxCost <= 0 {
+		cfg.MaxCost = 100
+	}
+	if cfg.APQCacheSize <= 0 {
+		cfg.APQCacheSize = 1000
+	}
+	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestLog(cfg.Logger), recoverer(cfg.Logger))
+	r.Use(middleware.RequestID, requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.Get("/readyz", readyz(cfg.Ready))
+	if cfg.Metrics != nil {
+		r.Handle("/metrics", cfg.Metrics.Handler())
+	}
 
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
@@ -78,20 +93,29 @@ func graphQL(cfg Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(graph.CostLimit{Max: cfg.MaxCost})
 	if cfg.Playground {
 		srv.Use(extension.Introspection{})
 	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		if info := infoFrom(ctx); info != nil {
-			oc := graphql.GetOperationContext(ctx)
-			info.operation = oc.OperationName
-			if info.operation == "" && oc.Operation != nil {
-				info.operation = oc.Operation.Name
-			}
+		start := time.Now()
+		oc := graphql.GetOperationContext(ctx)
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
 		}
-		return next(ctx)
+		if info := infoFrom(ctx); info != nil {
+			info.operation = name
+		}
+		respond := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			resp := respond(ctx)
+			cfg.Metrics.Operation(name, time.Since(start))
+			return resp
+		}
 	})
 	return srv
 }

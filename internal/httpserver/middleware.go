@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/ordergraph/ordergraph/internal/metrics"
 )
 
 // requestInfo collects what the request log line reports from deeper layers.
@@ -31,13 +33,14 @@ func infoFrom(ctx context.Context) *requestInfo {
 // requestLog writes one structured line per request. It logs the path, never
 // the query string: GET /graphql carries the query there, and it is no
 // business of the logs.
-func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+func requestLog(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			info := &requestInfo{}
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+			m.HTTPRequest(ww.Status())
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("method", r.Method),

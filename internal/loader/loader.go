@@ -6,13 +6,13 @@ package loader
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -25,6 +25,7 @@ type Config struct {
 	// Concurrency bounds the upstream calls in flight for one request.
 	Concurrency int
 	Logger      *slog.Logger
+	Metrics     *metrics.Metrics
 }
 
 // DefaultWait is short: the ids of one query level arrive within
@@ -56,6 +57,7 @@ func New(src order.Source, cfg Config) *Loaders {
 	// in several batches (aliases at different depths), which share it.
 	slots := make(chan struct{}, cfg.Concurrency)
 	batch := func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.Order] {
+		cfg.Metrics.Batch(len(ids))
 		results := make([]*dataloader.Result[*order.Order], len(ids))
 		done := make(chan struct{}, len(ids))
 		for i, id := range ids {
@@ -73,16 +75,10 @@ func New(src order.Source, cfg Config) *Loaders {
 	return &Loaders{orders: dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait))}
 }
 
-// fetch loads one order, turning a panic into an error for this id alone and
-// marking failures that may pass so the loader does not remember them.
-func fetch(ctx context.Context, src order.Source, id uint64, log *slog.Logger) (res *dataloader.Result[*order.Order]) {
-	defer func() {
-		if p := recover(); p != nil {
-			log.LogAttrs(ctx, slog.LevelError, "panic while fetching an order", slog.Uint64("order_id", id), slog.String("panic", fmt.Sprintf("%T", p)))
-			res = &dataloader.Result[*order.Order]{Error: dataloader.NewSkipCacheError(order.Errorf(order.CodeInternal, "internal server error", nil))}
-		}
-	}()
-	o, err := src.Order(ctx, id)
+// fetch loads one order, marking failures that may pass so that the loader
+// does not remember them for the rest of the request.
+func fetch(ctx context.Context, src order.Source, id uint64, log *slog.Logger) *dataloader.Result[*order.Order] {
+	o, err := order.FetchSafely(ctx, src, id, log)
 	if err != nil {
 		var e *order.Error
 		if !errors.As(err, &e) || e.Transient() {

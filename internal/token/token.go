@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	FetchTimeout time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Metrics counts fetches; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Manager caches the access token and refreshes it in one flight.
@@ -128,11 +131,13 @@ func (m *Manager) refresh() (any, error) {
 
 	start := m.cfg.Now()
 	tok, ttl, err := m.fetch(ctx, false)
+	m.cfg.Metrics.TokenRefresh(false, err)
 	if err == nil && tok == m.rejectedToken() {
 		// Normal mode hands back the token the upstream just refused: only
 		// a force refresh can replace it, and those are rationed.
 		if m.allowForce(start) {
 			tok, ttl, err = m.fetch(ctx, true)
+			m.cfg.Metrics.TokenRefresh(true, err)
 		} else {
 			err = order.Errorf(order.CodeAuthFailed, "the upstream refuses its own current access token and the force-refresh allowance (20 a day, 30 s apart) is used up; retry later", nil)
 		}

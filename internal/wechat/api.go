@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -27,6 +29,7 @@ type API struct {
 	timeout  time.Duration
 	inflight chan struct{}
 	log      *slog.Logger
+	metrics  *metrics.Metrics
 }
 
 // APIConfig configures an API.
@@ -36,6 +39,7 @@ type APIConfig struct {
 	MaxInFlight int           // process-wide cap on concurrent upstream calls
 	Client      *http.Client  // nil: a keep-alive client sized for MaxInFlight
 	Logger      *slog.Logger
+	Metrics     *metrics.Metrics
 }
 
 // NewAPI returns an API for cfg.
@@ -61,20 +65,27 @@ func NewAPI(cfg APIConfig) *API {
 		timeout:  cfg.Timeout,
 		inflight: make(chan struct{}, cfg.MaxInFlight),
 		log:      cfg.Logger,
+		metrics:  cfg.Metrics,
 	}
 }
+
+// coded is a decoded response that carries an errcode.
+type coded interface{ code() int64 }
 
 // post sends body as JSON to path (with the access token in the query when
 // token is not empty) and decodes the JSON answer into out. Every error it
 // returns is an *order.Error whose text holds neither the token nor the URL's
 // query.
-func (a *API) post(ctx context.Context, path, token string, body, out any) error {
+func (a *API) post(ctx context.Context, path, token string, body any, out coded) error {
 	select {
 	case a.inflight <- struct{}{}:
 	case <-ctx.Done():
 		return order.Errorf(order.CodeUnavailable, "request cancelled while waiting for an upstream slot", ctx.Err())
 	}
 	defer func() { <-a.inflight }()
+	result := "network"
+	done := a.metrics.UpstreamStart(path)
+	defer func() { done(result) }()
 
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
@@ -104,7 +115,7 @@ func (a *API) post(ctx context.Context, path, token string, body, out any) error
 		a.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(a.base, path, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
 		msg := "upstream unreachable"
 		if errors.Is(err, context.DeadlineExceeded) {
-			msg = "upstream timed out"
+			msg, result = "upstream timed out", "timeout"
 		}
 		return order.Errorf(order.CodeUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
 	}
@@ -115,11 +126,14 @@ func (a *API) post(ctx context.Context, path, token string, body, out any) error
 		return order.Errorf(order.CodeUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		result = "http_" + strconv.Itoa(resp.StatusCode)
 		return order.Errorf(order.CodeUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
+		result = "malformed"
 		return order.Errorf(order.CodeUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
 	}
+	result = strconv.FormatInt(out.code(), 10)
 	return nil
 }
 

@@ -38,3 +38,5 @@ type stableTokenResponse struct {
 	Errcode     flexInt    `json:"errcode"`
 	Errmsg      flexString `json:"errmsg"`
 }
+
+func (r *stableTokenResponse) code() int64 { return r.Errcode.V }

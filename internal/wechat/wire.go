@@ -12,6 +12,8 @@ type orderResponse struct {
 	Order   *wireOrder `json:"order"`
 }
 
+func (r *orderResponse) code() int64 { return r.Errcode.V }
+
 type wireOrder struct {
 	OrderID         flexID               `json:"order_id"`
 	Status          flexInt              `json:"status"`

@@ -1,0 +1,70 @@
+// Package coalesce shares one upstream call among all requests that ask for
+// the same order while that call is in flight. Nothing is kept after the call
+// returns: a request that starts later gets a fresh call (caching is package
+// ordercache's job, and off by default).
+package coalesce
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/ordergraph/ordergraph/internal/metrics"
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// Source is an order.Source that coalesces concurrent fetches of one id.
+type Source struct {
+	next    order.Source
+	metrics *metrics.Metrics
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	calls map[uint64]*call
+}
+
+type call struct {
+	done chan struct{}
+	o    *order.Order
+	err  error
+}
+
+// New wraps next. m and log may be nil.
+func New(next order.Source, m *metrics.Metrics, log *slog.Logger) *Source {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{next: next, metrics: m, log: log, calls: map[uint64]*call{}}
+}
+
+// Order returns the order from the in-flight call for id, starting one if
+// there is none. The call runs on a context that no single caller can
+// cancel, so one client going away does not fail the others; each caller
+// still stops waiting when its own context ends.
+func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
+	s.mu.Lock()
+	c, joined := s.calls[id]
+	if !joined {
+		c = &call{done: make(chan struct{})}
+		s.calls[id] = c
+		go s.run(context.WithoutCancel(ctx), id, c)
+	}
+	s.mu.Unlock()
+	if joined {
+		s.metrics.Coalesced()
+	}
+	select {
+	case <-c.done:
+		return c.o, c.err
+	case <-ctx.Done():
+		return nil, order.Errorf(order.CodeUnavailable, "request cancelled while waiting for the upstream", ctx.Err())
+	}
+}
+
+func (s *Source) run(ctx context.Context, id uint64, c *call) {
+	c.o, c.err = order.FetchSafely(ctx, s.next, id, s.log)
+	s.mu.Lock()
+	delete(s.calls, id)
+	s.mu.Unlock()
+	close(c.done)
+}

@@ -1,0 +1,163 @@
+// Package metrics defines the server's Prometheus metrics in one registry and
+// serves them. Every method is safe on a nil *Metrics, so components built
+// without metrics (in tests) need no stubs.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// maxOperationNames bounds the operation label: names come from clients, and
+// an unbounded label would let any client grow the server's memory.
+const maxOperationNames = 200
+
+// Metrics holds every collector of the server.
+type Metrics struct {
+	registry         *prometheus.Registry
+	httpRequests     *prometheus.CounterVec
+	operationSeconds *prometheus.HistogramVec
+	upstreamCalls    *prometheus.CounterVec
+	upstreamSeconds  *prometheus.HistogramVec
+	upstreamInFlight prometheus.Gauge
+	batchSize        prometheus.Histogram
+	coalesced        prometheus.Counter
+	cacheHits        prometheus.Counter
+	tokenRefreshes   *prometheus.CounterVec
+
+	mu         sync.Mutex
+	operations map[string]bool
+}
+
+// New returns metrics registered on a fresh registry, with the Go runtime
+// and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_http_requests_total", Help: "HTTP requests by status code.",
+		}, []string{"code"}),
+		operationSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ordergraph_graphql_operation_duration_seconds", Help: "GraphQL operation latency by operation name.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"operation"}),
+		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_upstream_calls_total", Help: "Upstream calls by endpoint and result: the errcode, or http_<status>, network, timeout, malformed.",
+		}, []string{"endpoint", "errcode"}),
+		upstreamSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ordergraph_upstream_duration_seconds", Help: "Upstream call latency by endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"endpoint"}),
+		upstreamInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ordergraph_upstream_in_flight", Help: "Upstream calls in flight.",
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ordergraph_loader_batch_size", Help: "Order ids per dataloader batch.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100},
+		}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordergraph_coalesced_fetches_total", Help: "Order fetches served by another request's in-flight upstream call.",
+		}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordergraph_order_cache_hits_total", Help: "Order fetches served by the optional order cache.",
+		}),
+		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_token_refreshes_total", Help: "Access token fetches by mode (normal, force) and result (ok, error).",
+		}, []string{"mode", "result"}),
+		operations: map[string]bool{},
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
+		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
+	)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// HTTPRequest counts a finished HTTP request.
+func (m *Metrics) HTTPRequest(status int) {
+	if m != nil {
+		m.httpRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	}
+}
+
+// Operation records a GraphQL operation's latency.
+func (m *Metrics) Operation(name string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	if name == "" {
+		name = "(anonymous)"
+	}
+	m.mu.Lock()
+	if !m.operations[name] {
+		if len(m.operations) >= maxOperationNames {
+			name = "(other)"
+		} else {
+			m.operations[name] = true
+		}
+	}
+	m.mu.Unlock()
+	m.operationSeconds.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// UpstreamStart counts a call going out; the returned func records its end.
+func (m *Metrics) UpstreamStart(endpoint string) func(result string) {
+	if m == nil {
+		return func(string) {}
+	}
+	start := time.Now()
+	m.upstreamInFlight.Inc()
+	return func(result string) {
+		m.upstreamInFlight.Dec()
+		m.upstreamCalls.WithLabelValues(endpoint, result).Inc()
+		m.upstreamSeconds.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Batch records the size of a dataloader batch.
+func (m *Metrics) Batch(size int) {
+	if m != nil {
+		m.batchSize.Observe(float64(size))
+	}
+}
+
+// Coalesced counts a fetch that joined an in-flight call.
+func (m *Metrics) Coalesced() {
+	if m != nil {
+		m.coalesced.Inc()
+	}
+}
+
+// CacheHit counts a fetch served from the order cache.
+func (m *Metrics) CacheHit() {
+	if m != nil {
+		m.cacheHits.Inc()
+	}
+}
+
+// TokenRefresh counts an access-token fetch.
+func (m *Metrics) TokenRefresh(force bool, err error) {
+	if m == nil {
+		return
+	}
+	mode, result := "normal", "ok"
+	if force {
+		mode = "force"
+	}
+	if err != nil {
+		result = "error"
+	}
+	m.tokenRefreshes.WithLabelValues(mode, result).Inc()
+}
