@@ -86,27 +86,39 @@ func TestSandboxSpecialIDs(t *testing.T) {
 	}
 }
 
-// Run starts in sandbox mode with no configuration, says so, and stops
-// cleanly when its context ends.
-func TestRunSandboxAndGracefulShutdown(t *testing.T) {
+// runApp runs the real entry point on a free loopback port with env and
+// waits until it listens. stop ends it and returns its exit status.
+func runApp(t *testing.T, env map[string]string) (base string, out *syncBuf, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuf
+	out = &syncBuf{}
+	var errOut syncBuf
 	done := make(chan int)
 	go func() {
-		done <- app.Run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, &out, &errOut)
+		done <- app.Run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, out, &errOut)
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "listening on") {
+	for {
+		if _, after, ok := strings.Cut(out.String(), `"msg":"listening on `); ok {
+			base, _, _ = strings.Cut(after, `"`)
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no start-up line: %s %s", out.String(), errOut.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return base, out, func() int { cancel(); return <-done }
+}
+
+// Run starts in sandbox mode with no configuration, says so, and stops
+// cleanly when its context ends.
+func TestRunSandboxAndGracefulShutdown(t *testing.T) {
+	_, out, stop := runApp(t, nil)
 	if !strings.Contains(out.String(), "SANDBOX MODE") || !strings.Contains(out.String(), `"playground":"http://127.0.0.1:`) {
 		t.Errorf("start-up log does not say sandbox mode and the playground URL: %s", out.String())
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d after shutdown: %s", code, out.String())
 	}
 }

@@ -1,0 +1,62 @@
+package coalesce
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+type slow struct {
+	calls atomic.Int64
+	delay time.Duration
+	boom  bool
+}
+
+func (s *slow) Order(ctx context.Context, id uint64) (*order.Order, error) {
+	s.calls.Add(1)
+	if s.boom {
+		panic("boom")
+	}
+	select {
+	case <-time.After(s.delay):
+		return &order.Order{ID: id}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testing.T) {
+	up := &slow{delay: 50 * time.Millisecond}
+	s := New(up, nil, nil)
+	cctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error)
+	go func() { _, err := s.Order(cctx, 7); first <- err }()
+	time.Sleep(5 * time.Millisecond)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if o, err := s.Order(context.Background(), 7); err != nil || o.ID != 7 {
+				t.Errorf("got %v, %v", o, err)
+			}
+		})
+	}
+	cancel() // the caller that started the call goes away
+	if err := <-first; order.ErrorCode(err) != order.CodeUnavailable {
+		t.Errorf("cancelled caller: %v", err)
+	}
+	wg.Wait()
+	if n := up.calls.Load(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1", n)
+	}
+}
+
+func TestPanicFailsTheCallNotTheProcess(t *testing.T) {
+	s := New(&slow{boom: true}, nil, nil)
+	if _, err := s.Order(context.Background(), 1); order.ErrorCode(err) != order.CodeInternal {
+		t.Fatalf("got %v", err)
+	}
+}
