@@ -101,6 +101,17 @@ func (f *Fake) RevokeAll(sticky bool) {
 	f.sameToken = sticky
 }
 
+// IssueToken hands out a valid token without a token call, for tests that
+// use a static token source.
+func (f *Fake) IssueToken() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tok := fmt.Sprintf("ISSUED_TOKEN_%d", len(f.issued))
+	f.issued = append(f.issued, tok)
+	f.valid[tok] = true
+	return tok
+}
+
 // Issued returns every token handed out so far.
 func (f *Fake) Issued() []string {
 	f.mu.Lock()

@@ -1,0 +1,515 @@
+// Command bench is the load benchmark: it measures the GraphQL server against
+// a floor — a minimal hand-written handler doing the same upstream work with
+// no GraphQL — in one run on one machine, and reports every figure in
+// absolute terms and as a ratio to the floor.
+//
+//	go run ./bench                     # defaults: 20 ms upstream, 3 s per scenario
+//	go run ./bench -latency 20ms -duration 5s -clients 1,16,128
+//
+// Processes: one sandbox upstream, the real server (built from this
+// repository, pointed at the sandbox with app credentials) and the floor, each
+// a child process of this binary, so allocations and RSS are each process's
+// own. Every request asks for fresh random ids, so neither side gains from
+// coalescing or caching in the throughput runs; a separate run shows
+// coalescing: 200 concurrent requests for one hot order at 50 ms latency.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	role := flag.String("role", "", "internal: run as a child process (sandbox, server, floor)")
+	addr := flag.String("addr", "", "internal: child listen address")
+	upstream := flag.String("upstream", "", "internal: sandbox base URL for server and floor")
+	latency := flag.Duration("latency", 20*time.Millisecond, "sandbox upstream latency")
+	duration := flag.Duration("duration", 3*time.Second, "measured time per scenario (after a warm-up of a sixth of it)")
+	clientList := flag.String("clients", "1,16,128", "concurrent clients, comma-separated")
+	hotLatency := flag.Duration("hot-latency", 50*time.Millisecond, "upstream latency of the coalescing run")
+	flag.Parse()
+
+	switch *role {
+	case "sandbox":
+		runSandbox(*addr, *latency)
+		return
+	case "server":
+		os.Exit(runServer(*addr, *upstream))
+	case "floor":
+		runFloor(*addr, *upstream)
+		return
+	}
+	clients, err := parseInts(*clientList)
+	if err != nil {
+		fail("-clients: %v", err)
+	}
+	if err := orchestrate(*latency, *hotLatency, *duration, clients); err != nil {
+		fail("%v", err)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// child is a running child process of this binary.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func start(role string, latency time.Duration, upstream string) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-role", role, "-addr", addr, "-latency", latency.String(), "-upstream", upstream)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, base: "http://" + addr}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(c.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			c.stop()
+			return nil, fmt.Errorf("%s did not come up on %s", role, addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// stats is what a child's /metrics says about its work so far.
+type stats struct{ mallocs, upstreamCalls float64 }
+
+func (c *child) stats() stats {
+	resp, err := http.Get(c.base + "/metrics")
+	if err != nil {
+		return stats{}
+	}
+	defer resp.Body.Close()
+	var s stats
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch {
+		case name == "go_memstats_mallocs_total":
+			s.mallocs = v
+		case strings.HasPrefix(name, `ordergraph_upstream_calls_total{endpoint="/product/order/get"`):
+			s.upstreamCalls += v
+		}
+	}
+	return s
+}
+
+// resetPeakRSS restarts the kernel's peak-RSS count of the child (Linux).
+func (c *child) resetPeakRSS() {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", c.cmd.Process.Pid), []byte("5"), 0)
+}
+
+func (c *child) peakRSSMiB() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// A query is one benchmark request shape: its ids (fresh and random per
+// request) and how the server and the floor are asked for them.
+type query struct {
+	name     string
+	distinct int
+	ids      func(r *rand.Rand) []uint64
+	graphql  func(ids []uint64) (query string, variables map[string]any)
+}
+
+func randomIDs(r *rand.Rand, n int) []uint64 {
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = 1_000_000 + r.Uint64N(1<<62)
+	}
+	return ids
+}
+
+// Queries use variables, as real clients do, so the server's parsed-query
+// cache applies; only the ids change from request to request.
+var queries = []query{
+	{"one order, 3 scalar fields", 1,
+		func(r *rand.Rand) []uint64 { return randomIDs(r, 1) },
+		func(ids []uint64) (string, map[string]any) {
+			return `query($id: ID!) { order(id: $id) { id status createTime } }`, map[string]any{"id": idString(ids[0])}
+		}},
+	{"one order, every field", 1,
+		func(r *rand.Rand) []uint64 { return randomIDs(r, 1) },
+		func(ids []uint64) (string, map[string]any) {
+			return `query($id: ID!) { order(id: $id) { ` + everyField + ` } } ` + addrFragment, map[string]any{"id": idString(ids[0])}
+		}},
+	{"orders(ids:) 20 ids, 5 repeats", 15,
+		func(r *rand.Rand) []uint64 { ids := randomIDs(r, 15); return append(ids, ids[:5]...) },
+		func(ids []uint64) (string, map[string]any) {
+			strs := make([]string, len(ids))
+			for i, id := range ids {
+				strs[i] = idString(id)
+			}
+			return `query($ids: [ID!]!) { orders(ids: $ids) { id status orderDetail { priceInfo { orderPrice } } } }`, map[string]any{"ids": strs}
+		}},
+	{"10 aliased order fields", 10,
+		func(r *rand.Rand) []uint64 { return randomIDs(r, 10) },
+		func(ids []uint64) (string, map[string]any) { return aliasQuery, aliasVars(ids) }},
+}
+
+// aliasQuery asks for ten orders through aliased order(id:) fields.
+var aliasQuery = func() string {
+	var params, fields strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&params, "$a%d: ID!, ", i)
+		fmt.Fprintf(&fields, " o%d: order(id: $a%d) { id status updateTime }", i, i)
+	}
+	return "query(" + strings.TrimSuffix(params.String(), ", ") + ") {" + fields.String() + " }"
+}()
+
+func aliasVars(ids []uint64) map[string]any {
+	vars := make(map[string]any, len(ids))
+	for i, id := range ids {
+		vars[fmt.Sprintf("a%d", i)] = idString(id)
+	}
+	return vars
+}
+
+func idString(id uint64) string { return strconv.FormatUint(id, 10) }
+
+const everyField = `id status statusCode createTime updateTime openid orderType orderTypeCode
+  orderDetail {
+    productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
+    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
+    payInfo { payMethod prepayId prepayTime payTime transactionId }
+    deliveryInfo { addressInfo { ...addr } deliveryMethod expressFee { shippingMethod }
+      deliveryProductInfo { waybillId deliveryId productInfos { productId skuId productCnt } deliveryName deliveryTime deliverType deliveryAddress { ...addr } }
+      shipDoneTime insuranceInfo { type insurancePrice } deliverType offlineDeliveryTime offlinePickupTime pickupAddress { ...addr } }
+    couponInfo { couponId }
+    couponcodeInfo { startTime endTime verifyType phoneNumber verifierNickname verifyTime }
+  }
+  aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
+  extInfo { customerNotes merchantNotes }`
+
+const addrFragment = `fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
+
+// request builds one HTTP request for target ("server" or "floor").
+func request(target, base string, q query, ids []uint64) *http.Request {
+	if target == "floor" {
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = idString(id)
+		}
+		req, _ := http.NewRequest("GET", base+"/orders?ids="+strings.Join(parts, ","), nil)
+		return req
+	}
+	text, vars := q.graphql(ids)
+	body, _ := json.Marshal(map[string]any{"query": text, "variables": vars})
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// result is one scenario's figures.
+type result struct {
+	reqs          int
+	errors        int
+	rps           float64
+	p50, p90, p99 time.Duration
+	callsPerReq   float64
+	allocsPerReq  float64
+	peakRSS       float64
+}
+
+// load drives clients concurrent clients at target for warm-up plus d.
+func load(target string, c *child, q query, clients int, d time.Duration) result {
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}, Timeout: 30 * time.Second}
+	run := func(d time.Duration, record bool) ([]time.Duration, int) {
+		var mu sync.Mutex
+		var all []time.Duration
+		errs := 0
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for w := range clients {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+				var mine []time.Duration
+				bad := 0
+				for time.Now().Before(deadline) {
+					req := request(target, c.base, q, q.ids(r))
+					start := time.Now()
+					resp, err := httpc.Do(req)
+					if err == nil {
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 || bytes.Contains(body, []byte(`"errors"`)) {
+							bad++
+						}
+					} else {
+						bad++
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				all = append(all, mine...)
+				errs += bad
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return all, errs
+	}
+	run(d/6, false)
+	before := c.stats()
+	c.resetPeakRSS()
+	start := time.Now()
+	lat, errs := run(d, true)
+	elapsed := time.Since(start)
+	after := c.stats()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	n := float64(max(len(lat), 1))
+	return result{
+		reqs: len(lat), errors: errs, rps: float64(len(lat)) / elapsed.Seconds(),
+		p50: pct(0.50), p90: pct(0.90), p99: pct(0.99),
+		callsPerReq:  (after.upstreamCalls - before.upstreamCalls) / n,
+		allocsPerReq: (after.mallocs - before.mallocs) / n,
+		peakRSS:      c.peakRSSMiB(),
+	}
+}
+
+func orchestrate(latency, hotLatency, d time.Duration, clients []int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var children []*child
+	defer func() {
+		for _, c := range children {
+			c.stop()
+		}
+	}()
+	spawn := func(role string, latency time.Duration, upstream string) (*child, error) {
+		c, err := start(role, latency, upstream)
+		if err == nil {
+			children = append(children, c)
+		}
+		return c, err
+	}
+	sb, err := spawn("sandbox", latency, "")
+	if err != nil {
+		return err
+	}
+	srv, err := spawn("server", 0, sb.base)
+	if err != nil {
+		return err
+	}
+	floor, err := spawn("floor", 0, sb.base)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("ordergraph load benchmark: upstream latency %v, %v per scenario, %d CPUs, %s\n", latency, d, numCPU(), time.Now().Format(time.RFC3339))
+	fmt.Println("floor = hand-written handler, same upstream client, no GraphQL; ratio = server / floor (throughput: higher is better; latency: lower is better)")
+	fmt.Println()
+	fmt.Printf("%-32s %7s %6s %9s %8s %8s %8s %9s %10s %8s %7s %7s\n", "query", "clients", "target", "req/s", "p50", "p90", "p99", "calls/req", "allocs/req", "RSS MiB", "rps×", "p50×")
+	type key struct {
+		q       string
+		clients int
+	}
+	results := map[key][2]result{}
+	for _, q := range queries {
+		for _, n := range clients {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			f := load("floor", floor, q, n, d)
+			s := load("server", srv, q, n, d)
+			results[key{q.name, n}] = [2]result{s, f}
+			for _, row := range []struct {
+				target string
+				r      result
+			}{{"floor", f}, {"server", s}} {
+				r := row.r
+				ratio := fmt.Sprintf("%7s %7s", "", "")
+				if row.target == "server" {
+					ratio = fmt.Sprintf("%7.2f %7.2f", r.rps/f.rps, float64(r.p50)/float64(f.p50))
+				}
+				errNote := ""
+				if r.errors > 0 {
+					errNote = fmt.Sprintf("  (%d requests failed)", r.errors)
+				}
+				fmt.Printf("%-32s %7d %6s %9.1f %8s %8s %8s %9.2f %10.0f %8.1f %s%s\n", q.name, n, row.target, r.rps,
+					ms(r.p50), ms(r.p90), ms(r.p99), r.callsPerReq, r.allocsPerReq, r.peakRSS, ratio, errNote)
+			}
+		}
+	}
+
+	fmt.Println()
+	fmt.Println("targets:")
+	twenty := queries[2]
+	if r, ok := results[key{twenty.name, 1}]; ok {
+		verdict(fmt.Sprintf("20-id query, 1 client: p50 %s <= upstream %v + 3 ms", ms(r[0].p50), latency), r[0].p50 <= latency+3*time.Millisecond)
+	}
+	if r, ok := results[key{twenty.name, 16}]; ok {
+		verdict(fmt.Sprintf("20-id query, 16 clients: p50 %s within 2 ms of the floor's %s", ms(r[0].p50), ms(r[1].p50)), r[0].p50 <= r[1].p50+2*time.Millisecond)
+	}
+	for _, q := range queries {
+		if r, ok := results[key{q.name, 128}]; ok {
+			verdict(fmt.Sprintf("%s, 128 clients: throughput %.0f%% of the floor's (>= 80%%)", q.name, 100*r[0].rps/r[1].rps), r[0].rps >= 0.8*r[1].rps)
+		}
+	}
+	for _, q := range queries {
+		worst := 0.0
+		for _, n := range clients {
+			worst = max(worst, results[key{q.name, n}][0].callsPerReq)
+		}
+		verdict(fmt.Sprintf("%s: at most %.2f upstream calls per request, %d distinct ids", q.name, worst, q.distinct), worst <= float64(q.distinct)+0.01)
+	}
+
+	fmt.Println()
+	hotSandbox, err := spawn("sandbox", hotLatency, "")
+	if err != nil {
+		return err
+	}
+	hotServer, err := spawn("server", 0, hotSandbox.base)
+	if err != nil {
+		return err
+	}
+	hotFloor, err := spawn("floor", 0, hotSandbox.base)
+	if err != nil {
+		return err
+	}
+	sCalls, sLat := hot("server", hotServer)
+	fCalls, fLat := hot("floor", hotFloor)
+	fmt.Printf("coalescing: 200 concurrent requests for one order at %v upstream latency\n", hotLatency)
+	fmt.Printf("  server: %.0f upstream calls, slowest request %s\n  floor:  %.0f upstream calls, slowest request %s\n", sCalls, ms(sLat), fCalls, ms(fLat))
+	return nil
+}
+
+// hot fires 200 simultaneous requests for one fresh order and returns the
+// upstream calls they caused and the slowest latency.
+func hot(target string, c *child) (float64, time.Duration) {
+	q := queries[0]
+	ids := []uint64{5_000_000 + rand.Uint64N(1<<40)}
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	// Open the connections first, so the burst measures the upstream, not dialing.
+	var warm sync.WaitGroup
+	for range 200 {
+		warm.Go(func() {
+			if resp, err := httpc.Get(c.base + "/healthz"); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	warm.Wait()
+	before := c.stats()
+	var slowest time.Duration
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for range 200 {
+		wg.Go(func() {
+			<-gate
+			start := time.Now()
+			if resp, err := httpc.Do(request(target, c.base, q, ids)); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			mu.Lock()
+			slowest = max(slowest, time.Since(start))
+			mu.Unlock()
+		})
+	}
+	close(gate)
+	wg.Wait()
+	return c.stats().upstreamCalls - before.upstreamCalls, slowest
+}
+
+func verdict(what string, ok bool) {
+	mark := "MET   "
+	if !ok {
+		mark = "MISSED"
+	}
+	fmt.Printf("  %s %s\n", mark, what)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,84 @@
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wechattest"
+)
+
+// memory serves one decoded order for every id: an upstream with no cost.
+type memory struct{ o *order.Order }
+
+func (m memory) Order(_ context.Context, id uint64) (*order.Order, error) {
+	o := *m.o
+	o.ID = id
+	return &o, nil
+}
+
+// vendorOrder decodes the vendor example through the real client once.
+func vendorOrder(b *testing.B) *order.Order {
+	fake := wechattest.New(b)
+	fake.SetResponse(sandbox.VendorExampleID, string(sandbox.VendorExample))
+	api := wechat.NewAPI(wechat.APIConfig{BaseURL: fake.URL})
+	o, err := wechat.NewOrders(api, staticFakeToken{fake}).Order(context.Background(), sandbox.VendorExampleID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return o
+}
+
+type staticFakeToken struct{ f *wechattest.Fake }
+
+func (s staticFakeToken) Token(context.Context) (string, error) { return s.f.IssueToken(), nil }
+func (staticFakeToken) Invalidate(string)                       {}
+
+const fullQuery = `query($id: ID!) { order(id: $id) { id status statusCode createTime updateTime openid orderType orderTypeCode
+  orderDetail {
+    productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
+    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
+    payInfo { payMethod prepayId prepayTime payTime transactionId }
+    deliveryInfo { addressInfo { ...addr } deliveryMethod expressFee { shippingMethod }
+      deliveryProductInfo { waybillId deliveryId productInfos { productId skuId productCnt } deliveryName deliveryTime deliverType deliveryAddress { ...addr } }
+      shipDoneTime insuranceInfo { type insurancePrice } deliverType offlineDeliveryTime offlinePickupTime pickupAddress { ...addr } }
+    couponInfo { couponId }
+    couponcodeInfo { startTime endTime verifyType phoneNumber verifierNickname verifyTime }
+  }
+  aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
+  extInfo { customerNotes merchantNotes } } }
+fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
+
+// benchmarkQuery posts query for one order through the whole HTTP handler
+// against an in-memory upstream, from parallel clients, so that ns/op is the
+// GraphQL layer's CPU cost per request rather than the loader's batch wait.
+func benchmarkQuery(b *testing.B, query string) {
+	h := New(Config{Source: memory{vendorOrder(b)}})
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"id": "12123121332"}})
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", "/graphql", strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || strings.Contains(rec.Body.String(), `"errors"`) {
+				b.Fatalf("%d %s", rec.Code, rec.Body.String())
+			}
+		}
+	})
+}
+
+// BenchmarkFullQuery resolves every field of the vendor example order.
+func BenchmarkFullQuery(b *testing.B) { benchmarkQuery(b, fullQuery) }
+
+// BenchmarkSmallQuery is the fixed cost of a request: three fields.
+func BenchmarkSmallQuery(b *testing.B) {
+	benchmarkQuery(b, `query($id: ID!) { order(id: $id) { id status createTime } }`)
+}
