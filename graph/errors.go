@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -36,12 +37,30 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		var ge *gqlerror.Error
 		if errors.As(err, &ge) && ge.Err == nil {
-			return presented
+			return requestError(presented)
 		}
 		log.LogAttrs(ctx, slog.LevelError, "internal error", slog.Any("path", presented.Path), slog.String("error", err.Error()))
 		return &gqlerror.Error{Message: "internal server error", Path: presented.Path, Locations: presented.Locations, Extensions: map[string]any{"code": string(order.CodeInternal)}}
 	}
 }
+
+// requestError passes on an error written by gqlgen or gqlparser. Those
+// about the request itself (no path) that carry no code get BAD_REQUEST; the
+// one about an undecodable body is reworded, since gqlgen's text echoes the
+// body and the JSON decoder's error.
+func requestError(e *gqlerror.Error) *gqlerror.Error {
+	if _, coded := e.Extensions["code"]; coded || e.Path != nil {
+		return e
+	}
+	msg := e.Message
+	if strings.HasPrefix(msg, "json request body could not be decoded") {
+		msg = `request body must be a JSON object with a string "query"`
+	}
+	return &gqlerror.Error{Message: msg, Locations: e.Locations, Extensions: map[string]any{"code": CodeBadRequest}}
+}
+
+// CodeBadRequest marks a request that is not a GraphQL request at all.
+const CodeBadRequest = "BAD_REQUEST"
 
 // Recover turns a resolver panic into a coded internal error. The panic value
 // is logged by type only: it may hold anything, secrets included.

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 )
 
@@ -76,52 +76,31 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// limitBody reads a POST body up to max bytes: larger is 413, and a JSON body
-// that does not parse is 400, answered here so that neither a decoder's
-// error text nor an echo of the body reaches the client.
+// limitBody reads a POST body up to max bytes and answers 413 past it.
+// (gqlgen would report an over-long body as a decoding error with status 200.)
 func limitBody(max int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tooLarge := func() {
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, graph.CodeBadRequest, fmt.Sprintf("request body larger than %d bytes", max))
+			}
 			if r.ContentLength > max {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", fmt.Sprintf("request body larger than %d bytes", max))
+				tooLarge()
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 			if err != nil {
 				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-					writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", fmt.Sprintf("request body larger than %d bytes", max))
+					tooLarge()
 					return
 				}
-				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", "request body could not be read")
-				return
-			}
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" && !validRequest(body) {
-				writeGraphQLError(w, http.StatusBadRequest, "BAD_REQUEST", `request body must be a JSON object with a string "query"`)
+				writeGraphQLError(w, http.StatusBadRequest, graph.CodeBadRequest, "request body could not be read")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// validRequest reports whether body is a GraphQL-over-HTTP request object.
-// Persisted-query clients may omit "query", so only its type is checked.
-func validRequest(body []byte) bool {
-	var req struct {
-		Query         *string         `json:"query"`
-		OperationName *string         `json:"operationName"`
-		Variables     json.RawMessage `json:"variables"`
-		Extensions    json.RawMessage `json:"extensions"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		return false
-	}
-	isObjectOrNull := func(raw json.RawMessage) bool {
-		raw = bytes.TrimSpace(raw)
-		return len(raw) == 0 || raw[0] == '{' || bytes.Equal(raw, []byte("null"))
-	}
-	return isObjectOrNull(req.Variables) && isObjectOrNull(req.Extensions)
 }
 
 func writeGraphQLError(w http.ResponseWriter, status int, code, msg string) {
