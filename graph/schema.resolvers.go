@@ -18,7 +18,8 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, err
 	if err != nil {
 		return nil, err
 	}
-	return loader.For(ctx).Order(ctx, oid)
+	o, err := loader.For(ctx).Order(ctx, oid)
+	return visible(ctx, o, err)
 }
 
 func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Order, error) {
@@ -39,9 +40,10 @@ func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Orde
 	}
 	found, errs := loader.For(ctx).Orders(ctx, parsed)
 	for j, i := range at {
-		out[i] = found[j]
-		if errs[j] != nil {
-			addEntryError(ctx, i, errs[j])
+		o, err := visible(ctx, found[j], errs[j])
+		out[i] = o
+		if err != nil {
+			addEntryError(ctx, i, err)
 		}
 	}
 	return out, nil

@@ -14,6 +14,8 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
@@ -125,14 +127,33 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		src = ordercache.New(src, cfg.OrderCacheTTL, cfg.OrderCacheSize, m)
 	}
 
+	authn, err := auth.New(auth.Config{
+		JWT: cfg.AuthJWT, JWTSecret: cfg.JWTSecret, JWTPublicKey: cfg.JWTPublicKey,
+		JWTIssuer: cfg.JWTIssuer, JWTAudience: cfg.JWTAudience, APIKeys: cfg.APIKeys,
+	})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if !authn.Enabled() && cfg.Mode() != config.ModeSandbox {
+		log.Warn("AUTH_MODE=none with ALLOW_ANONYMOUS=true: anyone who can reach this server reads every order")
+	}
+
 	handler = httpserver.New(httpserver.Config{
 		Source:          src,
 		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
 		MaxIDs:          cfg.MaxIDsPerQuery,
-		MaxCost:         cfg.MaxQueryCost,
+		Limits:          graph.Limits{MaxCost: cfg.MaxQueryCost, MaxDepth: cfg.MaxQueryDepth, MaxAliases: cfg.MaxAliases},
+		MaxTokens:       cfg.MaxQueryTokens,
 		APQCacheSize:    cfg.APQCacheSize,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Playground:      cfg.Playground,
+		Introspection:   cfg.Introspection,
+		Auth:            authn,
+		RateLimit:       cfg.RateLimit,
+		RateLimitWindow: cfg.RateLimitWindow,
+		CORSOrigins:     cfg.CORSOrigins,
+		TrustedProxies:  cfg.TrustedProxies,
 		PlaygroundQuery: ExampleQuery,
 		Ready: func(ctx context.Context) error {
 			_, err := tokens.Token(ctx)

@@ -58,7 +58,7 @@ func TestOrderCache(t *testing.T) {
 }
 
 func TestCostLimit(t *testing.T) {
-	s := mustOpenServer(t, map[string]string{"MAX_QUERY_COST": "5"})
+	s := mustOpenServer(t, map[string]string{"MAX_QUERY_COST": "5", "MAX_QUERY_TOKENS": "100000", "MAX_ALIASES": "100000"})
 	s.Fake.SetOrder(1001, `{"order_id":1001}`)
 	var aliases strings.Builder
 	for i := range 1000 {

@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -32,12 +33,25 @@ type Config struct {
 	Loader       loader.Config
 	MaxIDs       int
 	MaxBodyBytes int64
-	// MaxCost caps the upstream fetches one operation may make (see graph.CostLimit).
-	MaxCost int
+	// Limits bound each document before execution (see graph.Limits).
+	Limits graph.Limits
+	// MaxTokens bounds the lexical tokens of a document.
+	MaxTokens int
 	// APQCacheSize is how many persisted queries are remembered.
 	APQCacheSize int
-	// Playground serves GraphiQL at / and turns introspection on.
+	// Playground serves GraphiQL at /.
 	Playground bool
+	// Introspection answers __schema and __type queries.
+	Introspection bool
+	// Auth verifies callers; nil accepts everyone as a merchant.
+	Auth *auth.Authenticator
+	// RateLimit is requests per RateLimitWindow per client (0: off).
+	RateLimit       int
+	RateLimitWindow time.Duration
+	// CORSOrigins may call from browsers; empty: no cross-origin access.
+	CORSOrigins []string
+	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
+	TrustedProxies []string
 	// PlaygroundQuery is the query GraphiQL opens with.
 	PlaygroundQuery string
 	// Ready reports whether the server can serve orders; nil means always.
@@ -57,8 +71,14 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxIDs <= 0 {
 		cfg.MaxIDs = 100
 	}
-	if cfg.MaxCost <= 0 {
-		cfg.MaxCost = 100
+	if cfg.Limits == (graph.Limits{}) {
+		cfg.Limits = graph.Limits{MaxCost: 100, MaxDepth: 10, MaxAliases: 100}
+	}
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = 2000
+	}
+	if cfg.Auth == nil {
+		cfg.Auth, _ = auth.New(auth.Config{})
 	}
 	if cfg.APQCacheSize <= 0 {
 		cfg.APQCacheSize = 1000
@@ -66,7 +86,7 @@ func New(cfg Config) http.Handler {
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger))
+	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.Get("/readyz", readyz(cfg.Ready))
 	if cfg.Metrics != nil {
@@ -75,6 +95,7 @@ func New(cfg Config) http.Handler {
 
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
+		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
 		r.Use(specStatus, loader.Middleware(cfg.Source, cfg.Loader))
 		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
 		r.Get("/", gql.ServeHTTP)
@@ -94,8 +115,10 @@ func graphQL(cfg Config) *handler.Server {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
-	srv.Use(graph.CostLimit{Max: cfg.MaxCost})
-	if cfg.Playground {
+	srv.SetParserTokenLimit(cfg.MaxTokens)
+	srv.Use(graph.RolePolicy{})
+	srv.Use(cfg.Limits)
+	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))

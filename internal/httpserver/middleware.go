@@ -21,6 +21,7 @@ import (
 // requestInfo collects what the request log line reports from deeper layers.
 type requestInfo struct {
 	operation string
+	subject   string
 }
 
 type infoKey struct{}
@@ -46,6 +47,7 @@ func requestLog(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Ha
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("operation", info.operation),
+				slog.String("subject", info.subject),
 				slog.Int("status", ww.Status()),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),

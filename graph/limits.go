@@ -1,0 +1,140 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Codes of documents refused before execution.
+const (
+	CodeCostLimitExceeded  = "COST_LIMIT_EXCEEDED"
+	CodeDepthLimitExceeded = "DEPTH_LIMIT_EXCEEDED"
+	CodeAliasLimitExceeded = "ALIAS_LIMIT_EXCEEDED"
+)
+
+func init() {
+	// A refused document is a protocol error, like a validation failure:
+	// 400 for application/graphql-response+json.
+	for _, code := range []string{CodeCostLimitExceeded, CodeDepthLimitExceeded, CodeAliasLimitExceeded} {
+		errcode.RegisterErrorType(code, errcode.KindProtocol)
+	}
+}
+
+// Limits refuses, before execution, an operation that is too deep, has too
+// many aliases, or would make more than MaxCost upstream fetches: each order
+// field (alias or not) costs one, and orders(ids:) one per id. Every fetch is
+// counted, repeats included, so the cost is known from the document alone.
+// Introspection subtrees are exempt from the depth limit (GraphiQL's own
+// introspection query nests type references a dozen levels deep).
+type Limits struct{ MaxCost, MaxDepth, MaxAliases int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = Limits{}
+
+func (Limits) ExtensionName() string                   { return "Limits" }
+func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}}
+	m := w.selection(oc.Operation.SelectionSet, true)
+	switch {
+	case m.depth > l.MaxDepth:
+		return refused(CodeDepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
+	case m.aliases > l.MaxAliases:
+		return refused(CodeAliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
+	case m.cost > l.MaxCost:
+		return refused(CodeCostLimitExceeded, fmt.Sprintf("query would make %d upstream order fetches; the limit is %d (each order field and each orders(ids:) id counts one)", m.cost, l.MaxCost), m.cost, l.MaxCost)
+	}
+	return nil
+}
+
+func refused(code, msg string, got, limit int) *gqlerror.Error {
+	err := gqlerror.Errorf("%s", msg)
+	err.Extensions = map[string]any{"code": code, "value": got, "limit": limit}
+	return err
+}
+
+// measures of a selection set: its depth below the set, and the aliases and
+// upstream fetches it contains.
+type measures struct{ depth, aliases, cost int }
+
+// capped keeps sums of many fragment spreads from overflowing; anything
+// this large is over every limit anyway.
+const capped = 1 << 40
+
+func (m *measures) add(o measures) {
+	m.depth = max(m.depth, o.depth)
+	m.aliases = min(m.aliases+o.aliases, capped)
+	m.cost = min(m.cost+o.cost, capped)
+}
+
+// walker measures a document. Fragments are measured once each, so a
+// document that spreads fragments into fragments costs linear time to
+// check, however many times they expand.
+type walker struct {
+	fragments ast.FragmentDefinitionList
+	vars      map[string]any
+	memo      map[string]measures
+}
+
+// selection measures set; root says it is a selection on Query, where the
+// order fields live.
+func (w *walker) selection(set ast.SelectionSet, root bool) measures {
+	var m measures
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			f := measures{}
+			if sel.Alias != "" && sel.Alias != sel.Name {
+				f.aliases = 1
+			}
+			if root {
+				switch sel.Name {
+				case "order":
+					f.cost = 1
+				case "orders":
+					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
+					f.cost = len(ids)
+				}
+			}
+			if len(sel.SelectionSet) > 0 {
+				child := w.selection(sel.SelectionSet, false)
+				if sel.Name == "__schema" || sel.Name == "__type" {
+					child.depth = 0
+				}
+				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost})
+			}
+			f.depth++
+			m.add(f)
+		case *ast.InlineFragment:
+			m.add(w.selection(sel.SelectionSet, root))
+		case *ast.FragmentSpread:
+			m.add(w.fragment(sel.Name, root))
+		}
+	}
+	return m
+}
+
+func (w *walker) fragment(name string, root bool) measures {
+	key := name
+	if root {
+		key += "@root"
+	}
+	if m, ok := w.memo[key]; ok {
+		return m
+	}
+	w.memo[key] = measures{} // validation forbids cycles; this only guards
+	var m measures
+	if def := w.fragments.ForName(name); def != nil {
+		m = w.selection(def.SelectionSet, root)
+	}
+	w.memo[key] = m
+	return m
+}

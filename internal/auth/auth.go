@@ -1,0 +1,199 @@
+// Package auth decides who is calling: it verifies JWT bearer tokens and API
+// keys, yields a Principal (a role, and for buyers their openid), and says
+// which orders that principal may see. It knows nothing of GraphQL.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// Role is what a principal may see.
+type Role string
+
+const (
+	// RoleMerchant sees every order of the shop.
+	RoleMerchant Role = "merchant"
+	// RoleBuyer sees only orders whose openid is the buyer's own.
+	RoleBuyer Role = "buyer"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Role Role
+	// Openid is the buyer's openid; empty for merchants.
+	Openid string
+	// Subject names the caller for rate limits and logs: "jwt:<sub>",
+	// "apikey:<name>", or "" for anonymous access.
+	Subject string
+}
+
+// Anonymous is the principal of every request when authentication is off:
+// the server then trusts whoever can reach it, as a merchant.
+var Anonymous = Principal{Role: RoleMerchant}
+
+// CanSee reports whether p may read o. A buyer sees an order only when its
+// openid is the buyer's own; an order without an openid is no buyer's.
+func (p Principal) CanSee(o *order.Order) bool {
+	switch p.Role {
+	case RoleMerchant:
+		return true
+	case RoleBuyer:
+		return o.Openid != nil && p.Openid != "" && subtle.ConstantTimeCompare([]byte(*o.Openid), []byte(p.Openid)) == 1
+	}
+	return false
+}
+
+// APIKey is one configured key: its name, its role and the SHA-256 of the
+// key. Only the hash is ever held.
+type APIKey struct {
+	Name string
+	Role Role
+	Hash [sha256.Size]byte
+}
+
+// Config selects the credentials accepted. With neither JWT nor API keys
+// enabled, every request is Anonymous.
+type Config struct {
+	JWT bool
+	// Exactly one of JWTSecret (HS256) and JWTPublicKey (RS256 for an RSA
+	// key, ES256 for an ECDSA P-256 key) is set when JWT is enabled.
+	JWTSecret    []byte
+	JWTPublicKey any
+	JWTIssuer    string
+	JWTAudience  string
+	APIKeys      []APIKey
+	// Now is the clock for exp and nbf; nil means time.Now.
+	Now func() time.Time
+}
+
+// Authenticator verifies the credentials of requests.
+type Authenticator struct {
+	cfg    Config
+	parser *jwt.Parser
+	key    any
+}
+
+// ErrUnauthenticated is returned for missing or unacceptable credentials.
+// Its text is safe for clients; the reason stays in the wrapped error.
+var ErrUnauthenticated = errors.New("missing or invalid credentials")
+
+// New returns an Authenticator for cfg.
+func New(cfg Config) (*Authenticator, error) {
+	a := &Authenticator{cfg: cfg}
+	if !cfg.JWT {
+		return a, nil
+	}
+	var method string
+	switch k := cfg.JWTPublicKey.(type) {
+	case nil:
+		if len(cfg.JWTSecret) == 0 {
+			return nil, errors.New("JWT needs a secret or a public key")
+		}
+		method, a.key = jwt.SigningMethodHS256.Alg(), cfg.JWTSecret
+	default:
+		var err error
+		if method, err = methodFor(k); err != nil {
+			return nil, err
+		}
+		a.key = k
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	// One algorithm only: alg "none" and algorithm confusion (an HS256
+	// token "signed" with the RSA public key) fail before any key is used.
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{method}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(now),
+		jwt.WithLeeway(30 * time.Second),
+	}
+	if cfg.JWTIssuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.JWTIssuer))
+	}
+	if cfg.JWTAudience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.JWTAudience))
+	}
+	a.parser = jwt.NewParser(opts...)
+	return a, nil
+}
+
+// Enabled reports whether requests must carry credentials.
+func (a *Authenticator) Enabled() bool { return a.cfg.JWT || len(a.cfg.APIKeys) > 0 }
+
+// claims are the JWT claims the server reads.
+type claims struct {
+	jwt.RegisteredClaims
+	Role   Role   `json:"role"`
+	Openid string `json:"openid"`
+}
+
+// Authenticate returns the principal of r. An API key (X-API-Key) is tried
+// when keys are configured, a bearer token when JWTs are enabled.
+func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
+	if !a.Enabled() {
+		return Anonymous, nil
+	}
+	if key := r.Header.Get("X-API-Key"); key != "" && len(a.cfg.APIKeys) > 0 {
+		return a.apiKey(key)
+	}
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && a.cfg.JWT {
+		return a.jwt(strings.TrimSpace(bearer))
+	}
+	return Principal{}, ErrUnauthenticated
+}
+
+func (a *Authenticator) apiKey(key string) (Principal, error) {
+	sum := sha256.Sum256([]byte(key))
+	var found *APIKey
+	// Compare against every key, in constant time, whatever matches first.
+	for i := range a.cfg.APIKeys {
+		if subtle.ConstantTimeCompare(sum[:], a.cfg.APIKeys[i].Hash[:]) == 1 {
+			found = &a.cfg.APIKeys[i]
+		}
+	}
+	if found == nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	return Principal{Role: found.Role, Subject: "apikey:" + found.Name}, nil
+}
+
+func (a *Authenticator) jwt(raw string) (Principal, error) {
+	var c claims
+	if _, err := a.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return a.key, nil }); err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	switch {
+	case c.Role == RoleMerchant:
+		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject}, nil
+	case c.Role == RoleBuyer && c.Openid != "":
+		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject}, nil
+	}
+	return Principal{}, fmt.Errorf("%w: role %q (buyers need an openid claim)", ErrUnauthenticated, c.Role)
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the request's principal. A context that never passed
+// authentication holds no principal and sees nothing.
+func FromContext(ctx context.Context) Principal {
+	p, _ := ctx.Value(ctxKey{}).(Principal)
+	return p
+}

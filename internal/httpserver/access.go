@@ -1,0 +1,94 @@
+package httpserver
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+	"github.com/go-chi/httprate"
+
+	"github.com/ordergraph/ordergraph/internal/auth"
+)
+
+// Codes of requests refused at the door.
+const (
+	codeUnauthenticated = "UNAUTHENTICATED"
+	codeRateLimited     = "RATE_LIMITED"
+)
+
+// clientIP records the client's address: the peer's, or, behind trusted
+// proxies, the one their X-Forwarded-For names.
+func clientIP(trusted []string) func(http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return middleware.ClientIPFromRemoteAddr
+	}
+	return middleware.ClientIPFromXFF(trusted...)
+}
+
+// corsFor lets browsers on origins call the API; with none, no CORS
+// headers are sent and browsers keep other sites out.
+func corsFor(origins []string) func(http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return cors.Handler(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders: []string{"Accept", "Authorization", "Content-Type", "X-API-Key"},
+		MaxAge:         600,
+	})
+}
+
+// authenticate puts the caller's principal in the context. It does not
+// refuse anyone itself: requireAuth does, after the rate limiter, so that
+// guessing credentials is rate limited (by IP) like everything else.
+func authenticate(a *auth.Authenticator, log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := a.Authenticate(r)
+			if err != nil {
+				// The reason only: the credential itself is never logged.
+				log.LogAttrs(r.Context(), slog.LevelDebug, "authentication failed", slog.String("reason", err.Error()), slog.String("request_id", middleware.GetReqID(r.Context())))
+				next.ServeHTTP(w, r)
+				return
+			}
+			if info := infoFrom(r.Context()); info != nil {
+				info.subject = p.Subject
+			}
+			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// requireAuth answers 401 to a request that authenticate found no principal for.
+func requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth.FromContext(r.Context()).Role == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ordergraph"`)
+			writeGraphQLError(w, http.StatusUnauthorized, codeUnauthenticated, auth.ErrUnauthenticated.Error())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimit allows each client limit requests per window: a client is its
+// API key or token subject, else its IP address.
+func rateLimit(limit int, window time.Duration) func(http.Handler) http.Handler {
+	if limit <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	key := func(r *http.Request) (string, error) {
+		if s := auth.FromContext(r.Context()).Subject; s != "" {
+			return s, nil
+		}
+		return "ip:" + httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
+	}
+	return httprate.LimitBy(limit, window, key, httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+		writeGraphQLError(w, http.StatusTooManyRequests, codeRateLimited,
+			"too many requests: the limit is "+strconv.Itoa(limit)+" per "+window.String()+"; retry after the time in Retry-After")
+	}))
+}
