@@ -27,6 +27,8 @@ type server struct {
 	mu     sync.Mutex
 	logs   bytes.Buffer
 	bodies [][]byte
+	// secrets, besides the fake's, that must never be seen
+	secrets []string
 }
 
 func (s *server) Write(p []byte) (int, error) {
@@ -63,19 +65,21 @@ func mustOpenServer(tb testing.TB, env map[string]string) *server {
 	tb.Cleanup(func() {
 		s.Close()
 		stop()
-		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"])
+		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"])
 	})
 	return s
 }
 
-func (s *server) assertNoSecrets(tb testing.TB, static string) {
+func (s *server) assertNoSecrets(tb testing.TB, configured ...string) {
 	tb.Helper()
-	secrets := append(s.Fake.Issued(), wechattest.Secret)
-	if static != "" {
-		secrets = append(secrets, static)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	secrets := append(s.Fake.Issued(), wechattest.Secret)
+	for _, c := range append(configured, s.secrets...) {
+		if c != "" {
+			secrets = append(secrets, c)
+		}
+	}
 	haystacks := append([][]byte{s.logs.Bytes()}, s.bodies...)
 	for _, h := range haystacks {
 		for _, secret := range secrets {

@@ -123,10 +123,14 @@ func TestRunSandboxAndGracefulShutdown(t *testing.T) {
 	}
 }
 
+// runOnce runs the entry point with env until it returns by itself.
+func runOnce(env map[string]string, out, errOut *syncBuf) int {
+	return app.Run(context.Background(), nil, func(k string) string { return env[k] }, out, errOut)
+}
+
 func TestRunRejectsBadConfiguration(t *testing.T) {
 	var out, errOut syncBuf
-	env := map[string]string{"WECHAT_APP_ID": "wx123", "UPSTREAM_TIMEOUT": "fast"}
-	code := app.Run(context.Background(), nil, func(k string) string { return env[k] }, &out, &errOut)
+	code := runOnce(map[string]string{"WECHAT_APP_ID": "wx123", "UPSTREAM_TIMEOUT": "fast"}, &out, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), "WECHAT_APP_SECRET") || !strings.Contains(errOut.String(), "UPSTREAM_TIMEOUT") {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
