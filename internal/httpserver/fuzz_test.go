@@ -1,0 +1,47 @@
+package httpserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// FuzzGraphQLRequest posts arbitrary bodies to /graphql. Whatever arrives,
+// the answer is a JSON GraphQL response with a client-error or success
+// status: never a panic, never a 5xx.
+func FuzzGraphQLRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"query":"{ order(id: \"12123121332\") { id status } }"}`,
+		`{"query":"query($ids: [ID!]!) { orders(ids: $ids) { id } }","variables":{"ids":["1","x"]}}`,
+		`{"query":"{ a: order(id: \"1\") { id } ...F } fragment F on Query { order(id: \"2\") { id } }"}`,
+		`{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}`,
+		`{"query":`, `[]`, `{"query": 5}`, "\x00", `{"query":"{ __schema { types { name } } }"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := New(Config{Source: memory{&order.Order{ID: 1, Status: order.StatusToBeShipped, OrderType: order.TypeOrdinary}}, MaxBodyBytes: 1 << 16})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 400, 413, 422:
+		default:
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.String())
+		}
+		var resp struct {
+			Data   json.RawMessage `json:"data"`
+			Errors []any           `json:"errors"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("not JSON for %q: %s", body, rec.Body.String())
+		}
+		if rec.Code != 200 && len(resp.Errors) == 0 {
+			t.Fatalf("status %d without errors: %s", rec.Code, rec.Body.String())
+		}
+	})
+}
