@@ -58,3 +58,58 @@ func TestAppIDNeedsSecret(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAuthSettings(t *testing.T) {
+	creds := map[string]string{"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}
+	with := func(extra map[string]string) map[string]string {
+		env := map[string]string{}
+		for k, v := range creds {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	for name, tt := range map[string]struct {
+		env  map[string]string
+		want string // variable the error must name; "" for no error
+	}{
+		"real credentials without auth": {with(nil), "AUTH_MODE"},
+		"explicit anonymous":            {with(map[string]string{"ALLOW_ANONYMOUS": "true"}), ""},
+		"unknown mode":                  {with(map[string]string{"AUTH_MODE": "oauth"}), "AUTH_MODE"},
+		"jwt without a key":             {with(map[string]string{"AUTH_MODE": "jwt"}), "JWT_SECRET"},
+		"short secret":                  {with(map[string]string{"AUTH_MODE": "jwt", "JWT_SECRET": "short"}), "JWT_SECRET"},
+		"secret and key file":           {with(map[string]string{"AUTH_MODE": "jwt", "JWT_SECRET": strings.Repeat("k", 32), "JWT_PUBLIC_KEY_FILE": "/x.pem"}), "JWT_SECRET"},
+		"missing key file":              {with(map[string]string{"AUTH_MODE": "jwt", "JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"}), "JWT_PUBLIC_KEY_FILE"},
+		"apikey without keys":           {with(map[string]string{"AUTH_MODE": "apikey"}), "API_KEYS"},
+		"buyer API key":                 {with(map[string]string{"AUTH_MODE": "apikey", "API_KEYS": "a:buyer:" + strings.Repeat("ab", 32)}), "API_KEYS"},
+		"short hash":                    {with(map[string]string{"AUTH_MODE": "apikey", "API_KEYS": "a:merchant:abcd"}), "API_KEYS"},
+		"good keys":                     {with(map[string]string{"AUTH_MODE": "jwt,apikey", "JWT_SECRET": strings.Repeat("k", 32), "API_KEYS": "a:merchant:" + strings.Repeat("ab", 32)}), ""},
+		"bad proxy CIDR":                {with(map[string]string{"ALLOW_ANONYMOUS": "true", "TRUSTED_PROXIES": "10.0.0.0"}), "TRUSTED_PROXIES"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(nil, tt.env)
+			if tt.want == "" && err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("error %v does not name %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestProductionDefaults(t *testing.T) {
+	c, err := load(nil, map[string]string{"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s", "ALLOW_ANONYMOUS": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Playground || c.Introspection || len(c.CORSOrigins) != 0 || c.RateLimit == 0 {
+		t.Fatalf("production defaults: playground %v, introspection %v, CORS %v, rate limit %d", c.Playground, c.Introspection, c.CORSOrigins, c.RateLimit)
+	}
+	s, _ := load(nil, nil)
+	if !s.Playground || !s.Introspection || len(s.CORSOrigins) != 1 || s.CORSOrigins[0] != "*" {
+		t.Fatalf("sandbox defaults: %+v", s)
+	}
+}
