@@ -34,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ordergraph/ordergraph/internal/gqltest"
 )
 
 func main() {
@@ -216,7 +218,7 @@ var queries = []query{
 	{"one order, every field", 1,
 		func(r *rand.Rand) []uint64 { return randomIDs(r, 1) },
 		func(ids []uint64) (string, map[string]any) {
-			return `query($id: ID!) { order(id: $id) { ` + everyField + ` } } ` + addrFragment, map[string]any{"id": idString(ids[0])}
+			return gqltest.EveryOrderQuery, map[string]any{"id": idString(ids[0])}
 		}},
 	{"orders(ids:) 20 ids, 5 repeats", 15,
 		func(r *rand.Rand) []uint64 { ids := randomIDs(r, 15); return append(ids, ids[:5]...) },
@@ -251,22 +253,6 @@ func aliasVars(ids []uint64) map[string]any {
 }
 
 func idString(id uint64) string { return strconv.FormatUint(id, 10) }
-
-const everyField = `id status statusCode createTime updateTime openid orderType orderTypeCode
-  orderDetail {
-    productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
-    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
-    payInfo { payMethod prepayId prepayTime payTime transactionId }
-    deliveryInfo { addressInfo { ...addr } deliveryMethod expressFee { shippingMethod }
-      deliveryProductInfo { waybillId deliveryId productInfos { productId skuId productCnt } deliveryName deliveryTime deliverType deliveryAddress { ...addr } }
-      shipDoneTime insuranceInfo { type insurancePrice } deliverType offlineDeliveryTime offlinePickupTime pickupAddress { ...addr } }
-    couponInfo { couponId }
-    couponcodeInfo { startTime endTime verifyType phoneNumber verifierNickname verifyTime }
-  }
-  aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
-  extInfo { customerNotes merchantNotes }`
-
-const addrFragment = `fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
 
 // request builds one HTTP request for target ("server" or "floor").
 func request(target, base string, q query, ids []uint64) *http.Request {

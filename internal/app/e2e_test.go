@@ -11,34 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/gqltest"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
-
-// orderFields selects every field of the contract's Order.
-const orderFields = `
-  id status statusCode createTime updateTime openid orderType orderTypeCode
-  orderDetail {
-    productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
-    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
-    payInfo { payMethod prepayId prepayTime payTime transactionId }
-    deliveryInfo {
-      addressInfo { ...addr }
-      deliveryMethod
-      expressFee { shippingMethod }
-      deliveryProductInfo { waybillId deliveryId productInfos { productId skuId productCnt } deliveryName deliveryTime deliverType deliveryAddress { ...addr } }
-      shipDoneTime
-      insuranceInfo { type insurancePrice }
-      deliverType offlineDeliveryTime offlinePickupTime
-      pickupAddress { ...addr }
-    }
-    couponInfo { couponId }
-    couponcodeInfo { startTime endTime verifyType phoneNumber verifierNickname verifyTime }
-  }
-  aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
-  extInfo { customerNotes merchantNotes }
-`
-
-const addrFragment = `fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
 
 // The vendor example, every contract field, mapped as the contract says.
 const vendorExampleGraphQL = `{
@@ -86,7 +61,7 @@ func jsonEqual(t *testing.T, got any, want string) {
 func TestVendorExampleEveryField(t *testing.T) {
 	s := mustOpenServer(t, nil)
 	s.Fake.SetResponse(sandbox.VendorExampleID, string(sandbox.VendorExample))
-	r := s.post(t, `query($id: ID!) { order(id: $id) {`+orderFields+`} } `+addrFragment, map[string]any{"id": "12123121332"})
+	r := s.post(t, gqltest.EveryOrderQuery, map[string]any{"id": "12123121332"})
 	if len(r.Errors) > 0 || r.Status != 200 {
 		t.Fatalf("status %d, errors %+v", r.Status, r.Errors)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ordergraph/ordergraph/internal/gqltest"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -39,21 +40,6 @@ type staticFakeToken struct{ f *wechattest.Fake }
 func (s staticFakeToken) Token(context.Context) (string, error) { return s.f.IssueToken(), nil }
 func (staticFakeToken) Invalidate(string)                       {}
 
-const fullQuery = `query($id: ID!) { order(id: $id) { id status statusCode createTime updateTime openid orderType orderTypeCode
-  orderDetail {
-    productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
-    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
-    payInfo { payMethod prepayId prepayTime payTime transactionId }
-    deliveryInfo { addressInfo { ...addr } deliveryMethod expressFee { shippingMethod }
-      deliveryProductInfo { waybillId deliveryId productInfos { productId skuId productCnt } deliveryName deliveryTime deliverType deliveryAddress { ...addr } }
-      shipDoneTime insuranceInfo { type insurancePrice } deliverType offlineDeliveryTime offlinePickupTime pickupAddress { ...addr } }
-    couponInfo { couponId }
-    couponcodeInfo { startTime endTime verifyType phoneNumber verifierNickname verifyTime }
-  }
-  aftersaleDetail { onAftersaleOrderCnt aftersaleOrderList { aftersaleOrderId status } }
-  extInfo { customerNotes merchantNotes } } }
-fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
-
 // benchmarkQuery posts query for one order through the whole HTTP handler
 // against an in-memory upstream, from parallel clients, so that ns/op is the
 // GraphQL layer's CPU cost per request rather than the loader's batch wait.
@@ -76,7 +62,7 @@ func benchmarkQuery(b *testing.B, query string) {
 }
 
 // BenchmarkFullQuery resolves every field of the vendor example order.
-func BenchmarkFullQuery(b *testing.B) { benchmarkQuery(b, fullQuery) }
+func BenchmarkFullQuery(b *testing.B) { benchmarkQuery(b, gqltest.EveryOrderQuery) }
 
 // BenchmarkSmallQuery is the fixed cost of a request: three fields.
 func BenchmarkSmallQuery(b *testing.B) {
