@@ -14,6 +14,9 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+
 	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
@@ -23,6 +26,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/token"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -110,21 +114,53 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	}
 
 	m := metrics.New()
+	var store *redisstore.Store
+	if cfg.RedisURL != "" {
+		namespace := cfg.AppID
+		if namespace == "" {
+			namespace = "static"
+		}
+		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		stopSandbox := stop
+		stop = func() { _ = store.Close(); stopSandbox() }
+	}
 	api := wechat.NewAPI(wechat.APIConfig{
 		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log, Metrics: m,
 	})
 	var tokens wechat.TokenSource = token.Static(cfg.AccessToken)
 	if cfg.AccessToken == "" {
 		appID, secret := cfg.AppID, cfg.AppSecret
+		tcfg := token.Config{Metrics: m, Logger: log}
+		if store != nil {
+			tcfg.Shared = store.Tokens()
+		}
 		tokens = token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
 			return api.StableToken(ctx, appID, secret, force)
-		}, token.Config{Metrics: m})
+		}, tcfg)
 	}
 
 	// loader (per request) -> cache (optional) -> coalesce -> WeChat
 	var src order.Source = coalesce.New(wechat.NewOrders(api, tokens), m, log)
+	var apq graphql.Cache[string] = lru.New[string](cfg.APQCacheSize)
+	var report func(context.Context) []string
+	if store != nil {
+		apq = store.Queries(apq)
+		report = func(ctx context.Context) []string {
+			if err := store.Ping(ctx); err != nil {
+				return []string{"redis: unreachable; serving with process-local state"}
+			}
+			return []string{"redis: ok"}
+		}
+	}
 	if cfg.OrderCacheTTL > 0 {
-		src = ordercache.New(src, cfg.OrderCacheTTL, cfg.OrderCacheSize, m)
+		var backend ordercache.Backend = ordercache.NewLocal(cfg.OrderCacheTTL, cfg.OrderCacheSize)
+		if store != nil {
+			backend = store.Orders(cfg.OrderCacheTTL)
+		}
+		src = ordercache.New(src, backend, m)
 	}
 
 	authn, err := auth.New(auth.Config{
@@ -145,7 +181,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		MaxIDs:          cfg.MaxIDsPerQuery,
 		Limits:          graph.Limits{MaxCost: cfg.MaxQueryCost, MaxDepth: cfg.MaxQueryDepth, MaxAliases: cfg.MaxAliases},
 		MaxTokens:       cfg.MaxQueryTokens,
-		APQCacheSize:    cfg.APQCacheSize,
+		APQCache:        apq,
+		Report:          report,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Playground:      cfg.Playground,
 		Introspection:   cfg.Introspection,

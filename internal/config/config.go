@@ -71,6 +71,7 @@ type Config struct {
 	RateLimitWindow time.Duration
 	CORSOrigins     []string
 	TrustedProxies  []string
+	RedisURL        string
 }
 
 // Mode derives where orders come from.
@@ -127,6 +128,7 @@ var Settings = []setting{
 	{"MAX_QUERY_DEPTH", "max-query-depth", "10", "deepest field nesting accepted"},
 	{"MAX_ALIASES", "max-aliases", "100", "most aliased fields in one document"},
 	{"MAX_QUERY_TOKENS", "max-query-tokens", "2000", "most lexical tokens in one document"},
+	{"REDIS_URL", "", "", "redis:// URL shared by replicas for the access token, persisted queries and the order cache (empty: process-local)"},
 }
 
 // Load reads settings from args (flags) over getenv (variables).
@@ -195,6 +197,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.UpstreamTimeout <= 0 {
 		p.fail("UPSTREAM_TIMEOUT", "must be positive")
+	}
+	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss")) {
+		p.fail("REDIS_URL", "must be a redis:// or rediss:// URL")
 	}
 	if c.RateLimit > 0 && c.RateLimitWindow <= 0 {
 		p.fail("RATE_LIMIT_WINDOW", "must be positive")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -37,8 +38,8 @@ type Config struct {
 	Limits graph.Limits
 	// MaxTokens bounds the lexical tokens of a document.
 	MaxTokens int
-	// APQCacheSize is how many persisted queries are remembered.
-	APQCacheSize int
+	// APQCache remembers persisted queries; nil: 1,000 in process memory.
+	APQCache graphql.Cache[string]
 	// Playground serves GraphiQL at /.
 	Playground bool
 	// Introspection answers __schema and __type queries.
@@ -55,7 +56,9 @@ type Config struct {
 	// PlaygroundQuery is the query GraphiQL opens with.
 	PlaygroundQuery string
 	// Ready reports whether the server can serve orders; nil means always.
-	Ready   func(context.Context) error
+	Ready func(context.Context) error
+	// Report adds informational lines to /readyz (such as Redis health).
+	Report  func(context.Context) []string
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -80,15 +83,15 @@ func New(cfg Config) http.Handler {
 	if cfg.Auth == nil {
 		cfg.Auth, _ = auth.New(auth.Config{})
 	}
-	if cfg.APQCacheSize <= 0 {
-		cfg.APQCacheSize = 1000
+	if cfg.APQCache == nil {
+		cfg.APQCache = lru.New[string](1000)
 	}
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
-	r.Get("/readyz", readyz(cfg.Ready))
+	r.Get("/readyz", readyz(cfg.Ready, cfg.Report))
 	if cfg.Metrics != nil {
 		r.Handle("/metrics", cfg.Metrics.Handler())
 	}
@@ -114,7 +117,7 @@ func graphQL(cfg Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.Use(graph.RolePolicy{})
 	srv.Use(cfg.Limits)
@@ -143,17 +146,20 @@ func graphQL(cfg Config) *handler.Server {
 	return srv
 }
 
-func readyz(ready func(context.Context) error) http.HandlerFunc {
+func readyz(ready func(context.Context) error, report func(context.Context) []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		status, text := http.StatusOK, "ready"
 		if ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-			defer cancel()
 			if err := ready(ctx); err != nil {
-				writeText(w, http.StatusServiceUnavailable, "not ready: "+string(order.ErrorCode(err)))
-				return
+				status, text = http.StatusServiceUnavailable, "not ready: "+string(order.ErrorCode(err))
 			}
 		}
-		writeText(w, http.StatusOK, "ready")
+		if report != nil {
+			text = strings.Join(append([]string{text}, report(ctx)...), "\n")
+		}
+		writeText(w, status, text)
 	}
 }
 

@@ -1,0 +1,207 @@
+// Package redisstore keeps the state that replicas of the server share in
+// Redis: the access token (with its refresh lock and force-refresh
+// allowance), automatic persisted queries and the optional order cache.
+// Every operation is short and bounded; callers treat an error as "Redis is
+// away" and carry on with process-local state.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/token"
+)
+
+// Store is a connection to Redis under a key prefix of its own.
+type Store struct {
+	rdb    *redis.Client
+	prefix string
+}
+
+// Open connects to the Redis at url (redis:// or rediss://). Keys are
+// prefixed with namespace, so several apps can share one Redis.
+func Open(url, namespace string) (*Store, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	// Fail fast: a slow Redis must not hold requests; the server has a
+	// process-local fallback for everything kept here.
+	opts.DialTimeout = 500 * time.Millisecond
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = 0
+	return &Store{rdb: redis.NewClient(opts), prefix: "ordergraph:" + namespace + ":"}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
+
+// Tokens is the token.Shared view of the store.
+func (s *Store) Tokens() token.Shared { return tokens{s} }
+
+type tokens struct{ s *Store }
+
+// lockTTL bounds how long a crashed replica can hold the refresh lock.
+const lockTTL = 10 * time.Second
+
+// A grant is stored as "token|issuedUnixMilli|expiresUnixMilli", expiring
+// with the token.
+func (t tokens) Load(ctx context.Context) (token.Grant, error) {
+	v, err := t.s.rdb.Get(ctx, t.s.key("token")).Result()
+	if errors.Is(err, redis.Nil) {
+		return token.Grant{}, nil
+	}
+	if err != nil {
+		return token.Grant{}, err
+	}
+	parts := strings.Split(v, "|")
+	if len(parts) != 3 {
+		return token.Grant{}, nil // unreadable: as if absent, the next save replaces it
+	}
+	issued, err1 := strconv.ParseInt(parts[1], 10, 64)
+	expires, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return token.Grant{}, nil
+	}
+	return token.Grant{Token: parts[0], Issued: time.UnixMilli(issued), Expires: time.UnixMilli(expires)}, nil
+}
+
+func (t tokens) Save(ctx context.Context, g token.Grant) error {
+	ttl := time.Until(g.Expires)
+	if ttl <= 0 {
+		return nil
+	}
+	v := fmt.Sprintf("%s|%d|%d", g.Token, g.Issued.UnixMilli(), g.Expires.UnixMilli())
+	return t.s.rdb.Set(ctx, t.s.key("token"), v, ttl).Err()
+}
+
+// deleteIfOwner deletes KEYS[1] only when its value starts with ARGV[1]:
+// compare-and-delete in one step, so nobody deletes what another just wrote.
+var deleteIfOwner = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
+  return redis.call("DEL", KEYS[1])
+end
+return 0`)
+
+func (t tokens) Lock(ctx context.Context) (func(), bool, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	owner := hex.EncodeToString(b[:])
+	key := t.s.key("token", "lock")
+	ok, err := t.s.rdb.SetNX(ctx, key, owner, lockTTL).Result()
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	unlock := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = deleteIfOwner.Run(ctx, t.s.rdb, []string{key}, owner).Err()
+	}
+	return unlock, true, nil
+}
+
+func (t tokens) DeleteIf(ctx context.Context, tok string) error {
+	return deleteIfOwner.Run(ctx, t.s.rdb, []string{t.s.key("token")}, tok+"|").Err()
+}
+
+// AllowForce rations force refreshes across replicas: a 30-second gate
+// (SET NX) and a count per China calendar day, as the vendor limits them.
+func (t tokens) AllowForce(ctx context.Context, now time.Time) (bool, error) {
+	gate, err := t.s.rdb.SetNX(ctx, t.s.key("token", "force", "gate"), "1", 30*time.Second).Result()
+	if err != nil || !gate {
+		return false, err
+	}
+	day := t.s.key("token", "force", now.In(order.ChinaTime).Format("20060102"))
+	n, err := t.s.rdb.Incr(ctx, day).Result()
+	if err != nil {
+		return false, err
+	}
+	t.s.rdb.Expire(ctx, day, 25*time.Hour)
+	return n <= 20, nil
+}
+
+// queryTTL keeps a persisted query for a week after it was last registered.
+const queryTTL = 7 * 24 * time.Hour
+
+// QueryCache is a gqlgen cache of persisted queries (hash -> query text)
+// shared by all replicas, with local in front: a hash registered on one
+// replica works on all, and each replica asks Redis once per hash.
+type QueryCache struct {
+	s     *Store
+	local graphql.Cache[string]
+}
+
+var _ graphql.Cache[string] = (*QueryCache)(nil)
+
+// Queries returns a persisted-query cache over local.
+func (s *Store) Queries(local graphql.Cache[string]) *QueryCache {
+	return &QueryCache{s: s, local: local}
+}
+
+// Get looks in the local cache, then in Redis; Redis being away is a miss.
+func (q *QueryCache) Get(ctx context.Context, hash string) (string, bool) {
+	if v, ok := q.local.Get(ctx, hash); ok {
+		return v, true
+	}
+	v, err := q.s.rdb.Get(ctx, q.s.key("apq", hash)).Result()
+	if err != nil {
+		return "", false
+	}
+	q.local.Add(ctx, hash, v)
+	return v, true
+}
+
+// Add registers a query locally and, when Redis answers, for all replicas.
+func (q *QueryCache) Add(ctx context.Context, hash, query string) {
+	q.local.Add(ctx, hash, query)
+	_ = q.s.rdb.Set(ctx, q.s.key("apq", hash), query, queryTTL).Err()
+}
+
+// OrderCache stores fetched orders for all replicas for a TTL. Redis being
+// away makes every lookup a miss: the cache is bypassed, never wrong.
+type OrderCache struct {
+	s   *Store
+	ttl time.Duration
+}
+
+// Orders returns an order cache whose entries live for ttl.
+func (s *Store) Orders(ttl time.Duration) *OrderCache { return &OrderCache{s: s, ttl: ttl} }
+
+// Get returns the cached order for id.
+func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, bool) {
+	b, err := c.s.rdb.Get(ctx, c.s.key("order", strconv.FormatUint(id, 10))).Bytes()
+	if err != nil {
+		return nil, false
+	}
+	var o order.Order
+	if json.Unmarshal(b, &o) != nil {
+		return nil, false
+	}
+	return &o, true
+}
+
+// Add caches o under id.
+func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order) {
+	b, err := json.Marshal(o)
+	if err == nil {
+		_ = c.s.rdb.Set(ctx, c.s.key("order", strconv.FormatUint(id, 10)), b, c.ttl).Err()
+	}
+}

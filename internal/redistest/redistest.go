@@ -1,0 +1,87 @@
+// Package redistest starts a private redis-server for tests. Where the
+// binary is missing the tests skip, saying how to run them, unless
+// REQUIRE_REDIS is set (CI sets it), in which case they fail.
+package redistest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server on a loopback port.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// URL is the server's redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Start starts a redis-server that is stopped when the test ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("REQUIRE_REDIS") != "" {
+			tb.Fatal("redis-server not found and REQUIRE_REDIS is set")
+		}
+		tb.Skip("redis-server not installed: apt-get install redis-server, then run the tests again (REQUIRE_REDIS=1 makes this a failure)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &Server{Addr: addr}
+	s.start(tb, bin)
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start(tb testing.TB, bin string) {
+	tb.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", s.Addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redis-server did not listen on %s", s.Addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Stop kills the server, as an outage would.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// Restart starts the server again on the same port, empty.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Stop()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.start(tb, bin)
+}
+
+// String is for test logs.
+func (s *Server) String() string { return fmt.Sprintf("redis-server at %s", s.Addr) }
