@@ -183,6 +183,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		RateLimit:       p.natural("RATE_LIMIT"),
 		RateLimitWindow: p.duration("RATE_LIMIT_WINDOW"),
 		TrustedProxies:  p.list("TRUSTED_PROXIES"),
+		RedisURL:        p.str("REDIS_URL"),
 	}
 	sandbox := c.Mode() == ModeSandbox
 	c.Playground = p.optionalBool("PLAYGROUND", sandbox)

@@ -113,3 +113,13 @@ func TestProductionDefaults(t *testing.T) {
 		t.Fatalf("sandbox defaults: %+v", s)
 	}
 }
+
+func TestRedisURL(t *testing.T) {
+	c, err := load(nil, map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/0"})
+	if err != nil || c.RedisURL != "redis://127.0.0.1:6379/0" {
+		t.Fatalf("%q %v", c.RedisURL, err)
+	}
+	if _, err := load(nil, map[string]string{"REDIS_URL": "http://x"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Fatalf("got %v", err)
+	}
+}
