@@ -36,12 +36,7 @@ func serveUntilSignal(addr string, h http.Handler) {
 func healthz(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }
 
 // runSandbox serves the sandbox upstream with latency on every order call.
-func runSandbox(addr string, latency time.Duration) {
-	mux := http.NewServeMux()
-	mux.Handle("/", sandbox.New(latency))
-	mux.HandleFunc("GET /healthz", healthz)
-	serveUntilSignal(addr, mux)
-}
+func runSandbox(addr string, latency time.Duration) { serveUntilSignal(addr, sandbox.New(latency)) }
 
 // runServer runs the real server, as `go run .` would, against upstream.
 func runServer(addr, upstream string) int {

@@ -70,6 +70,7 @@ func New(latency time.Duration) *Sandbox {
 	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	s.mux.HandleFunc("POST /product/order/get", s.orderGet)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return s
 }
 
