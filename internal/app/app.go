@@ -101,49 +101,53 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-// Build assembles the server's handler for cfg: in sandbox mode it first
-// starts the fake upstream, which stop shuts down again.
+// Build assembles the server's handler for cfg. In sandbox mode it first
+// starts the fake upstream; stop shuts down whatever Build started.
 func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func(), err error) {
-	stop = func() {}
-	if cfg.Mode() == config.ModeSandbox {
-		var base string
-		if base, stop, err = startSandbox(cfg.SandboxLatency); err != nil {
-			return nil, nil, err
+	mode := cfg.Mode()
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
 		}
+	}
+	fail := func(err error) (http.Handler, func(), error) { stop(); return nil, nil, err }
+
+	if mode == config.ModeSandbox {
+		base, stopSandbox, err := startSandbox(cfg.SandboxLatency)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, stopSandbox)
 		cfg.APIBaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
 	}
-
-	m := metrics.New()
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
 		namespace := cfg.AppID
 		if namespace == "" {
-			namespace = "static"
+			namespace = "static-token"
 		}
 		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+			return fail(fmt.Errorf("REDIS_URL: %w", err))
 		}
-		stopSandbox := stop
-		stop = func() { _ = store.Close(); stopSandbox() }
+		closers = append(closers, func() { _ = store.Close() })
 	}
+	authn, err := auth.New(auth.Config{
+		JWT: cfg.AuthJWT, JWTSecret: cfg.JWTSecret, JWTPublicKey: cfg.JWTPublicKey,
+		JWTIssuer: cfg.JWTIssuer, JWTAudience: cfg.JWTAudience, APIKeys: cfg.APIKeys,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if !authn.Enabled() && mode != config.ModeSandbox {
+		log.Warn("AUTH_MODE=none with ALLOW_ANONYMOUS=true: anyone who can reach this server reads every order")
+	}
+
+	m := metrics.New()
 	api := wechat.NewAPI(wechat.APIConfig{
 		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log, Metrics: m,
 	})
-	var tokens wechat.TokenSource = token.Static(cfg.AccessToken)
-	if cfg.AccessToken == "" {
-		appID, secret := cfg.AppID, cfg.AppSecret
-		tcfg := token.Config{Metrics: m, Logger: log}
-		if store != nil {
-			tcfg.Shared = store.Tokens()
-		}
-		tokens = token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
-			return api.StableToken(ctx, appID, secret, force)
-		}, tcfg)
-	}
-
-	// loader (per request) -> cache (optional) -> coalesce -> WeChat
-	var src order.Source = coalesce.New(wechat.NewOrders(api, tokens), m, log)
+	tokens := tokenSource(cfg, api, store, m, log)
 	var apq graphql.Cache[string] = lru.New[string](cfg.APQCacheSize)
 	var report func(context.Context) []string
 	if store != nil {
@@ -155,51 +159,62 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 			return []string{"redis: ok"}
 		}
 	}
-	if cfg.OrderCacheTTL > 0 {
-		var backend ordercache.Backend = ordercache.NewLocal(cfg.OrderCacheTTL, cfg.OrderCacheSize)
-		if store != nil {
-			backend = store.Orders(cfg.OrderCacheTTL)
-		}
-		src = ordercache.New(src, backend, m)
-	}
-
-	authn, err := auth.New(auth.Config{
-		JWT: cfg.AuthJWT, JWTSecret: cfg.JWTSecret, JWTPublicKey: cfg.JWTPublicKey,
-		JWTIssuer: cfg.JWTIssuer, JWTAudience: cfg.JWTAudience, APIKeys: cfg.APIKeys,
-	})
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	if !authn.Enabled() && cfg.Mode() != config.ModeSandbox {
-		log.Warn("AUTH_MODE=none with ALLOW_ANONYMOUS=true: anyone who can reach this server reads every order")
-	}
 
 	handler = httpserver.New(httpserver.Config{
-		Source:          src,
+		Source:          orderSource(cfg, wechat.NewOrders(api, tokens), store, m, log),
 		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
 		MaxIDs:          cfg.MaxIDsPerQuery,
 		Limits:          graph.Limits{MaxCost: cfg.MaxQueryCost, MaxDepth: cfg.MaxQueryDepth, MaxAliases: cfg.MaxAliases},
 		MaxTokens:       cfg.MaxQueryTokens,
 		APQCache:        apq,
-		Report:          report,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		Playground:      cfg.Playground,
+		PlaygroundQuery: ExampleQuery,
 		Introspection:   cfg.Introspection,
 		Auth:            authn,
 		RateLimit:       cfg.RateLimit,
 		RateLimitWindow: cfg.RateLimitWindow,
 		CORSOrigins:     cfg.CORSOrigins,
 		TrustedProxies:  cfg.TrustedProxies,
-		PlaygroundQuery: ExampleQuery,
 		Ready: func(ctx context.Context) error {
 			_, err := tokens.Token(ctx)
 			return err
 		},
+		Report:  report,
 		Logger:  log,
 		Metrics: m,
 	})
 	return handler, stop, nil
+}
+
+// tokenSource is the configured token policy: a static token as given, or
+// tokens fetched with the app's credentials, shared through Redis if set.
+func tokenSource(cfg config.Config, api *wechat.API, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) wechat.TokenSource {
+	if cfg.AccessToken != "" {
+		return token.Static(cfg.AccessToken)
+	}
+	tcfg := token.Config{Metrics: m, Logger: log}
+	if store != nil {
+		tcfg.Shared = store.Tokens()
+	}
+	appID, secret := cfg.AppID, cfg.AppSecret
+	return token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
+		return api.StableToken(ctx, appID, secret, force)
+	}, tcfg)
+}
+
+// orderSource stacks what sits between the per-request loader and the
+// upstream: the optional order cache (in Redis if set), then coalescing.
+func orderSource(cfg config.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) order.Source {
+	var src order.Source = coalesce.New(upstream, m, log)
+	if cfg.OrderCacheTTL <= 0 {
+		return src
+	}
+	var backend ordercache.Backend = ordercache.NewLocal(cfg.OrderCacheTTL, cfg.OrderCacheSize)
+	if store != nil {
+		backend = store.Orders(cfg.OrderCacheTTL)
+	}
+	return ordercache.New(src, backend, m)
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {

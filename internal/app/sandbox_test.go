@@ -118,6 +118,9 @@ func TestRunSandboxAndGracefulShutdown(t *testing.T) {
 	if !strings.Contains(out.String(), "SANDBOX MODE") || !strings.Contains(out.String(), `"playground":"http://127.0.0.1:`) {
 		t.Errorf("start-up log does not say sandbox mode and the playground URL: %s", out.String())
 	}
+	if strings.Contains(out.String(), "ALLOW_ANONYMOUS") {
+		t.Errorf("sandbox mode warned about anonymous access to real orders: %s", out.String())
+	}
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d after shutdown: %s", code, out.String())
 	}
