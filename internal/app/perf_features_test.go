@@ -41,7 +41,7 @@ func TestConcurrentRequestsForOneOrderShareOneCall(t *testing.T) {
 }
 
 func TestOrderCache(t *testing.T) {
-	s := mustOpenServer(t, map[string]string{"ORDER_CACHE_TTL": "200ms"})
+	s := mustOpenServer(t, map[string]string{"ORDER_CACHE_TTL": "1s"})
 	s.Fake.SetOrder(1001, `{"order_id":1001}`)
 	s.Fake.SetErrcode(1002, 45011)
 	for range 3 {
@@ -50,7 +50,7 @@ func TestOrderCache(t *testing.T) {
 	if s.Fake.CallsFor(1001) != 1 || s.Fake.CallsFor(1002) != 3 {
 		t.Fatalf("calls: 1001=%d (want 1, cached), 1002=%d (want 3, errors are not cached)", s.Fake.CallsFor(1001), s.Fake.CallsFor(1002))
 	}
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond)
 	s.post(t, `{ order(id: "1001") { id } }`, nil)
 	if s.Fake.CallsFor(1001) != 2 {
 		t.Fatal("an expired entry was served")
