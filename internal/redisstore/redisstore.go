@@ -42,8 +42,19 @@ func Open(url, namespace string) (*Store, error) {
 	opts.ReadTimeout = 500 * time.Millisecond
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = 0
+	opts.DialerRetries = 1
 	return &Store{rdb: redis.NewClient(opts), prefix: "ordergraph:" + namespace + ":"}, nil
 }
+
+func init() {
+	// go-redis prints every failed dial to stderr; the token manager logs an
+	// outage once, in the server's own structured log.
+	redis.SetLogger(quiet{})
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.rdb.Close() }

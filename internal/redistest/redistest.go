@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,7 +16,9 @@ import (
 // Server is a running redis-server on a loopback port.
 type Server struct {
 	Addr string
-	cmd  *exec.Cmd
+
+	mu  sync.Mutex // Stop may run from a timer while the test restarts
+	cmd *exec.Cmd
 }
 
 // URL is the server's redis:// URL.
@@ -46,10 +49,13 @@ func Start(tb testing.TB) *Server {
 func (s *Server) start(tb testing.TB, bin string) {
 	tb.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
+	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if c, err := net.Dial("tcp", s.Addr); err == nil {
@@ -65,7 +71,9 @@ func (s *Server) start(tb testing.TB, bin string) {
 
 // Stop kills the server, as an outage would.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 		s.cmd = nil
