@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,25 @@ func TestRedisURL(t *testing.T) {
 	}
 	if _, err := load(nil, map[string]string{"REDIS_URL": "http://x"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Every setting is in the README's configuration table, with its flag.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		row := "| `" + s.env + "` |"
+		i := strings.Index(string(readme), row)
+		if i < 0 {
+			t.Errorf("README has no configuration row for %s", s.env)
+			continue
+		}
+		line, _, _ := strings.Cut(string(readme)[i:], "\n")
+		if s.flag != "" && !strings.Contains(line, "`-"+s.flag+"`") {
+			t.Errorf("README row for %s does not name its flag -%s: %s", s.env, s.flag, line)
+		}
 	}
 }
