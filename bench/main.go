@@ -398,22 +398,26 @@ func orchestrate(latency, hotLatency, d time.Duration, clients []int) error {
 			c.stop()
 		}
 	}()
-	spawn := func(role string, latency time.Duration, upstream string) (*child, error) {
-		c, err := start(role, latency, upstream)
-		if err == nil {
-			children = append(children, c)
+	// setup starts a sandbox upstream with latency, and a server and a floor
+	// pointed at it.
+	setup := func(latency time.Duration) (srv, floor *child, err error) {
+		sb, err := start("sandbox", latency, "")
+		if err != nil {
+			return nil, nil, err
 		}
-		return c, err
+		children = append(children, sb)
+		for _, c := range []struct {
+			role string
+			into **child
+		}{{"server", &srv}, {"floor", &floor}} {
+			if *c.into, err = start(c.role, 0, sb.base); err != nil {
+				return nil, nil, err
+			}
+			children = append(children, *c.into)
+		}
+		return srv, floor, nil
 	}
-	sb, err := spawn("sandbox", latency, "")
-	if err != nil {
-		return err
-	}
-	srv, err := spawn("server", 0, sb.base)
-	if err != nil {
-		return err
-	}
-	floor, err := spawn("floor", 0, sb.base)
+	srv, floor, err := setup(latency)
 	if err != nil {
 		return err
 	}
@@ -477,15 +481,7 @@ func orchestrate(latency, hotLatency, d time.Duration, clients []int) error {
 	}
 
 	fmt.Println()
-	hotSandbox, err := spawn("sandbox", hotLatency, "")
-	if err != nil {
-		return err
-	}
-	hotServer, err := spawn("server", 0, hotSandbox.base)
-	if err != nil {
-		return err
-	}
-	hotFloor, err := spawn("floor", 0, hotSandbox.base)
+	hotServer, hotFloor, err := setup(hotLatency)
 	if err != nil {
 		return err
 	}
