@@ -72,6 +72,16 @@ func TestIDsBeyond2To53StayExact(t *testing.T) {
 	s := mustOpenServer(t, nil)
 	s.Fake.SetOrder(32423523451235145, `{"order_id":32423523451235145,"order_detail":{"product_infos":[{"product_id":18446744073709551615,"sku_id":"9007199254740993"}],"coupon_info":{"coupon_id":[9007199254740995]}}}`)
 	r := s.post(t, `{ order(id: "32423523451235145") { id orderDetail { productInfos { productId skuId } couponInfo { couponId } } } }`, nil)
+	// An id sent as a JSON number in variables, or as an integer literal,
+	// must not go through float64 on the way in either.
+	for _, body := range []string{
+		`{"query":"query($id: ID!) { order(id: $id) { id } }","variables":{"id":32423523451235145}}`,
+		`{"query":"{ order(id: 32423523451235145) { id } }"}`,
+	} {
+		if in := s.do(t, "POST", "/graphql", "application/json", body, nil); at(in.Data, "order.id") != "32423523451235145" {
+			t.Errorf("%s: %s", body, in.Raw)
+		}
+	}
 	// Check the raw bytes: the ids must be strings with every digit.
 	for _, want := range []string{`"id":"32423523451235145"`, `"productId":"18446744073709551615"`, `"skuId":"9007199254740993"`, `"couponId":["9007199254740995"]`} {
 		if !bytes.Contains(r.Raw, []byte(want)) {
