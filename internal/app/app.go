@@ -235,7 +235,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		// Long enough for a token fetch, a call, a token refresh and a retry.
 		WriteTimeout: 2*cfg.UpstreamTimeout + 30*time.Second,
 		IdleTimeout:  120 * time.Second,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Requests carry a few short headers; a client-chosen X-Request-Id
+		// ends up in the logs, so keep headers small.
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	announce(log, cfg.Mode(), cfg.Playground, ln.Addr())
 	if cfg.AdminAddr != "" {

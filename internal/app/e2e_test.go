@@ -378,6 +378,14 @@ func TestHTTPProtocol(t *testing.T) {
 			t.Fatalf("%s", r.Raw)
 		}
 	})
+	t.Run("security headers", func(t *testing.T) {
+		r := s.do(t, "GET", "/", "", "", nil)
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			if got := r.Header.Get(k); got != v {
+				t.Errorf("%s: %q, want %q", k, got, v)
+			}
+		}
+	})
 	t.Run("health", func(t *testing.T) {
 		if r := s.do(t, "GET", "/healthz", "", "", nil); r.Status != 200 {
 			t.Fatal(r.Status)

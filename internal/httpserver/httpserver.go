@@ -89,7 +89,7 @@ func New(cfg Config) http.Handler {
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger))
+	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.Get("/readyz", readyz(cfg.Ready, cfg.Report))
 	if cfg.Metrics != nil {
