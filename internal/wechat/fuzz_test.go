@@ -3,6 +3,7 @@ package wechat
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
@@ -10,8 +11,8 @@ import (
 
 // FuzzDecodeOrder feeds arbitrary bytes to the upstream decoder, starting
 // from the vendor example and the quirk fixtures. Whatever the upstream
-// sends, decoding returns an order or a coded error, never panics, and an
-// order it returns keeps the list invariants clients rely on.
+// sends, decoding finishes promptly with an order or a coded error, never
+// panics, and an order it returns keeps the list invariants clients rely on.
 func FuzzDecodeOrder(f *testing.F) {
 	f.Add(sandbox.VendorExample)
 	for _, q := range quirks {
@@ -20,8 +21,15 @@ func FuzzDecodeOrder(f *testing.F) {
 	f.Add([]byte(`{"errcode":100002,"errmsg":"order not exist"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var resp orderResponse
-		if err := json.Unmarshal(body, &resp); err != nil {
-			return // the client reports this as UPSTREAM_UNAVAILABLE
+		decoded := make(chan error, 1)
+		go func() { decoded <- json.Unmarshal(body, &resp) }()
+		select {
+		case err := <-decoded:
+			if err != nil {
+				return // the client reports this as UPSTREAM_UNAVAILABLE
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("decoding did not finish in 5 s: %q", body)
 		}
 		o, err := resp.result(7)
 		if err != nil {
