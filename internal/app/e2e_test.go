@@ -129,15 +129,35 @@ func TestConcurrencyPerRequestIsBounded(t *testing.T) {
 		ids[i] = fmt.Sprint(2000 + i)
 	}
 	s.post(t, `{ order(id: "2000") { id } }`, nil) // warm the token
-	start := time.Now()
 	r := s.post(t, `query($ids: [ID!]!) { orders(ids: $ids) { id } }`, map[string]any{"ids": ids})
-	took := time.Since(start)
 	if len(r.Errors) > 0 {
 		t.Fatal(r.Errors)
 	}
-	// 16 calls of 30 ms, 4 at a time, need at least 4 rounds.
-	if took < 4*30*time.Millisecond {
-		t.Fatalf("16 ids at concurrency 4 took %v: the bound is not applied", took)
+	if peak := s.Fake.PeakOrders.Load(); peak > 4 || peak < 2 {
+		t.Fatalf("peak of %d order calls in flight for one request; the bound is 4", peak)
+	}
+}
+
+func TestProcessWideCapOnUpstreamCalls(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"UPSTREAM_CONCURRENCY": "16", "UPSTREAM_MAX_IN_FLIGHT": "5"})
+	ids := make([]string, 16)
+	for i := range ids {
+		s.Fake.SetOrder(uint64(3000+i), fmt.Sprintf(`{"order_id":%d}`, 3000+i))
+		ids[i] = fmt.Sprint(3000 + i)
+	}
+	s.post(t, `{ order(id: "3000") { id } }`, nil) // warm the token
+	s.Fake.SetLatency(20 * time.Millisecond)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if r := s.post(t, `query($ids: [ID!]!) { orders(ids: $ids) { id } }`, map[string]any{"ids": ids}); len(r.Errors) > 0 {
+				t.Error(r.Errors)
+			}
+		})
+	}
+	wg.Wait()
+	if peak := s.Fake.PeakOrders.Load(); peak > 5 || peak < 2 {
+		t.Fatalf("peak of %d order calls in flight; the process-wide cap is 5", peak)
 	}
 }
 

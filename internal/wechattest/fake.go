@@ -29,6 +29,8 @@ type Fake struct {
 	TokenCalls atomic.Int64 // calls to /cgi-bin/stable_token
 	ForceCalls atomic.Int64 // of which force_refresh=true
 	OrderCalls atomic.Int64 // calls to /product/order/get
+	inFlight   atomic.Int64
+	PeakOrders atomic.Int64 // most order calls in progress at once
 
 	mu        sync.Mutex
 	issued    []string // every token handed out, oldest first
@@ -168,6 +170,10 @@ func (f *Fake) stableToken(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) orderGet(w http.ResponseWriter, r *http.Request) {
 	f.OrderCalls.Add(1)
+	now := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for peak := f.PeakOrders.Load(); now > peak && !f.PeakOrders.CompareAndSwap(peak, now); peak = f.PeakOrders.Load() {
+	}
 	f.mu.Lock()
 	latency := f.latency
 	f.mu.Unlock()
