@@ -2,7 +2,10 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -266,3 +269,149 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// memShared is an in-memory Shared store standing in for Redis; down makes
+// every call fail, as an unreachable Redis would.
+type memShared struct {
+	mu     sync.Mutex
+	grant  Grant
+	locked bool
+	down   bool
+	forces int
+}
+
+var errDown = errors.New("connection refused")
+
+func (s *memShared) Load(context.Context) (Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return Grant{}, errDown
+	}
+	return s.grant, nil
+}
+
+func (s *memShared) Save(_ context.Context, g Grant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errDown
+	}
+	s.grant = g
+	return nil
+}
+
+func (s *memShared) Lock(context.Context) (func(), bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return nil, false, errDown
+	}
+	if s.locked {
+		return nil, false, nil
+	}
+	s.locked = true
+	return func() { s.mu.Lock(); s.locked = false; s.mu.Unlock() }, true, nil
+}
+
+func (s *memShared) DeleteIf(_ context.Context, tok string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errDown
+	}
+	if s.grant.Token == tok {
+		s.grant = Grant{}
+	}
+	return nil
+}
+
+func (s *memShared) AllowForce(context.Context, time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return false, errDown
+	}
+	s.forces++
+	return s.forces <= 1, nil
+}
+
+func (s *memShared) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
+
+func TestManagersSharingAStoreFetchOnce(t *testing.T) {
+	u := &upstream{ttl: 7200 * time.Second, delay: 20 * time.Millisecond}
+	store := &memShared{}
+	c := &clock{now: time.Unix(1e9, 0)}
+	var ms []*Manager
+	for range 3 {
+		ms = append(ms, NewManager(u.fetch, Config{Now: c.Now, Shared: store}))
+	}
+	var wg sync.WaitGroup
+	for i := range 90 {
+		wg.Go(func() {
+			if tok, err := ms[i%3].Token(context.Background()); err != nil || tok != "tok-1" {
+				t.Errorf("got %q, %v", tok, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := u.calls.Load(); n != 1 {
+		t.Fatalf("%d fetches for three managers, want 1", n)
+	}
+	// Every replica sees tok-1 refused; the store is cleared once and one
+	// replica fetches tok-2 for all.
+	for _, m := range ms {
+		m.Invalidate("tok-1")
+	}
+	for _, m := range ms {
+		if tok, _ := m.Token(context.Background()); tok != "tok-2" {
+			t.Fatalf("got %q, want tok-2", tok)
+		}
+	}
+	if n := u.calls.Load(); n != 2 {
+		t.Fatalf("%d fetches after one revocation, want 2", n)
+	}
+	// A late report of the old token must not delete the new one.
+	ms[0].Invalidate("tok-1")
+	if g, _ := store.Load(context.Background()); g.Token != "tok-2" {
+		t.Fatalf("the store lost the new token: %+v", g)
+	}
+}
+
+func TestStoreOutageFallsBackToProcessMemory(t *testing.T) {
+	u := &upstream{ttl: 7200 * time.Second}
+	store := &memShared{down: true}
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	m := NewManager(u.fetch, Config{Now: (&clock{now: time.Unix(1e9, 0)}).Now, Shared: store, Logger: logger})
+	for range 5 {
+		tok, err := m.Token(context.Background())
+		if err != nil {
+			t.Fatalf("store down failed a request: %v", err)
+		}
+		m.Invalidate(tok)
+	}
+	mu.Lock()
+	if n := strings.Count(logs.String(), "unreachable"); n != 1 {
+		t.Fatalf("outage logged %d times, want once:\n%s", n, logs.String())
+	}
+	mu.Unlock()
+	store.setDown(false)
+	if _, err := m.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "reachable again") {
+		t.Fatalf("recovery not logged:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
