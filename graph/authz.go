@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -41,30 +40,10 @@ func (RolePolicy) ExtensionName() string                   { return "RolePolicy"
 func (RolePolicy) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (RolePolicy) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if auth.FromContext(ctx).Role == auth.RoleMerchant || !introspects(oc.Operation.SelectionSet, oc.Doc.Fragments) {
+	if auth.FromContext(ctx).Role == auth.RoleMerchant || !measure(oc).introspects {
 		return nil
 	}
 	err := gqlerror.Errorf("this role may not run introspection queries")
 	err.Extensions = map[string]any{"code": CodeForbidden}
 	return err
-}
-
-func introspects(set ast.SelectionSet, fragments ast.FragmentDefinitionList) bool {
-	for _, sel := range set {
-		switch sel := sel.(type) {
-		case *ast.Field:
-			if sel.Name == "__schema" || sel.Name == "__type" {
-				return true
-			}
-		case *ast.InlineFragment:
-			if introspects(sel.SelectionSet, fragments) {
-				return true
-			}
-		case *ast.FragmentSpread:
-			if def := fragments.ForName(sel.Name); def != nil && introspects(def.SelectionSet, fragments) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -42,8 +42,7 @@ func (Limits) ExtensionName() string                   { return "Limits" }
 func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}}
-	m := w.selection(oc.Operation.SelectionSet, true)
+	m := measure(oc)
 	switch {
 	case m.depth > l.MaxDepth:
 		return refused(CodeDepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
@@ -61,9 +60,18 @@ func refused(code, msg string, got, limit int) *gqlerror.Error {
 	return err
 }
 
-// measures of a selection set: its depth below the set, and the aliases and
-// upstream fetches it contains.
-type measures struct{ depth, aliases, cost int }
+// measures of a selection set: its depth below the set, the aliases and
+// upstream fetches it contains, and whether it asks for introspection.
+type measures struct {
+	depth, aliases, cost int
+	introspects          bool
+}
+
+// measure walks the operation of oc once.
+func measure(oc *graphql.OperationContext) measures {
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}}
+	return w.selection(oc.Operation.SelectionSet, true)
+}
 
 // capped keeps sums of many fragment spreads from overflowing; anything
 // this large is over every limit anyway.
@@ -73,6 +81,7 @@ func (m *measures) add(o measures) {
 	m.depth = max(m.depth, o.depth)
 	m.aliases = min(m.aliases+o.aliases, capped)
 	m.cost = min(m.cost+o.cost, capped)
+	m.introspects = m.introspects || o.introspects
 }
 
 // walker measures a document. Fragments are measured once each, so a
@@ -95,6 +104,7 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 			if sel.Alias != "" && sel.Alias != sel.Name {
 				f.aliases = 1
 			}
+			introspection := sel.Name == "__schema" || sel.Name == "__type"
 			if root {
 				switch sel.Name {
 				case "order":
@@ -103,10 +113,11 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
 					f.cost = len(ids)
 				}
+				f.introspects = introspection
 			}
 			if len(sel.SelectionSet) > 0 {
 				child := w.selection(sel.SelectionSet, false)
-				if sel.Name == "__schema" || sel.Name == "__type" {
+				if introspection {
 					child.depth = 0
 				}
 				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost})

@@ -232,6 +232,28 @@ func TestBuyersMayNotIntrospect(t *testing.T) {
 	}
 }
 
+// A document whose fragments spread each other twice over expands to 2^40
+// fields; checking it must stay linear for every role.
+func TestFragmentBombIsMeasuredNotExpanded(t *testing.T) {
+	s := secureServer(t, nil)
+	var doc strings.Builder
+	doc.WriteString("{ ...F0 }")
+	const levels = 40
+	for i := range levels {
+		fmt.Fprintf(&doc, " fragment F%d on Query { ...F%d ...F%d }", i, i+1, i+1)
+	}
+	fmt.Fprintf(&doc, ` fragment F%d on Query { order(id: "3001") { id } }`, levels)
+	body := fmt.Sprintf(`{"query":%q}`, doc.String())
+	for name, h := range map[string]map[string]string{"merchant": bearer(hs(t, claims("merchant", ""))), "buyer": bearer(hs(t, claims("buyer", "buyer-A")))} {
+		if r := s.do(t, "POST", "/graphql", "application/json", body, h); r.code("") != "COST_LIMIT_EXCEEDED" {
+			t.Errorf("%s: %.300s", name, r.Raw)
+		}
+	}
+	if n := s.Fake.OrderCalls.Load(); n != 0 {
+		t.Fatalf("%d upstream calls", n)
+	}
+}
+
 func TestRateLimitPerClient(t *testing.T) {
 	s := secureServer(t, map[string]string{"RATE_LIMIT": "3", "RATE_LIMIT_WINDOW": "1m"})
 	a, b := bearer(hs(t, claims("buyer", "buyer-A"))), bearer(hs(t, claims("buyer", "buyer-B", func(c jwt.MapClaims) { c["sub"] = "user-2" })))
