@@ -45,6 +45,7 @@ type Config struct {
 	BatchWait           time.Duration
 	MaxBodyBytes        int64
 	Playground          bool
+	Introspection       bool
 	LogLevel            slog.Level
 	SandboxLatency      time.Duration
 	ShutdownTimeout     time.Duration
@@ -53,7 +54,6 @@ type Config struct {
 	OrderCacheSize      int
 	APQCacheSize        int
 	AdminAddr           string
-	Introspection       bool
 	MaxQueryDepth       int
 	MaxAliases          int
 	MaxQueryTokens      int
@@ -165,25 +165,24 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		MaxIDsPerQuery:      p.positive("MAX_IDS_PER_QUERY"),
 		BatchWait:           p.duration("BATCH_WAIT"),
 		MaxBodyBytes:        int64(p.positive("MAX_BODY_BYTES")),
-
-		LogLevel:        p.level("LOG_LEVEL"),
-		SandboxLatency:  p.duration("SANDBOX_LATENCY"),
-		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT"),
-		MaxQueryCost:    p.positive("MAX_QUERY_COST"),
-		OrderCacheTTL:   p.duration("ORDER_CACHE_TTL"),
-		OrderCacheSize:  p.positive("ORDER_CACHE_SIZE"),
-		APQCacheSize:    p.positive("APQ_CACHE_SIZE"),
-		AdminAddr:       p.str("ADMIN_ADDR"),
-		MaxQueryDepth:   p.positive("MAX_QUERY_DEPTH"),
-		MaxAliases:      p.positive("MAX_ALIASES"),
-		MaxQueryTokens:  p.positive("MAX_QUERY_TOKENS"),
-		AllowAnonymous:  p.boolean("ALLOW_ANONYMOUS"),
-		JWTIssuer:       p.str("JWT_ISSUER"),
-		JWTAudience:     p.str("JWT_AUDIENCE"),
-		RateLimit:       p.natural("RATE_LIMIT"),
-		RateLimitWindow: p.duration("RATE_LIMIT_WINDOW"),
-		TrustedProxies:  p.list("TRUSTED_PROXIES"),
-		RedisURL:        p.str("REDIS_URL"),
+		LogLevel:            p.level("LOG_LEVEL"),
+		SandboxLatency:      p.duration("SANDBOX_LATENCY"),
+		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT"),
+		MaxQueryCost:        p.positive("MAX_QUERY_COST"),
+		OrderCacheTTL:       p.duration("ORDER_CACHE_TTL"),
+		OrderCacheSize:      p.positive("ORDER_CACHE_SIZE"),
+		APQCacheSize:        p.positive("APQ_CACHE_SIZE"),
+		AdminAddr:           p.str("ADMIN_ADDR"),
+		MaxQueryDepth:       p.positive("MAX_QUERY_DEPTH"),
+		MaxAliases:          p.positive("MAX_ALIASES"),
+		MaxQueryTokens:      p.positive("MAX_QUERY_TOKENS"),
+		AllowAnonymous:      p.boolean("ALLOW_ANONYMOUS"),
+		JWTIssuer:           p.str("JWT_ISSUER"),
+		JWTAudience:         p.str("JWT_AUDIENCE"),
+		RateLimit:           p.natural("RATE_LIMIT"),
+		RateLimitWindow:     p.duration("RATE_LIMIT_WINDOW"),
+		TrustedProxies:      p.list("TRUSTED_PROXIES"),
+		RedisURL:            p.str("REDIS_URL"),
 	}
 	sandbox := c.Mode() == ModeSandbox
 	c.Playground = p.optionalBool("PLAYGROUND", sandbox)
@@ -241,13 +240,7 @@ func (p *parser) duration(env string) time.Duration {
 	return d
 }
 
-func (p *parser) positive(env string) int {
-	n, err := strconv.Atoi(p.str(env))
-	if err != nil || n <= 0 {
-		p.fail(env, fmt.Sprintf("must be a positive integer, got %q", p.str(env)))
-	}
-	return n
-}
+func (p *parser) positive(env string) int { return p.integer(env, 1, "a positive integer") }
 
 func (p *parser) boolean(env string) bool {
 	b, err := strconv.ParseBool(p.str(env))
@@ -258,10 +251,12 @@ func (p *parser) boolean(env string) bool {
 }
 
 // natural is a non-negative integer (0 switches the feature off).
-func (p *parser) natural(env string) int {
+func (p *parser) natural(env string) int { return p.integer(env, 0, "0 or a positive integer") }
+
+func (p *parser) integer(env string, least int, want string) int {
 	n, err := strconv.Atoi(p.str(env))
-	if err != nil || n < 0 {
-		p.fail(env, fmt.Sprintf("must be 0 or a positive integer, got %q", p.str(env)))
+	if err != nil || n < least {
+		p.fail(env, fmt.Sprintf("must be %s, got %q", want, p.str(env)))
 	}
 	return n
 }

@@ -121,7 +121,9 @@ func (a *API) post(ctx context.Context, path, token string, body any, out coded)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(a.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+	if a.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the URL string
+		a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(a.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+	}
 	if err != nil {
 		return order.Errorf(order.CodeUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
 	}
