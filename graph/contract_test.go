@@ -10,13 +10,14 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// contractPath is the public contract, kept outside the repository in the
-// shared folder; CONTRACT_SCHEMA overrides it.
+// contractPath is the public contract. The repository keeps its own copy in
+// testdata, so a bare clone tests itself; CONTRACT_SCHEMA checks the served
+// schema against another copy (CI uses it for the shared one when present).
 func contractPath() string {
 	if p := os.Getenv("CONTRACT_SCHEMA"); p != "" {
 		return p
 	}
-	return "../../shared/contract/schema.graphqls"
+	return "testdata/contract.graphqls"
 }
 
 func loadSchema(t *testing.T, name, text string) *ast.Schema {
