@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/app"
 	"github.com/ordergraph/ordergraph/internal/metrics"
+	"github.com/ordergraph/ordergraph/internal/minishop"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/token"
@@ -56,11 +57,11 @@ func runServer(addr, upstream string) int {
 // with the ids. No GraphQL, no dataloader, no coalescing.
 func runFloor(addr, upstream string) {
 	m := metrics.New()
-	api := wechat.NewAPI(wechat.APIConfig{BaseURL: upstream, Metrics: m})
+	transport := wechat.NewTransport(wechat.TransportConfig{BaseURL: upstream, Metrics: m})
 	tokens := token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
-		return api.StableToken(ctx, sandbox.AppID, sandbox.Secret, force)
+		return transport.StableToken(ctx, sandbox.AppID, sandbox.Secret, force)
 	}, token.Config{})
-	orders := wechat.NewOrders(api, tokens)
+	orders := minishop.NewOrders(wechat.NewClient(transport, tokens))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)

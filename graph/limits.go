@@ -33,6 +33,10 @@ func init() {
 // introspection query nests type references a dozen levels deep).
 type Limits struct{ MaxCost, MaxDepth, MaxAliases int }
 
+// DefaultLimits are the limits unless told otherwise (MAX_QUERY_COST,
+// MAX_QUERY_DEPTH, MAX_ALIASES).
+func DefaultLimits() Limits { return Limits{MaxCost: 100, MaxDepth: 10, MaxAliases: 100} }
+
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator

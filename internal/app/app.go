@@ -14,15 +14,13 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 
-	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/family"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
-	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
@@ -114,12 +112,12 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	fail := func(err error) (http.Handler, func(), error) { stop(); return nil, nil, err }
 
 	if mode == config.ModeSandbox {
-		base, stopSandbox, err := startSandbox(cfg.SandboxLatency)
+		base, stopSandbox, err := startSandbox()
 		if err != nil {
 			return fail(err)
 		}
 		closers = append(closers, stopSandbox)
-		cfg.APIBaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
+		cfg.Upstream.BaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
 	}
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
@@ -132,10 +130,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		}
 		closers = append(closers, func() { _ = store.Close() })
 	}
-	authn, err := auth.New(auth.Config{
-		JWT: cfg.AuthJWT, JWTSecret: cfg.JWTSecret, JWTPublicKey: cfg.JWTPublicKey,
-		JWTIssuer: cfg.JWTIssuer, JWTAudience: cfg.JWTAudience, APIKeys: cfg.APIKeys,
-	})
+	authn, err := auth.New(cfg.Auth)
 	if err != nil {
 		return fail(err)
 	}
@@ -144,75 +139,59 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	}
 
 	m := metrics.New()
-	api := wechat.NewAPI(wechat.APIConfig{
-		BaseURL: cfg.APIBaseURL, Timeout: cfg.UpstreamTimeout, MaxInFlight: cfg.UpstreamMaxInFlight, Logger: log, Metrics: m,
-	})
-	tokens := tokenSource(cfg, api, store, m, log)
-	var apq graphql.Cache[string] = lru.New[string](cfg.APQCacheSize)
-	var report func(context.Context) []string
+	cfg.Upstream.Logger, cfg.Upstream.Metrics = log, m
+	transport := wechat.NewTransport(cfg.Upstream)
+	tokens := tokenSource(cfg, transport, store, m, log)
+	upstream, err := family.New(cfg.Family, wechat.NewClient(transport, tokens))
+	if err != nil {
+		return fail(err)
+	}
+	h := cfg.HTTP
+	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
+	h.Auth, h.PlaygroundQuery, h.Logger, h.Metrics = authn, ExampleQuery, log, m
+	h.Ready = func(ctx context.Context) error {
+		_, err := tokens.Token(ctx)
+		return err
+	}
 	if store != nil {
-		apq = store.Queries(apq)
-		report = func(ctx context.Context) []string {
+		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
+		h.Report = func(ctx context.Context) []string {
 			if err := store.Ping(ctx); err != nil {
 				return []string{"redis: unreachable; serving with process-local state"}
 			}
 			return []string{"redis: ok"}
 		}
 	}
-
-	handler = httpserver.New(httpserver.Config{
-		Source:          orderSource(cfg, wechat.NewOrders(api, tokens), store, m, log),
-		Loader:          loader.Config{Wait: cfg.BatchWait, Concurrency: cfg.UpstreamConcurrency},
-		MaxIDs:          cfg.MaxIDsPerQuery,
-		Limits:          graph.Limits{MaxCost: cfg.MaxQueryCost, MaxDepth: cfg.MaxQueryDepth, MaxAliases: cfg.MaxAliases},
-		MaxTokens:       cfg.MaxQueryTokens,
-		APQCache:        apq,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
-		Playground:      cfg.Playground,
-		PlaygroundQuery: ExampleQuery,
-		Introspection:   cfg.Introspection,
-		Auth:            authn,
-		RateLimit:       cfg.RateLimit,
-		RateLimitWindow: cfg.RateLimitWindow,
-		CORSOrigins:     cfg.CORSOrigins,
-		TrustedProxies:  cfg.TrustedProxies,
-		Ready: func(ctx context.Context) error {
-			_, err := tokens.Token(ctx)
-			return err
-		},
-		Report:  report,
-		Logger:  log,
-		Metrics: m,
-	})
-	return handler, stop, nil
+	return httpserver.New(h), stop, nil
 }
 
 // tokenSource is the configured token policy: a static token as given, or
 // tokens fetched with the app's credentials, shared through Redis if set.
-func tokenSource(cfg config.Config, api *wechat.API, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) wechat.TokenSource {
+func tokenSource(cfg config.Config, transport *wechat.Transport, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) wechat.TokenSource {
 	if cfg.AccessToken != "" {
 		return token.Static(cfg.AccessToken)
 	}
-	tcfg := token.Config{Metrics: m, Logger: log}
+	tcfg := cfg.Token
+	tcfg.Metrics, tcfg.Logger = m, log
 	if store != nil {
 		tcfg.Shared = store.Tokens()
 	}
 	appID, secret := cfg.AppID, cfg.AppSecret
 	return token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
-		return api.StableToken(ctx, appID, secret, force)
+		return transport.StableToken(ctx, appID, secret, force)
 	}, tcfg)
 }
 
 // orderSource stacks what sits between the per-request loader and the
 // upstream: the optional order cache (in Redis if set), then coalescing.
-func orderSource(cfg config.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) order.Source {
+func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) order.Source {
 	var src order.Source = coalesce.New(upstream, m, log)
-	if cfg.OrderCacheTTL <= 0 {
+	if cache.TTL <= 0 {
 		return src
 	}
-	var backend ordercache.Backend = ordercache.NewLocal(cfg.OrderCacheTTL, cfg.OrderCacheSize)
+	var backend ordercache.Backend = ordercache.NewLocal(cache)
 	if store != nil {
-		backend = store.Orders(cfg.OrderCacheTTL)
+		backend = store.Orders(cache.TTL)
 	}
 	return ordercache.New(src, backend, m)
 }
@@ -233,14 +212,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		// Long enough for a token fetch, a call, a token refresh and a retry.
-		WriteTimeout: 2*cfg.UpstreamTimeout + 30*time.Second,
+		WriteTimeout: 2*cfg.Upstream.Timeout + 30*time.Second,
 		IdleTimeout:  120 * time.Second,
 		// Requests carry a few short headers; a client-chosen X-Request-Id
 		// ends up in the logs, so keep headers small.
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	announce(log, cfg.Mode(), cfg.Playground, ln.Addr())
 	if cfg.AdminAddr != "" {
 		stopAdmin, err := startAdmin(cfg.AdminAddr, log)
 		if err != nil {
@@ -248,6 +226,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		defer stopAdmin()
 	}
+	// Last: "listening on" tells whoever waits for it that all is up.
+	announce(log, cfg.Mode(), cfg.HTTP.Playground, ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -270,12 +250,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // startSandbox serves the fake upstream on a loopback port of its own, so
 // the real HTTP client code runs against it.
-func startSandbox(latency time.Duration) (baseURL string, stop func(), err error) {
+func startSandbox() (baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("sandbox: %w", err)
 	}
-	srv := &http.Server{Handler: sandbox.New(latency), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: sandbox.New(0), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/config"
 	"github.com/ordergraph/ordergraph/internal/gqltest"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/token"
 )
 
 // The vendor example, every contract field, mapped as the contract says.
@@ -283,7 +285,8 @@ func TestGarbageAndTransportFailures(t *testing.T) {
 func TestTokenEndpointFailures(t *testing.T) {
 	for errcode, hint := range map[int64]string{40013: "WECHAT_APP_ID", 40125: "WECHAT_APP_SECRET", 40164: "allow list"} {
 		t.Run(fmt.Sprint(errcode), func(t *testing.T) {
-			s := mustOpenServer(t, nil)
+			clk := newClock()
+			s := mustOpenServer(t, nil, func(c *config.Config) { c.Token.Now = clk.Now })
 			s.Fake.SetOrder(1001, `{"order_id":1001}`)
 			s.Fake.SetTokenErrcode(errcode)
 			var wg sync.WaitGroup
@@ -305,7 +308,10 @@ func TestTokenEndpointFailures(t *testing.T) {
 			}
 			// The server recovers by itself once the upstream answers again.
 			s.Fake.SetTokenErrcode(0)
-			time.Sleep(2100 * time.Millisecond) // the failure cooldown
+			if r := s.post(t, `{ order(id: "1001") { id } }`, nil); r.code("order") != "UPSTREAM_AUTH_FAILED" || s.Fake.TokenCalls.Load() != 1 {
+				t.Errorf("the failure was not remembered for its cooldown: %d token calls, %s", s.Fake.TokenCalls.Load(), r.Raw)
+			}
+			clk.Advance(token.DefaultConfig().FailureCooldown)
 			if r := s.post(t, `{ order(id: "1001") { id } }`, nil); len(r.Errors) > 0 {
 				t.Errorf("no recovery: %s", r.Raw)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/app"
 	"github.com/ordergraph/ordergraph/internal/config"
@@ -38,8 +39,9 @@ func (s *server) Write(p []byte) (int, error) {
 }
 
 // mustOpenServer starts a server against a fresh fake upstream; env
-// overrides the test defaults.
-func mustOpenServer(tb testing.TB, env map[string]string) *server {
+// overrides the test defaults, and tweaks set what no variable does (such
+// as the clocks).
+func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config.Config)) *server {
 	tb.Helper()
 	s := &server{Fake: wechattest.New(tb)}
 	vars := map[string]string{
@@ -55,6 +57,9 @@ func mustOpenServer(tb testing.TB, env map[string]string) *server {
 	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, stop, err := app.Build(cfg, log)
@@ -199,6 +204,26 @@ func at(v any, path string) any {
 		}
 	}
 	return v
+}
+
+// clock is a test clock that moves only when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func jsonNumber(n int64) json.Number { return json.Number(fmt.Sprint(n)) }

@@ -4,13 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ordergraph/ordergraph/internal/config"
 )
 
 func TestConcurrentRequestsForOneOrderShareOneCall(t *testing.T) {
@@ -41,7 +42,8 @@ func TestConcurrentRequestsForOneOrderShareOneCall(t *testing.T) {
 }
 
 func TestOrderCache(t *testing.T) {
-	s := mustOpenServer(t, map[string]string{"ORDER_CACHE_TTL": "1s"})
+	clk := newClock()
+	s := mustOpenServer(t, map[string]string{"ORDER_CACHE_TTL": "1s"}, func(c *config.Config) { c.OrderCache.Now = clk.Now })
 	s.Fake.SetOrder(1001, `{"order_id":1001}`)
 	s.Fake.SetErrcode(1002, 45011)
 	for range 3 {
@@ -50,7 +52,12 @@ func TestOrderCache(t *testing.T) {
 	if s.Fake.CallsFor(1001) != 1 || s.Fake.CallsFor(1002) != 3 {
 		t.Fatalf("calls: 1001=%d (want 1, cached), 1002=%d (want 3, errors are not cached)", s.Fake.CallsFor(1001), s.Fake.CallsFor(1002))
 	}
-	time.Sleep(1100 * time.Millisecond)
+	clk.Advance(999 * time.Millisecond)
+	s.post(t, `{ order(id: "1001") { id } }`, nil)
+	if s.Fake.CallsFor(1001) != 1 {
+		t.Fatal("an entry was not served for its whole TTL")
+	}
+	clk.Advance(time.Millisecond)
 	s.post(t, `{ order(id: "1001") { id } }`, nil)
 	if s.Fake.CallsFor(1001) != 2 {
 		t.Fatal("an expired entry was served")
@@ -156,14 +163,13 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestPprofOnlyOnTheAdminAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := ln.Addr().String()
-	ln.Close()
-	base, _, stop := runApp(t, map[string]string{"ADMIN_ADDR": admin})
+	base, out, stop := runApp(t, map[string]string{"ADMIN_ADDR": "127.0.0.1:0"})
 	defer stop()
+	_, after, ok := strings.Cut(out.String(), `"admin_addr":"`)
+	if !ok {
+		t.Fatalf("no admin listener in the log: %s", out.String())
+	}
+	admin, _, _ := strings.Cut(after, `"`)
 	for url, want := range map[string]int{"http://" + admin + "/debug/pprof/": 200, base + "/debug/pprof/": 404} {
 		resp, err := http.Get(url)
 		if err != nil {

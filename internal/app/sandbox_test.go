@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +138,32 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 	code := runOnce(map[string]string{"WECHAT_APP_ID": "wx123", "UPSTREAM_TIMEOUT": "fast"}, &out, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), "WECHAT_APP_SECRET") || !strings.Contains(errOut.String(), "UPSTREAM_TIMEOUT") {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// UPSTREAM_FAMILY picks the family; one that is not built yet, or not
+// known at all, stops start-up with status 2 and a message naming the
+// variable, before anything listens.
+func TestRunUpstreamFamily(t *testing.T) {
+	for value, want := range map[string]string{
+		"store": `UPSTREAM_FAMILY is "store", which is not available yet`,
+		"bogus": `UPSTREAM_FAMILY has "bogus"; want one of minishop, store`,
+	} {
+		var out, errOut syncBuf
+		if code := runOnce(map[string]string{"UPSTREAM_FAMILY": value}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), want) || out.String() != "" {
+			t.Errorf("UPSTREAM_FAMILY=%s: exit %d, stderr %q, stdout %q; want 2 and %q", value, code, errOut.String(), out.String(), want)
+		}
+	}
+	base, _, stop := runApp(t, map[string]string{"UPSTREAM_FAMILY": "minishop"})
+	defer stop()
+	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(`{"query":"{ order(id: \"12123121332\") { id status } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := `{"data":{"order":{"id":"12123121332","status":"TO_BE_SHIPPED"}}}`; string(body) != want {
+		t.Fatalf("minishop family answered %s, want %s", body, want)
 	}
 }
 

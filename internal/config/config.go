@@ -1,6 +1,9 @@
 // Package config reads the server's settings from environment variables and
-// command-line flags (a flag wins over its variable) and validates them, so
-// that a bad value stops start-up with a message naming the variable.
+// command-line flags (a flag wins over its variable) into the configuration
+// structs of the components that own them, and validates them, so that a bad
+// value stops start-up with a message naming the variable. Each component
+// defines its own defaults once (DefaultConfig and friends); this package
+// starts from them and never restates them.
 package config
 
 import (
@@ -9,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,6 +21,11 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/family"
+	"github.com/ordergraph/ordergraph/internal/httpserver"
+	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/token"
+	"github.com/ordergraph/ordergraph/internal/wechat"
 )
 
 // Mode says where orders come from.
@@ -31,47 +40,33 @@ const (
 	ModeStaticToken Mode = "static-token"
 )
 
-// Config is the validated configuration.
+// Config is the validated configuration: the process's own settings, and
+// each component's configuration struct.
 type Config struct {
-	Addr                string
-	AppID               string
-	AppSecret           string
-	APIBaseURL          string
-	AccessToken         string
-	UpstreamTimeout     time.Duration
-	UpstreamConcurrency int
-	UpstreamMaxInFlight int
-	MaxIDsPerQuery      int
-	BatchWait           time.Duration
-	MaxBodyBytes        int64
-	Playground          bool
-	Introspection       bool
-	LogLevel            slog.Level
-	SandboxLatency      time.Duration
-	ShutdownTimeout     time.Duration
-	MaxQueryCost        int
-	OrderCacheTTL       time.Duration
-	OrderCacheSize      int
-	APQCacheSize        int
-	AdminAddr           string
-	MaxQueryDepth       int
-	MaxAliases          int
-	MaxQueryTokens      int
-	// AuthJWT and AuthAPIKey are the enabled AUTH_MODE parts; neither: none.
-	AuthJWT        bool
-	AuthAPIKey     bool
-	AllowAnonymous bool
-	JWTSecret      []byte
-	JWTPublicKey   any
-	JWTIssuer      string
-	JWTAudience    string
-	APIKeys        []auth.APIKey
-	// RateLimit is requests per RateLimitWindow per client; 0 is off.
-	RateLimit       int
-	RateLimitWindow time.Duration
-	CORSOrigins     []string
-	TrustedProxies  []string
+	Addr            string
+	AdminAddr       string
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
 	RedisURL        string
+
+	// Family is the upstream API family (see package family).
+	Family      string
+	AppID       string
+	AppSecret   string
+	AccessToken string
+	Upstream    wechat.TransportConfig
+	Token       token.Config
+	OrderCache  ordercache.Config
+
+	Auth           auth.Config
+	AllowAnonymous bool
+	HTTP           httpserver.Config
+
+	// raw holds the text of settings whose parsing depends on others.
+	raw struct {
+		authMode, jwtSecret, jwtKeyFile, apiKeys string
+		playground, introspection, cors          string
+	}
 }
 
 // Mode derives where orders come from.
@@ -85,65 +80,103 @@ func (c Config) Mode() Mode {
 	return ModeSandbox
 }
 
-// setting is one variable: its name, flag, default and help text. Secrets
-// have no flag: command lines are visible to every user of the machine.
-type setting struct {
-	env, flag, def, help string
+// Defaults is the configuration when nothing is set: the process's own
+// defaults here, each component's from that component.
+func Defaults() Config {
+	c := Config{
+		Addr:            ":8080",
+		ShutdownTimeout: 15 * time.Second,
+		LogLevel:        slog.LevelInfo,
+		Family:          family.Default,
+		Upstream:        wechat.DefaultTransportConfig(),
+		OrderCache:      ordercache.DefaultConfig(),
+		HTTP:            httpserver.DefaultConfig(),
+	}
+	c.raw.authMode = "none"
+	return c
 }
 
-// Settings lists every variable; the README's configuration table mirrors it.
+// setting is one variable: its name, its flag ("" for secrets, since command
+// lines are visible to every user of the machine), the field it sets, its
+// help text, and, for a default that depends on other settings, how to
+// describe it.
+type setting struct {
+	env, flag string
+	field     func(*Config) any
+	help      string
+	// dependentDefault describes a default that other settings decide.
+	dependentDefault string
+	// zeroIsOff lets an integer be 0, which switches its feature off.
+	zeroIsOff bool
+}
+
+// Settings lists every variable; the README's configuration table mirrors
+// it, and a test holds the two together.
 var Settings = []setting{
-	{"ADDR", "addr", ":8080", "listen address"},
-	{"WECHAT_APP_ID", "", "", "mini program app id; unset (and no WECHAT_ACCESS_TOKEN) runs the sandbox"},
-	{"WECHAT_APP_SECRET", "", "", "app secret; required with WECHAT_APP_ID"},
-	{"WECHAT_API_BASE_URL", "api-base-url", "https://api.weixin.qq.com", "WeChat API base URL"},
-	{"WECHAT_ACCESS_TOKEN", "", "", "static access token owned by another service; never fetched or refreshed here"},
-	{"UPSTREAM_TIMEOUT", "upstream-timeout", "5s", "timeout of one upstream call"},
-	{"UPSTREAM_CONCURRENCY", "upstream-concurrency", "16", "upstream calls in flight for one GraphQL request"},
-	{"UPSTREAM_MAX_IN_FLIGHT", "upstream-max-in-flight", "128", "upstream calls in flight for the whole process"},
-	{"MAX_IDS_PER_QUERY", "max-ids", "100", "most ids accepted by orders(ids:)"},
-	{"BATCH_WAIT", "batch-wait", "10us", "how long the dataloader collects ids before fetching"},
-	{"MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest accepted request body, in bytes"},
-	{"PLAYGROUND", "playground", "", "serve GraphiQL at / (default: true in sandbox mode, else false)"},
-	{"INTROSPECTION", "introspection", "", "answer introspection queries (default: the value of PLAYGROUND)"},
-	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
-	{"SANDBOX_LATENCY", "sandbox-latency", "0s", "added latency of each sandbox order call"},
-	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGINT/SIGTERM"},
-	{"MAX_QUERY_COST", "max-query-cost", "100", "most upstream order fetches one operation may make"},
-	{"ORDER_CACHE_TTL", "order-cache-ttl", "0s", "keep fetched orders this long (0: no cache)"},
-	{"ORDER_CACHE_SIZE", "order-cache-size", "10000", "most orders the cache holds"},
-	{"APQ_CACHE_SIZE", "apq-cache-size", "1000", "most automatic persisted queries remembered"},
-	{"ADMIN_ADDR", "admin-addr", "", "address of the pprof admin listener (empty: off); never the public port"},
-	{"AUTH_MODE", "auth-mode", "none", "none, jwt, apikey, or jwt,apikey"},
-	{"ALLOW_ANONYMOUS", "allow-anonymous", "false", "let AUTH_MODE=none serve real orders (required with WeChat credentials)"},
-	{"JWT_SECRET", "", "", "HS256 shared secret, at least 32 bytes"},
-	{"JWT_PUBLIC_KEY_FILE", "jwt-public-key-file", "", "PEM public key for RS256 (RSA) or ES256 (ECDSA P-256)"},
-	{"JWT_ISSUER", "jwt-issuer", "", "required iss claim (empty: not checked)"},
-	{"JWT_AUDIENCE", "jwt-audience", "", "required aud claim (empty: not checked)"},
-	{"API_KEYS", "", "", "name:merchant:sha256hex entries, comma-separated"},
-	{"RATE_LIMIT", "rate-limit", "600", "requests per RATE_LIMIT_WINDOW per client (0: off)"},
-	{"RATE_LIMIT_WINDOW", "rate-limit-window", "1m", "rate limit window"},
-	{"CORS_ORIGINS", "cors-origins", "", "allowed browser origins, comma-separated (default: * in sandbox mode, none otherwise)"},
-	{"TRUSTED_PROXIES", "trusted-proxies", "", "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
-	{"MAX_QUERY_DEPTH", "max-query-depth", "10", "deepest field nesting accepted"},
-	{"MAX_ALIASES", "max-aliases", "100", "most aliased fields in one document"},
-	{"MAX_QUERY_TOKENS", "max-query-tokens", "2000", "most lexical tokens in one document"},
-	{"REDIS_URL", "", "", "redis:// URL shared by replicas for the access token, persisted queries and the order cache (empty: process-local)"},
+	{env: "ADDR", flag: "addr", field: func(c *Config) any { return &c.Addr }, help: "listen address"},
+	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.Family }, help: "upstream API family: minishop (WeChat Mini Shop); store (WeChat Store) is not available yet"},
+	{env: "WECHAT_APP_ID", field: func(c *Config) any { return &c.AppID }, help: "app id; unset (and no WECHAT_ACCESS_TOKEN) runs the sandbox"},
+	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
+	{env: "WECHAT_API_BASE_URL", flag: "api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
+	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
+	{env: "UPSTREAM_TIMEOUT", flag: "upstream-timeout", field: func(c *Config) any { return &c.Upstream.Timeout }, help: "timeout of one upstream call"},
+	{env: "UPSTREAM_CONCURRENCY", flag: "upstream-concurrency", field: func(c *Config) any { return &c.HTTP.Loader.Concurrency }, help: "upstream calls in flight for one GraphQL request"},
+	{env: "UPSTREAM_MAX_IN_FLIGHT", flag: "upstream-max-in-flight", field: func(c *Config) any { return &c.Upstream.MaxInFlight }, help: "upstream calls in flight for the whole process"},
+	{env: "MAX_IDS_PER_QUERY", flag: "max-ids", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
+	{env: "MAX_BODY_BYTES", flag: "max-body-bytes", field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }, help: "largest accepted request body, in bytes"},
+	{env: "PLAYGROUND", flag: "playground", field: func(c *Config) any { return &c.raw.playground }, help: "serve GraphiQL at /", dependentDefault: "true in sandbox mode, else false"},
+	{env: "INTROSPECTION", flag: "introspection", field: func(c *Config) any { return &c.raw.introspection }, help: "answer introspection queries (merchants only)", dependentDefault: "the value of PLAYGROUND"},
+	{env: "LOG_LEVEL", flag: "log-level", field: func(c *Config) any { return &c.LogLevel }, help: "debug, info, warn or error"},
+	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", field: func(c *Config) any { return &c.ShutdownTimeout }, help: "how long in-flight requests may finish on SIGINT/SIGTERM"},
+	{env: "MAX_QUERY_COST", flag: "max-query-cost", field: func(c *Config) any { return &c.HTTP.Limits.MaxCost }, help: "most upstream order fetches one operation may make"},
+	{env: "MAX_QUERY_DEPTH", flag: "max-query-depth", field: func(c *Config) any { return &c.HTTP.Limits.MaxDepth }, help: "deepest field nesting accepted (introspection exempt)"},
+	{env: "MAX_ALIASES", flag: "max-aliases", field: func(c *Config) any { return &c.HTTP.Limits.MaxAliases }, help: "most aliased fields in one document"},
+	{env: "MAX_QUERY_TOKENS", flag: "max-query-tokens", field: func(c *Config) any { return &c.HTTP.MaxTokens }, help: "most lexical tokens in one document"},
+	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.OrderCache.TTL }, help: "keep fetched orders this long (0s: no cache)"},
+	{env: "ORDER_CACHE_SIZE", flag: "order-cache-size", field: func(c *Config) any { return &c.OrderCache.Size }, help: "most orders the process-local cache holds"},
+	{env: "ADMIN_ADDR", flag: "admin-addr", field: func(c *Config) any { return &c.AdminAddr }, help: "address of the pprof admin listener (empty: off); never the public port"},
+	{env: "AUTH_MODE", flag: "auth-mode", field: func(c *Config) any { return &c.raw.authMode }, help: "none, jwt, apikey, or jwt,apikey"},
+	{env: "ALLOW_ANONYMOUS", flag: "allow-anonymous", field: func(c *Config) any { return &c.AllowAnonymous }, help: "let AUTH_MODE=none serve real orders (required with WeChat credentials)"},
+	{env: "JWT_SECRET", field: func(c *Config) any { return &c.raw.jwtSecret }, help: "HS256 shared secret, at least 32 bytes"},
+	{env: "JWT_PUBLIC_KEY_FILE", flag: "jwt-public-key-file", field: func(c *Config) any { return &c.raw.jwtKeyFile }, help: "PEM public key for RS256 (RSA) or ES256 (ECDSA P-256)"},
+	{env: "JWT_ISSUER", flag: "jwt-issuer", field: func(c *Config) any { return &c.Auth.JWTIssuer }, help: "required iss claim (empty: not checked)"},
+	{env: "JWT_AUDIENCE", flag: "jwt-audience", field: func(c *Config) any { return &c.Auth.JWTAudience }, help: "required aud claim (empty: not checked)"},
+	{env: "API_KEYS", field: func(c *Config) any { return &c.raw.apiKeys }, help: "name:merchant:sha256hex entries, comma-separated"},
+	{env: "RATE_LIMIT", flag: "rate-limit", field: func(c *Config) any { return &c.HTTP.RateLimit }, help: "requests per RATE_LIMIT_WINDOW per client (0: off)", zeroIsOff: true},
+	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
+	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", dependentDefault: "* in sandbox mode, else none"},
+	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }, help: "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
+	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries and the order cache (empty: process-local)"},
+}
+
+// Env is the setting's variable.
+func (s setting) Env() string { return s.env }
+
+// Flag is the setting's flag without its dash; "" for a secret.
+func (s setting) Flag() string { return s.flag }
+
+// Default is the setting's default as the README shows it.
+func (s setting) Default() string {
+	if s.dependentDefault != "" {
+		return s.dependentDefault
+	}
+	d := Defaults()
+	return format(s.field(&d))
 }
 
 // Load reads settings from args (flags) over getenv (variables).
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("ordergraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	vals := make(map[string]*string, len(Settings))
-	for _, s := range Settings {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		}
-		vals[s.env] = &v
+	texts := make([]string, len(Settings))
+	for i, s := range Settings {
+		texts[i] = getenv(s.env)
 		if s.flag != "" {
-			fs.StringVar(vals[s.env], s.flag, v, s.help+" ($"+s.env+")")
+			help := s.help + " ($" + s.env + ")"
+			if def := s.Default(); def != "" {
+				help += " (default " + def + ")"
+			}
+			fs.StringVar(&texts[i], s.flag, texts[i], help)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -152,126 +185,93 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	p := parser{vals: vals}
-	c := Config{
-		Addr:                p.str("ADDR"),
-		AppID:               p.str("WECHAT_APP_ID"),
-		AppSecret:           p.str("WECHAT_APP_SECRET"),
-		APIBaseURL:          strings.TrimRight(p.str("WECHAT_API_BASE_URL"), "/"),
-		AccessToken:         p.str("WECHAT_ACCESS_TOKEN"),
-		UpstreamTimeout:     p.duration("UPSTREAM_TIMEOUT"),
-		UpstreamConcurrency: p.positive("UPSTREAM_CONCURRENCY"),
-		UpstreamMaxInFlight: p.positive("UPSTREAM_MAX_IN_FLIGHT"),
-		MaxIDsPerQuery:      p.positive("MAX_IDS_PER_QUERY"),
-		BatchWait:           p.duration("BATCH_WAIT"),
-		MaxBodyBytes:        int64(p.positive("MAX_BODY_BYTES")),
-		LogLevel:            p.level("LOG_LEVEL"),
-		SandboxLatency:      p.duration("SANDBOX_LATENCY"),
-		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT"),
-		MaxQueryCost:        p.positive("MAX_QUERY_COST"),
-		OrderCacheTTL:       p.duration("ORDER_CACHE_TTL"),
-		OrderCacheSize:      p.positive("ORDER_CACHE_SIZE"),
-		APQCacheSize:        p.positive("APQ_CACHE_SIZE"),
-		AdminAddr:           p.str("ADMIN_ADDR"),
-		MaxQueryDepth:       p.positive("MAX_QUERY_DEPTH"),
-		MaxAliases:          p.positive("MAX_ALIASES"),
-		MaxQueryTokens:      p.positive("MAX_QUERY_TOKENS"),
-		AllowAnonymous:      p.boolean("ALLOW_ANONYMOUS"),
-		JWTIssuer:           p.str("JWT_ISSUER"),
-		JWTAudience:         p.str("JWT_AUDIENCE"),
-		RateLimit:           p.natural("RATE_LIMIT"),
-		RateLimitWindow:     p.duration("RATE_LIMIT_WINDOW"),
-		TrustedProxies:      p.list("TRUSTED_PROXIES"),
-		RedisURL:            p.str("REDIS_URL"),
-	}
-	sandbox := c.Mode() == ModeSandbox
-	c.Playground = p.optionalBool("PLAYGROUND", sandbox)
-	c.Introspection = p.optionalBool("INTROSPECTION", c.Playground)
-	c.CORSOrigins = p.list("CORS_ORIGINS")
-	if len(c.CORSOrigins) == 0 && sandbox {
-		c.CORSOrigins = []string{"*"}
-	}
-	p.auth(&c)
-	if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.fail("WECHAT_API_BASE_URL", "must be an http(s) URL")
-	}
-	if c.UpstreamTimeout <= 0 {
-		p.fail("UPSTREAM_TIMEOUT", "must be positive")
-	}
-	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss")) {
-		p.fail("REDIS_URL", "must be a redis:// or rediss:// URL")
-	}
-	if c.RateLimit > 0 && c.RateLimitWindow <= 0 {
-		p.fail("RATE_LIMIT_WINDOW", "must be positive")
-	}
-	for _, cidr := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
-			p.fail("TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8", cidr))
+	c := Defaults()
+	var errs []error
+	for i, s := range Settings {
+		if text := strings.TrimSpace(texts[i]); text != "" {
+			if err := parse(s.field(&c), text, s.zeroIsOff); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s", s.env, err))
+			}
 		}
 	}
-	if c.AdminAddr != "" && c.AdminAddr == c.Addr {
-		p.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
-	}
-	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
-		p.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
-	}
-	if c.AppSecret != "" && c.AppID == "" {
-		p.fail("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
-	}
-	return c, errors.Join(p.errs...)
+	v := validator{errs: errs}
+	v.check(&c)
+	return c, errors.Join(v.errs...)
 }
 
-type parser struct {
-	vals map[string]*string
-	errs []error
-}
-
-func (p *parser) str(env string) string { return strings.TrimSpace(*p.vals[env]) }
-
-func (p *parser) fail(env, why string) {
-	p.errs = append(p.errs, fmt.Errorf("%s %s", env, why))
-}
-
-func (p *parser) duration(env string) time.Duration {
-	d, err := time.ParseDuration(p.str(env))
-	if err != nil || d < 0 {
-		p.fail(env, fmt.Sprintf("must be a duration such as 5s or 250ms, got %q", p.str(env)))
+// parse sets the field at ptr from text.
+func parse(ptr any, text string, zeroIsOff bool) error {
+	least, want := 1, "a positive integer"
+	if zeroIsOff {
+		least, want = 0, "0 or a positive integer"
 	}
-	return d
-}
-
-func (p *parser) positive(env string) int { return p.integer(env, 1, "a positive integer") }
-
-func (p *parser) boolean(env string) bool {
-	b, err := strconv.ParseBool(p.str(env))
-	if err != nil {
-		p.fail(env, fmt.Sprintf("must be true or false, got %q", p.str(env)))
+	switch p := ptr.(type) {
+	case *string:
+		*p = text
+	case *int:
+		n, err := strconv.Atoi(text)
+		if err != nil || n < least {
+			return fmt.Errorf("must be %s, got %q", want, text)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(text, 10, 64)
+		if err != nil || n < int64(least) {
+			return fmt.Errorf("must be %s, got %q", want, text)
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(text)
+		if err != nil || d < 0 {
+			return fmt.Errorf("must be a duration such as 5s or 250ms, got %q", text)
+		}
+		*p = d
+	case *bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return fmt.Errorf("must be true or false, got %q", text)
+		}
+		*p = b
+	case *[]string:
+		*p = list(text)
+	case *slog.Level:
+		if err := p.UnmarshalText([]byte(text)); err != nil {
+			return fmt.Errorf("must be debug, info, warn or error, got %q", text)
+		}
+	default:
+		panic(fmt.Sprintf("config: no parser for %T", ptr))
 	}
-	return b
+	return nil
 }
 
-// natural is a non-negative integer (0 switches the feature off).
-func (p *parser) natural(env string) int { return p.integer(env, 0, "0 or a positive integer") }
-
-func (p *parser) integer(env string, least int, want string) int {
-	n, err := strconv.Atoi(p.str(env))
-	if err != nil || n < least {
-		p.fail(env, fmt.Sprintf("must be %s, got %q", want, p.str(env)))
+// format renders a default as a variable would spell it.
+func format(ptr any) string {
+	switch p := ptr.(type) {
+	case *string:
+		return *p
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *time.Duration:
+		s := p.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		return s
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *[]string:
+		return strings.Join(*p, ",")
+	case *slog.Level:
+		return strings.ToLower(p.String())
 	}
-	return n
+	panic(fmt.Sprintf("config: no format for %T", ptr))
 }
 
-// optionalBool is a boolean whose default depends on other settings.
-func (p *parser) optionalBool(env string, def bool) bool {
-	if p.str(env) == "" {
-		return def
-	}
-	return p.boolean(env)
-}
-
-func (p *parser) list(env string) []string {
+func list(text string) []string {
 	var out []string
-	for item := range strings.SplitSeq(p.str(env), ",") {
+	for item := range strings.SplitSeq(text, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
@@ -279,58 +279,119 @@ func (p *parser) list(env string) []string {
 	return out
 }
 
-// auth reads AUTH_MODE and the credentials it needs, and refuses to serve
-// real orders to anyone who can reach the port unless told so explicitly.
-func (p *parser) auth(c *Config) {
-	for _, m := range p.list("AUTH_MODE") {
-		switch m {
-		case "none":
-		case "jwt":
-			c.AuthJWT = true
-		case "apikey":
-			c.AuthAPIKey = true
-		default:
-			p.fail("AUTH_MODE", fmt.Sprintf("has %q; want none, jwt, apikey or jwt,apikey", m))
+type validator struct{ errs []error }
+
+func (v *validator) fail(env, why string) {
+	v.errs = append(v.errs, fmt.Errorf("%s %s", env, why))
+}
+
+// check derives the settings that depend on others and validates the
+// combination.
+func (v *validator) check(c *Config) {
+	c.Upstream.BaseURL = strings.TrimRight(c.Upstream.BaseURL, "/")
+	sandbox := c.Mode() == ModeSandbox
+	c.HTTP.Playground = v.optionalBool("PLAYGROUND", c.raw.playground, sandbox)
+	c.HTTP.Introspection = v.optionalBool("INTROSPECTION", c.raw.introspection, c.HTTP.Playground)
+	c.HTTP.CORSOrigins = list(c.raw.cors)
+	if len(c.HTTP.CORSOrigins) == 0 && sandbox {
+		c.HTTP.CORSOrigins = []string{"*"}
+	}
+	v.auth(c)
+	if err := family.Check(c.Family); err != nil {
+		v.fail("UPSTREAM_FAMILY", err.Error())
+	}
+	if u, err := url.Parse(c.Upstream.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail("WECHAT_API_BASE_URL", "must be an http(s) URL")
+	}
+	if c.Upstream.Timeout <= 0 {
+		v.fail("UPSTREAM_TIMEOUT", "must be positive")
+	}
+	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
+		v.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+	}
+	if c.HTTP.RateLimit > 0 && c.HTTP.RateLimitWindow <= 0 {
+		v.fail("RATE_LIMIT_WINDOW", "must be positive")
+	}
+	for _, cidr := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			v.fail("TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8", cidr))
 		}
 	}
-	if c.AuthJWT {
-		secret, keyFile := p.str("JWT_SECRET"), p.str("JWT_PUBLIC_KEY_FILE")
-		switch {
-		case secret != "" && keyFile != "":
-			p.fail("JWT_SECRET", "and JWT_PUBLIC_KEY_FILE are exclusive: one algorithm only")
-		case secret != "":
-			if len(secret) < 32 {
-				p.fail("JWT_SECRET", "must be at least 32 bytes")
-			}
-			c.JWTSecret = []byte(secret)
-		case keyFile != "":
-			pemBytes, err := os.ReadFile(keyFile)
-			if err == nil {
-				c.JWTPublicKey, err = auth.ParsePublicKey(pemBytes)
-			}
-			if err != nil {
-				p.fail("JWT_PUBLIC_KEY_FILE", err.Error())
-			}
-		default:
-			p.fail("JWT_SECRET", "or JWT_PUBLIC_KEY_FILE is required with AUTH_MODE=jwt")
-		}
+	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !ephemeral(c.Addr) {
+		v.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
 	}
-	if c.AuthAPIKey {
-		keys, err := auth.ParseAPIKeys(p.str("API_KEYS"))
-		if err != nil {
-			p.fail("API_KEYS", err.Error()+" (required with AUTH_MODE=apikey)")
-		}
-		c.APIKeys = keys
+	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
+		v.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
 	}
-	if !c.AuthJWT && !c.AuthAPIKey && c.Mode() != ModeSandbox && !c.AllowAnonymous {
-		p.fail("AUTH_MODE", "is none while real WeChat credentials are configured: anyone who reaches the port would read every order; set AUTH_MODE, or ALLOW_ANONYMOUS=true to accept that")
+	if c.AppSecret != "" && c.AppID == "" {
+		v.fail("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
 	}
 }
 
-func (p *parser) level(env string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(p.str(env))); err != nil {
-		p.fail(env, fmt.Sprintf("must be debug, info, warn or error, got %q", p.str(env)))
+// ephemeral reports whether addr asks for any free port: two such listeners
+// never share one.
+func ephemeral(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && (port == "0" || port == "")
+}
+
+// optionalBool is a boolean whose default depends on other settings.
+func (v *validator) optionalBool(env, text string, def bool) bool {
+	if text == "" {
+		return def
 	}
-	return l
+	b := def
+	if err := parse(&b, text, false); err != nil {
+		v.fail(env, err.Error())
+	}
+	return b
+}
+
+// auth reads AUTH_MODE and the credentials it needs, and refuses to serve
+// real orders to anyone who can reach the port unless told so explicitly.
+func (v *validator) auth(c *Config) {
+	apiKeys := false
+	for _, m := range list(c.raw.authMode) {
+		switch m {
+		case "none":
+		case "jwt":
+			c.Auth.JWT = true
+		case "apikey":
+			apiKeys = true
+		default:
+			v.fail("AUTH_MODE", fmt.Sprintf("has %q; want none, jwt, apikey or jwt,apikey", m))
+		}
+	}
+	if c.Auth.JWT {
+		secret, keyFile := c.raw.jwtSecret, c.raw.jwtKeyFile
+		switch {
+		case secret != "" && keyFile != "":
+			v.fail("JWT_SECRET", "and JWT_PUBLIC_KEY_FILE are exclusive: one algorithm only")
+		case secret != "":
+			if len(secret) < 32 {
+				v.fail("JWT_SECRET", "must be at least 32 bytes")
+			}
+			c.Auth.JWTSecret = []byte(secret)
+		case keyFile != "":
+			pemBytes, err := os.ReadFile(keyFile)
+			if err == nil {
+				c.Auth.JWTPublicKey, err = auth.ParsePublicKey(pemBytes)
+			}
+			if err != nil {
+				v.fail("JWT_PUBLIC_KEY_FILE", err.Error())
+			}
+		default:
+			v.fail("JWT_SECRET", "or JWT_PUBLIC_KEY_FILE is required with AUTH_MODE=jwt")
+		}
+	}
+	if apiKeys {
+		keys, err := auth.ParseAPIKeys(c.raw.apiKeys)
+		if err != nil {
+			v.fail("API_KEYS", err.Error()+" (required with AUTH_MODE=apikey)")
+		}
+		c.Auth.APIKeys = keys
+	}
+	if !c.Auth.JWT && !apiKeys && c.Mode() != ModeSandbox && !c.AllowAnonymous {
+		v.fail("AUTH_MODE", "is none while real WeChat credentials are configured: anyone who reaches the port would read every order; set AUTH_MODE, or ALLOW_ANONYMOUS=true to accept that")
+	}
 }

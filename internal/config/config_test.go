@@ -1,11 +1,17 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/loader"
+	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/wechat"
 )
 
 func load(args []string, env map[string]string) (Config, error) {
@@ -17,8 +23,8 @@ func TestDefaultsAreSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Mode() != ModeSandbox || c.Addr != ":8080" || c.APIBaseURL != "https://api.weixin.qq.com" ||
-		c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 16 || c.MaxIDsPerQuery != 100 || !c.Playground {
+	if c.Mode() != ModeSandbox || c.Addr != ":8080" || c.Upstream.BaseURL != "https://api.weixin.qq.com" ||
+		c.Upstream.Timeout != 5*time.Second || c.HTTP.Loader.Concurrency != 16 || c.HTTP.MaxIDs != 100 || !c.HTTP.Playground {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -36,7 +42,7 @@ func TestModes(t *testing.T) {
 
 func TestFlagsOverrideVariables(t *testing.T) {
 	c, err := load([]string{"-addr", ":9999", "-upstream-timeout", "2s"}, map[string]string{"ADDR": ":7777", "UPSTREAM_TIMEOUT": "9s"})
-	if err != nil || c.Addr != ":9999" || c.UpstreamTimeout != 2*time.Second {
+	if err != nil || c.Addr != ":9999" || c.Upstream.Timeout != 2*time.Second {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
@@ -44,7 +50,7 @@ func TestFlagsOverrideVariables(t *testing.T) {
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	for env, bad := range map[string]string{
 		"UPSTREAM_TIMEOUT": "soon", "UPSTREAM_CONCURRENCY": "0", "UPSTREAM_MAX_IN_FLIGHT": "-4", "MAX_IDS_PER_QUERY": "many",
-		"PLAYGROUND": "maybe", "LOG_LEVEL": "loud", "WECHAT_API_BASE_URL": "ftp://x", "BATCH_WAIT": "-1ms", "MAX_BODY_BYTES": "1e6",
+		"PLAYGROUND": "maybe", "LOG_LEVEL": "loud", "WECHAT_API_BASE_URL": "ftp://x", "SHUTDOWN_TIMEOUT": "-1ms", "MAX_BODY_BYTES": "1e6",
 	} {
 		_, err := load(nil, map[string]string{env: bad})
 		if err == nil || !strings.Contains(err.Error(), env) {
@@ -106,11 +112,11 @@ func TestProductionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Playground || c.Introspection || len(c.CORSOrigins) != 0 || c.RateLimit == 0 {
-		t.Fatalf("production defaults: playground %v, introspection %v, CORS %v, rate limit %d", c.Playground, c.Introspection, c.CORSOrigins, c.RateLimit)
+	if c.HTTP.Playground || c.HTTP.Introspection || len(c.HTTP.CORSOrigins) != 0 || c.HTTP.RateLimit == 0 {
+		t.Fatalf("production defaults: playground %v, introspection %v, CORS %v, rate limit %d", c.HTTP.Playground, c.HTTP.Introspection, c.HTTP.CORSOrigins, c.HTTP.RateLimit)
 	}
 	s, _ := load(nil, nil)
-	if !s.Playground || !s.Introspection || len(s.CORSOrigins) != 1 || s.CORSOrigins[0] != "*" {
+	if !s.HTTP.Playground || !s.HTTP.Introspection || len(s.HTTP.CORSOrigins) != 1 || s.HTTP.CORSOrigins[0] != "*" {
 		t.Fatalf("sandbox defaults: %+v", s)
 	}
 }
@@ -125,22 +131,106 @@ func TestRedisURL(t *testing.T) {
 	}
 }
 
-// Every setting is in the README's configuration table, with its flag.
+// The README's configuration table is the settings list: one row per
+// setting, in the same order, each naming its flag and its default, and no
+// row for a setting that does not exist.
 func TestREADMEListsEverySetting(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range Settings {
-		row := "| `" + s.env + "` |"
-		i := strings.Index(string(readme), row)
-		if i < 0 {
-			t.Errorf("README has no configuration row for %s", s.env)
+	_, section, ok := strings.Cut(string(readme), "\n## Configuration\n")
+	if !ok {
+		t.Fatal(`README has no "## Configuration" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var rows [][]string
+	for line := range strings.SplitSeq(section, "\n") {
+		if strings.HasPrefix(line, "| `") && strings.Count(line, "|") >= 5 {
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			if strings.HasPrefix(cells[0], "`") && strings.ToUpper(cells[0]) == cells[0] {
+				rows = append(rows, cells)
+			}
+		}
+	}
+	for i, s := range Settings {
+		if i >= len(rows) {
+			t.Errorf("README has no configuration row for %s", s.Env())
 			continue
 		}
-		line, _, _ := strings.Cut(string(readme)[i:], "\n")
-		if s.flag != "" && !strings.Contains(line, "`-"+s.flag+"`") {
-			t.Errorf("README row for %s does not name its flag -%s: %s", s.env, s.flag, line)
+		row := rows[i]
+		if row[0] != "`"+s.Env()+"`" {
+			t.Errorf("README row %d is %s, want `%s`", i+1, row[0], s.Env())
+			continue
+		}
+		wantFlag := ""
+		if s.Flag() != "" {
+			wantFlag = "`-" + s.Flag() + "`"
+		}
+		if row[1] != wantFlag {
+			t.Errorf("README row for %s names flag %q, want %q", s.Env(), row[1], wantFlag)
+		}
+		wantDefault := ""
+		if d := s.Default(); d != "" {
+			wantDefault = "`" + d + "`"
+			if strings.Contains(d, " ") {
+				wantDefault = d
+			}
+		}
+		if row[2] != wantDefault {
+			t.Errorf("README row for %s has default %q, want %q", s.Env(), row[2], wantDefault)
+		}
+	}
+	for _, row := range rows[min(len(rows), len(Settings)):] {
+		t.Errorf("README has a configuration row for %s, which is no setting", row[0])
+	}
+	if t.Failed() {
+		var want strings.Builder
+		for _, s := range Settings {
+			flag, def := "", s.Default()
+			if s.Flag() != "" {
+				flag = "`-" + s.Flag() + "`"
+			}
+			if def != "" && !strings.Contains(def, " ") {
+				def = "`" + def + "`"
+			}
+			fmt.Fprintf(&want, "| `%s` | %s | %s | %s |\n", s.Env(), flag, def, s.help)
+		}
+		t.Logf("the settings as a table, to start the README's from:\n%s", want.String())
+	}
+}
+
+// Defaults come from the components that own them, once: the settings
+// table shows what the components would use anyway.
+func TestDefaultsAreTheComponents(t *testing.T) {
+	d := Defaults()
+	if d.HTTP.Loader.Concurrency != loader.DefaultConfig().Concurrency || d.Upstream != wechat.DefaultTransportConfig() ||
+		d.HTTP.Limits != graph.DefaultLimits() || d.OrderCache.Size != ordercache.DefaultConfig().Size {
+		t.Fatalf("defaults differ from the components': %+v", d)
+	}
+}
+
+func TestUpstreamFamily(t *testing.T) {
+	c, err := load(nil, nil)
+	if err != nil || c.Family != "minishop" {
+		t.Fatalf("default family %q, %v", c.Family, err)
+	}
+	if c, err := load([]string{"-upstream-family", "minishop"}, nil); err != nil || c.Family != "minishop" {
+		t.Fatalf("minishop: %q, %v", c.Family, err)
+	}
+	for value, want := range map[string]string{"store": "not available yet", "bogus": "minishop, store", "": ""} {
+		_, err := load(nil, map[string]string{"UPSTREAM_FAMILY": value})
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", value, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "UPSTREAM_FAMILY") || !strings.Contains(err.Error(), want) {
+			t.Errorf("UPSTREAM_FAMILY=%s: error %v, want one naming the variable and %q", value, err, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ordergraph/ordergraph/internal/gqltest"
+	"github.com/ordergraph/ordergraph/internal/minishop"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -27,8 +28,8 @@ func (m memory) Order(_ context.Context, id uint64) (*order.Order, error) {
 func vendorOrder(b *testing.B) *order.Order {
 	fake := wechattest.New(b)
 	fake.SetResponse(sandbox.VendorExampleID, string(sandbox.VendorExample))
-	api := wechat.NewAPI(wechat.APIConfig{BaseURL: fake.URL})
-	o, err := wechat.NewOrders(api, staticFakeToken{fake}).Order(context.Background(), sandbox.VendorExampleID)
+	client := wechat.NewClient(wechat.NewTransport(wechat.TransportConfig{BaseURL: fake.URL}), staticFakeToken{fake})
+	o, err := minishop.NewOrders(client).Order(context.Background(), sandbox.VendorExampleID)
 	if err != nil {
 		b.Fatal(err)
 	}

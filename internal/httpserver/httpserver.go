@@ -28,24 +28,21 @@ import (
 	"github.com/ordergraph/ordergraph/internal/playground"
 )
 
-// Config is what the HTTP surface needs.
+// Config is what the HTTP surface needs. The settings come first; the rest
+// is wiring that app.Build fills in.
 type Config struct {
-	Source       order.Source
-	Loader       loader.Config
-	MaxIDs       int
+	// MaxIDs caps orders(ids:) (MAX_IDS_PER_QUERY).
+	MaxIDs int
+	// MaxBodyBytes caps a POST body; larger ones answer 413 (MAX_BODY_BYTES).
 	MaxBodyBytes int64
 	// Limits bound each document before execution (see graph.Limits).
 	Limits graph.Limits
-	// MaxTokens bounds the lexical tokens of a document.
+	// MaxTokens bounds the lexical tokens of a document (MAX_QUERY_TOKENS).
 	MaxTokens int
-	// APQCache remembers persisted queries; nil: 1,000 in process memory.
-	APQCache graphql.Cache[string]
 	// Playground serves GraphiQL at /.
 	Playground bool
 	// Introspection answers __schema and __type queries.
 	Introspection bool
-	// Auth verifies callers; nil accepts everyone as a merchant.
-	Auth *auth.Authenticator
 	// RateLimit is requests per RateLimitWindow per client (0: off).
 	RateLimit       int
 	RateLimitWindow time.Duration
@@ -53,6 +50,14 @@ type Config struct {
 	CORSOrigins []string
 	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
 	TrustedProxies []string
+	// Loader configures the per-request dataloader.
+	Loader loader.Config
+
+	Source order.Source
+	// APQCache remembers persisted queries; nil: APQCacheSize in process memory.
+	APQCache graphql.Cache[string]
+	// Auth verifies callers; nil accepts everyone as a merchant.
+	Auth *auth.Authenticator
 	// PlaygroundQuery is the query GraphiQL opens with.
 	PlaygroundQuery string
 	// Ready reports whether the server can serve orders; nil means always.
@@ -63,28 +68,47 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// New returns the server's root handler.
+// DefaultConfig holds the HTTP surface's settings unless told otherwise.
+// The rate limit is on by default; a zero RateLimit switches it off.
+func DefaultConfig() Config {
+	return Config{
+		MaxIDs:          100,
+		MaxBodyBytes:    1 << 20,
+		Limits:          graph.DefaultLimits(),
+		MaxTokens:       2000,
+		RateLimit:       600,
+		RateLimitWindow: time.Minute,
+		Loader:          loader.DefaultConfig(),
+	}
+}
+
+// APQCacheSize is how many persisted queries a process remembers: far more
+// than the distinct operations of the frontends of one shop.
+const APQCacheSize = 1000
+
+// New returns the server's root handler. Zero limits take their default.
 func New(cfg Config) http.Handler {
+	def := DefaultConfig()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
+		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
 	if cfg.MaxIDs <= 0 {
-		cfg.MaxIDs = 100
+		cfg.MaxIDs = def.MaxIDs
 	}
 	if cfg.Limits == (graph.Limits{}) {
-		cfg.Limits = graph.Limits{MaxCost: 100, MaxDepth: 10, MaxAliases: 100}
+		cfg.Limits = def.Limits
 	}
 	if cfg.MaxTokens <= 0 {
-		cfg.MaxTokens = 2000
+		cfg.MaxTokens = def.MaxTokens
 	}
 	if cfg.Auth == nil {
 		cfg.Auth, _ = auth.New(auth.Config{})
 	}
 	if cfg.APQCache == nil {
-		cfg.APQCache = lru.New[string](1000)
+		cfg.APQCache = lru.New[string](APQCacheSize)
 	}
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 

@@ -19,22 +19,26 @@ import (
 // Config tunes the per-request loaders.
 type Config struct {
 	// Wait is how long a batch collects ids before it is sent. The upstream
-	// has no batch call, so a longer wait buys nothing but latency; see the
-	// README section "Batching and dedupe".
+	// has no batch call, so a longer wait buys nothing but latency.
 	Wait time.Duration
-	// Concurrency bounds the upstream calls in flight for one request.
+	// Concurrency bounds the upstream calls in flight for one request
+	// (UPSTREAM_CONCURRENCY).
 	Concurrency int
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
 }
 
-// DefaultWait is short: the ids of one query level arrive within
-// microseconds of each other, late ones simply start another batch (dedupe
-// comes from the loader's cache and the concurrency bound is per request, so
-// a split batch costs nothing upstream), and on Linux any wait from ~50 µs up
-// costs about a millisecond of timer granularity. BenchmarkBatchWait has the
-// figures; the README explains them.
-const DefaultWait = 10 * time.Microsecond
+// DefaultConfig is the loaders' configuration unless told otherwise.
+//
+// The wait is short and not a setting: the ids of one query level arrive
+// within microseconds of each other, late ones simply start another batch
+// (dedupe comes from the loader's cache and the concurrency bound is per
+// request, so a split batch costs nothing upstream), and on Linux any wait
+// from ~50 µs up costs about a millisecond of timer granularity.
+// BenchmarkBatchWait has the figures; bench/README.md explains them.
+func DefaultConfig() Config {
+	return Config{Wait: 10 * time.Microsecond, Concurrency: 16}
+}
 
 // Loaders is the set of loaders of one request.
 type Loaders struct {
@@ -44,11 +48,12 @@ type Loaders struct {
 // New returns fresh loaders over src. Create one per request: the loader
 // remembers results, and results must not outlive the request.
 func New(src order.Source, cfg Config) *Loaders {
+	def := DefaultConfig()
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 16
+		cfg.Concurrency = def.Concurrency
 	}
 	if cfg.Wait <= 0 {
-		cfg.Wait = DefaultWait
+		cfg.Wait = def.Wait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

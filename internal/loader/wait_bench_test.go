@@ -24,7 +24,7 @@ func (s sleeper) Order(_ context.Context, id uint64) (*order.Order, error) {
 // ms-over-upstream/op is the latency beyond one upstream round trip.
 func BenchmarkBatchWait(b *testing.B) {
 	const upstream = 20 * time.Millisecond
-	for _, wait := range []time.Duration{time.Nanosecond, 10 * time.Microsecond, 50 * time.Microsecond, DefaultWait, 500 * time.Microsecond, time.Millisecond, 16 * time.Millisecond} {
+	for _, wait := range []time.Duration{time.Nanosecond, 10 * time.Microsecond, 50 * time.Microsecond, DefaultConfig().Wait, 500 * time.Microsecond, time.Millisecond, 16 * time.Millisecond} {
 		b.Run(fmt.Sprintf("wait=%v", wait), func(b *testing.B) {
 			start := time.Now()
 			for b.Loop() {

@@ -9,7 +9,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -47,15 +47,56 @@ func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	return o, err
 }
 
-// Local is a Backend in process memory: at most size orders, each for ttl.
+// Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE).
+type Config struct {
+	// TTL is how long an order is served from the cache; 0 switches it off.
+	TTL time.Duration
+	// Size is how many orders a process-local cache holds at most.
+	Size int
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig is the cache's configuration unless told otherwise: off.
+func DefaultConfig() Config { return Config{TTL: 0, Size: 10000} }
+
+// Local is a Backend in process memory: at most Size orders, each for TTL,
+// the least recently used going first.
 type Local struct {
-	lru *expirable.LRU[uint64, *order.Order]
+	lru *lru.Cache[uint64, entry]
+	ttl time.Duration
+	now func() time.Time
+}
+
+type entry struct {
+	o       *order.Order
+	expires time.Time
 }
 
 // NewLocal returns a process-local backend.
-func NewLocal(ttl time.Duration, size int) Local {
-	return Local{expirable.NewLRU[uint64, *order.Order](size, nil, ttl)}
+func NewLocal(cfg Config) *Local {
+	if cfg.Size <= 0 {
+		cfg.Size = DefaultConfig().Size
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c, _ := lru.New[uint64, entry](cfg.Size) // only fails for a size below 1
+	return &Local{lru: c, ttl: cfg.TTL, now: cfg.Now}
 }
 
-func (l Local) Get(_ context.Context, id uint64) (*order.Order, bool) { return l.lru.Get(id) }
-func (l Local) Add(_ context.Context, id uint64, o *order.Order)      { l.lru.Add(id, o) }
+func (l *Local) Get(_ context.Context, id uint64) (*order.Order, bool) {
+	e, ok := l.lru.Get(id)
+	if !ok {
+		return nil, false
+	}
+	if !l.now().Before(e.expires) {
+		l.lru.Remove(id)
+		return nil, false
+	}
+	return e.o, true
+}
+
+func (l *Local) Add(_ context.Context, id uint64, o *order.Order) {
+	l.lru.Add(id, entry{o: o, expires: l.now().Add(l.ttl)})
+}

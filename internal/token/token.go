@@ -30,14 +30,14 @@ const (
 
 // Config tunes a Manager. Zero values take the defaults.
 type Config struct {
-	// Margin is how long before expiry a background refresh starts (default
-	// 60 s, at most half the token's lifetime, so a 300 s token still works).
+	// Margin is how long before expiry a background refresh starts (at most
+	// half the token's lifetime, so a 300 s token still works).
 	Margin time.Duration
 	// FailureCooldown is how long a failed fetch is reported to callers
-	// before the next one is tried (default 2 s); it keeps a broken token
-	// endpoint from being hammered by every request.
+	// before the next one is tried; it keeps a broken token endpoint from
+	// being hammered by every request.
 	FailureCooldown time.Duration
-	// FetchTimeout bounds one fetch, independent of any caller (default 10 s).
+	// FetchTimeout bounds one fetch, independent of any caller.
 	FetchTimeout time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -47,7 +47,7 @@ type Config struct {
 	// Shared). Nil keeps the token in this process only.
 	Shared Shared
 	// LockWait is how long a replica waits for another's refresh before it
-	// fetches a token itself (default 10 s, the lock's lifetime).
+	// fetches a token itself (by default the lock's lifetime).
 	LockWait time.Duration
 	// Logger reports the shared store going away and coming back.
 	Logger *slog.Logger
@@ -107,22 +107,29 @@ type Manager struct {
 	degraded atomic.Bool // the shared store failed when last asked
 }
 
-// NewManager returns a Manager that obtains tokens with fetch.
+// DefaultConfig holds the Manager's timings unless told otherwise.
+func DefaultConfig() Config {
+	return Config{Margin: 60 * time.Second, FailureCooldown: 2 * time.Second, FetchTimeout: 10 * time.Second, LockWait: 10 * time.Second}
+}
+
+// NewManager returns a Manager that obtains tokens with fetch. Zero fields
+// of cfg take their default.
 func NewManager(fetch Fetch, cfg Config) *Manager {
+	def := DefaultConfig()
 	if cfg.Margin <= 0 {
-		cfg.Margin = 60 * time.Second
+		cfg.Margin = def.Margin
 	}
 	if cfg.FailureCooldown <= 0 {
-		cfg.FailureCooldown = 2 * time.Second
+		cfg.FailureCooldown = def.FailureCooldown
 	}
 	if cfg.FetchTimeout <= 0 {
-		cfg.FetchTimeout = 10 * time.Second
+		cfg.FetchTimeout = def.FetchTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.LockWait <= 0 {
-		cfg.LockWait = 10 * time.Second
+		cfg.LockWait = def.LockWait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
 // StableToken calls POST /cgi-bin/stable_token with the app's credentials.
 // force=true asks for a new token and invalidates the previous one; the
 // vendor limits it to 20 calls a day, 30 s apart, which package token enforces.
-func (a *API) StableToken(ctx context.Context, appID, secret string, force bool) (string, time.Duration, error) {
+func (a *Transport) StableToken(ctx context.Context, appID, secret string, force bool) (string, time.Duration, error) {
 	req := stableTokenRequest{GrantType: "client_credential", AppID: appID, Secret: secret, ForceRefresh: force}
 	var resp stableTokenResponse
 	if err := a.post(ctx, "/cgi-bin/stable_token", "", req, &resp); err != nil {
@@ -33,10 +34,7 @@ type stableTokenRequest struct {
 }
 
 type stableTokenResponse struct {
-	AccessToken flexString `json:"access_token"`
-	ExpiresIn   flexInt    `json:"expires_in"`
-	Errcode     flexInt    `json:"errcode"`
-	Errmsg      flexString `json:"errmsg"`
+	Status
+	AccessToken flex.String `json:"access_token"`
+	ExpiresIn   flex.Int    `json:"expires_in"`
 }
-
-func (r *stableTokenResponse) code() int64 { return r.Errcode.V }

@@ -21,9 +21,9 @@ import (
 // few kilobytes, so anything near this is garbage.
 const maxResponseBytes = 4 << 20
 
-// API is the transport to the WeChat API: one keep-alive client, a timeout
+// Transport posts JSON to the WeChat API: one keep-alive client, a timeout
 // per call and a process-wide cap on calls in flight.
-type API struct {
+type Transport struct {
 	base     string
 	client   *http.Client
 	timeout  time.Duration
@@ -32,8 +32,8 @@ type API struct {
 	metrics  *metrics.Metrics
 }
 
-// APIConfig configures an API.
-type APIConfig struct {
+// TransportConfig configures a Transport.
+type TransportConfig struct {
 	BaseURL     string        // e.g. https://api.weixin.qq.com
 	Timeout     time.Duration // per call, including reading the body
 	MaxInFlight int           // process-wide cap on concurrent upstream calls
@@ -42,13 +42,20 @@ type APIConfig struct {
 	Metrics     *metrics.Metrics
 }
 
-// NewAPI returns an API for cfg.
-func NewAPI(cfg APIConfig) *API {
+// DefaultTransportConfig is the transport's configuration unless told
+// otherwise (WECHAT_API_BASE_URL, UPSTREAM_TIMEOUT, UPSTREAM_MAX_IN_FLIGHT).
+func DefaultTransportConfig() TransportConfig {
+	return TransportConfig{BaseURL: "https://api.weixin.qq.com", Timeout: 5 * time.Second, MaxInFlight: 128}
+}
+
+// NewTransport returns a Transport for cfg; zero fields take their default.
+func NewTransport(cfg TransportConfig) *Transport {
+	def := DefaultTransportConfig()
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 128
+		cfg.MaxInFlight = def.MaxInFlight
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = def.Timeout
 	}
 	if cfg.Client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -59,7 +66,7 @@ func NewAPI(cfg APIConfig) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{
+	return &Transport{
 		base:     cfg.BaseURL,
 		client:   cfg.Client,
 		timeout:  cfg.Timeout,
@@ -69,14 +76,11 @@ func NewAPI(cfg APIConfig) *API {
 	}
 }
 
-// coded is a decoded response that carries an errcode.
-type coded interface{ code() int64 }
-
 // post sends body as JSON to path (with the access token in the query when
 // token is not empty) and decodes the JSON answer into out. Every error it
 // returns is an *order.Error whose text holds neither the token nor the URL's
 // query.
-func (a *API) post(ctx context.Context, path, token string, body any, out coded) error {
+func (a *Transport) post(ctx context.Context, path, token string, body any, out Reply) error {
 	select {
 	case a.inflight <- struct{}{}:
 	case <-ctx.Done():
@@ -135,7 +139,7 @@ func (a *API) post(ctx context.Context, path, token string, body any, out coded)
 		result = "malformed"
 		return order.Errorf(order.CodeUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
 	}
-	result = strconv.FormatInt(out.code(), 10)
+	result = strconv.FormatInt(out.status().Errcode.V, 10)
 	return nil
 }
 

@@ -1,7 +1,6 @@
-package wechat
+package minishop
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/ordergraph/ordergraph/internal/sandbox"
@@ -13,11 +12,7 @@ func BenchmarkDecodeVendorExample(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(sandbox.VendorExample)))
 	for b.Loop() {
-		var resp orderResponse
-		if err := json.Unmarshal(sandbox.VendorExample, &resp); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := resp.result(1); err != nil {
+		if _, err := decodeBody(sandbox.VendorExample, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

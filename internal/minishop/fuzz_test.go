@@ -1,4 +1,4 @@
-package wechat
+package minishop
 
 import (
 	"encoding/json"
@@ -31,7 +31,11 @@ func FuzzDecodeOrder(f *testing.F) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("decoding did not finish in 5 s: %q", body)
 		}
-		o, err := resp.result(7)
+		err := resp.Err(errcodes)
+		var o *order.Order
+		if err == nil {
+			o, err = resp.result(7)
+		}
 		if err != nil {
 			if order.ErrorCode(err) == order.CodeInternal {
 				t.Fatalf("uncoded error %v", err)

@@ -1,4 +1,9 @@
-package wechat
+// Package flex holds the tolerant JSON types every WeChat API family decodes
+// with. The upstream is loose about JSON types: ids and counts arrive as
+// numbers or numeric strings, times as seconds or as China wall-clock text,
+// and some documented objects arrive as arrays. These types accept every form
+// seen and keep integers exact by never going through float64.
+package flex
 
 import (
 	"bytes"
@@ -12,11 +17,6 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/order"
 )
-
-// The upstream is loose about JSON types: ids and counts arrive as numbers or
-// numeric strings, times as seconds or as China wall-clock text, and some
-// documented objects arrive as arrays. The flex* types accept every form seen
-// and keep integers exact by never going through float64.
 
 // scalarText returns the text of a JSON string or number, "" for null.
 func scalarText(b []byte) (string, error) {
@@ -46,28 +46,28 @@ func unquote(b []byte) (string, error) {
 	return s, err
 }
 
-// flexInt is an integer (count, amount in fen, code) sent as a number or a
+// Int is an integer (count, amount in fen, code) sent as a number or a
 // numeric string. Set is false when the field was null or "".
-type flexInt struct {
+type Int struct {
 	V   int64
 	Set bool
 }
 
-func (f *flexInt) UnmarshalJSON(b []byte) error {
+func (f *Int) UnmarshalJSON(b []byte) error {
 	s, err := scalarText(b)
 	if err != nil || s == "" {
-		*f = flexInt{}
+		*f = Int{}
 		return err
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return fmt.Errorf("not an integer: %.30q", s)
 	}
-	*f = flexInt{V: v, Set: true}
+	*f = Int{V: v, Set: true}
 	return nil
 }
 
-func (f flexInt) ptr() *int64 {
+func (f Int) Ptr() *int64 {
 	if !f.Set {
 		return nil
 	}
@@ -75,10 +75,10 @@ func (f flexInt) ptr() *int64 {
 	return &v
 }
 
-// flexID is a 64-bit identifier sent as a number or a numeric string.
-type flexID uint64
+// ID is a 64-bit identifier sent as a number or a numeric string.
+type ID uint64
 
-func (f *flexID) UnmarshalJSON(b []byte) error {
+func (f *ID) UnmarshalJSON(b []byte) error {
 	s, err := scalarText(b)
 	if err != nil || s == "" {
 		*f = 0
@@ -88,21 +88,21 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("not a 64-bit id: %.30q", s)
 	}
-	*f = flexID(v)
+	*f = ID(v)
 	return nil
 }
 
-// flexString is text that some upstream versions send as a bare number
+// String is text that some upstream versions send as a bare number
 // (prepay_id, transaction_id); the number's digits are kept as written.
-type flexString struct {
+type String struct {
 	V   string
 	Set bool
 }
 
-func (f *flexString) UnmarshalJSON(b []byte) error {
+func (f *String) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if bytes.Equal(b, []byte("null")) {
-		*f = flexString{}
+		*f = String{}
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
@@ -110,18 +110,18 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return err
 		}
-		*f = flexString{V: s, Set: true}
+		*f = String{V: s, Set: true}
 		return nil
 	}
 	s, err := scalarText(b)
 	if err != nil {
 		return err
 	}
-	*f = flexString{V: s, Set: true}
+	*f = String{V: s, Set: true}
 	return nil
 }
 
-func (f flexString) ptr() *string {
+func (f String) Ptr() *string {
 	if !f.Set {
 		return nil
 	}
@@ -129,28 +129,28 @@ func (f flexString) ptr() *string {
 	return &v
 }
 
-// flexBool is a boolean, also accepted as 0/1 or "true"/"false".
-type flexBool struct {
+// Bool is a boolean, also accepted as 0/1 or "true"/"false".
+type Bool struct {
 	V   bool
 	Set bool
 }
 
-func (f *flexBool) UnmarshalJSON(b []byte) error {
+func (f *Bool) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch string(b) {
 	case "true", `"true"`, "1", `"1"`:
-		*f = flexBool{V: true, Set: true}
+		*f = Bool{V: true, Set: true}
 	case "false", `"false"`, "0", `"0"`:
-		*f = flexBool{V: false, Set: true}
+		*f = Bool{V: false, Set: true}
 	case "null", `""`:
-		*f = flexBool{}
+		*f = Bool{}
 	default:
 		return fmt.Errorf("not a boolean: %.20s", b)
 	}
 	return nil
 }
 
-func (f flexBool) ptr() *bool {
+func (f Bool) Ptr() *bool {
 	if !f.Set {
 		return nil
 	}
@@ -160,22 +160,22 @@ func (f flexBool) ptr() *bool {
 
 const wallClockLayout = "2006-01-02 15:04:05"
 
-// flexTime is an instant sent as Unix seconds (number or numeric string) or
+// Time is an instant sent as Unix seconds (number or numeric string) or
 // as "yyyy-MM-dd HH:mm:ss" China time. 0, "" and null mean unset.
-type flexTime struct {
+type Time struct {
 	T   time.Time
 	Set bool
 }
 
-func (f *flexTime) UnmarshalJSON(b []byte) error {
-	*f = flexTime{}
+func (f *Time) UnmarshalJSON(b []byte) error {
+	*f = Time{}
 	s, err := scalarText(b)
 	if err != nil || s == "" {
 		return err
 	}
 	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if secs != 0 {
-			*f = flexTime{T: time.Unix(secs, 0).In(order.ChinaTime), Set: true}
+			*f = Time{T: time.Unix(secs, 0).In(order.ChinaTime), Set: true}
 		}
 		return nil
 	}
@@ -185,11 +185,11 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("not a time: %.30q", s)
 		}
 	}
-	*f = flexTime{T: t, Set: true}
+	*f = Time{T: t, Set: true}
 	return nil
 }
 
-func (f flexTime) ptr() *time.Time {
+func (f Time) Ptr() *time.Time {
 	if !f.Set {
 		return nil
 	}
@@ -197,10 +197,10 @@ func (f flexTime) ptr() *time.Time {
 	return &t
 }
 
-// oneOrMany is a list that the upstream sometimes sends as a single object.
-type oneOrMany[T any] []T
+// List is a list that the upstream sometimes sends as a single object.
+type List[T any] []T
 
-func (l *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+func (l *List[T]) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")) || bytes.Equal(b, []byte("{}")):
@@ -218,7 +218,7 @@ func (l *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &item); err != nil {
 			return err
 		}
-		*l = oneOrMany[T]{item}
+		*l = List[T]{item}
 		return nil
 	}
 	return errors.New("want an object or an array")

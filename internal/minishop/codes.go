@@ -1,4 +1,4 @@
-package wechat
+package minishop
 
 import "github.com/ordergraph/ordergraph/internal/order"
 

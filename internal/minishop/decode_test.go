@@ -1,4 +1,4 @@
-package wechat
+package minishop
 
 import (
 	"encoding/json"
@@ -13,11 +13,20 @@ import (
 
 func decode(t *testing.T, body string) (*order.Order, error) {
 	t.Helper()
+	return decodeBody([]byte(body), 1)
+}
+
+// decodeBody decodes an upstream answer for id as Orders.Order does after
+// the transport has read it.
+func decodeBody(body []byte, id uint64) (*order.Order, error) {
 	var resp orderResponse
-	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, err
 	}
-	return resp.result(1)
+	if err := resp.Err(errcodes); err != nil {
+		return nil, err
+	}
+	return resp.result(id)
 }
 
 func cst(y int, mo time.Month, d, h, mi, s int) *time.Time {

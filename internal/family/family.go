@@ -1,0 +1,61 @@
+// Package family is the one place that knows the upstream API families and
+// picks the one a deployment talks to (UPSTREAM_FAMILY). Every family is a
+// package on the WeChat core (package wechat) that implements the domain
+// interfaces of package order; docs/extending.md is the recipe for adding one.
+package family
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ordergraph/ordergraph/internal/minishop"
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat"
+)
+
+// Names of the families, as UPSTREAM_FAMILY takes them.
+const (
+	MiniShop = "minishop" // WeChat Mini Shop, /product/order/*
+	Store    = "store"    // WeChat Store, /channels/ec/order/*
+)
+
+// Default is the family of a deployment that names none.
+const Default = MiniShop
+
+// Family is what one upstream family provides to the server.
+type Family struct {
+	Orders order.Source
+}
+
+// builders holds each family's constructor; nil marks a family that is
+// named but not built yet.
+var builders = map[string]func(*wechat.Client) Family{
+	MiniShop: func(c *wechat.Client) Family { return Family{Orders: minishop.NewOrders(c)} },
+	Store:    nil, // issue 12
+}
+
+// Check reports whether name is a family this build can serve.
+func Check(name string) error {
+	build, known := builders[name]
+	switch {
+	case !known:
+		names := make([]string, 0, len(builders))
+		for n := range builders {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("has %q; want one of %s", name, strings.Join(names, ", "))
+	case build == nil:
+		return fmt.Errorf("is %q, which is not available yet in this version; use %s", name, Default)
+	}
+	return nil
+}
+
+// New builds the family name on client; name must pass Check.
+func New(name string, client *wechat.Client) (Family, error) {
+	if err := Check(name); err != nil {
+		return Family{}, fmt.Errorf("UPSTREAM_FAMILY %w", err)
+	}
+	return builders[name](client), nil
+}

@@ -1,0 +1,87 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+)
+
+// TokenSource hands out the access token for API calls. Invalidate reports
+// that the upstream refused token, so the next Token call must not return it
+// unless the upstream insists.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate(token string)
+}
+
+// Status is the errcode and errmsg that every WeChat answer carries. Reply
+// types embed it, which is what makes them a Reply.
+type Status struct {
+	Errcode flex.Int    `json:"errcode"`
+	Errmsg  flex.String `json:"errmsg"`
+}
+
+func (s *Status) status() *Status { return s }
+
+// Err is nil for errcode 0 and otherwise the coded error the errcode means:
+// the family's own meaning when family has one, else the meaning WeChat
+// gives it for every API. The errmsg is kept as the cause, for logs only.
+func (s *Status) Err(family Errcodes) error {
+	if s.Errcode.V == 0 {
+		return nil
+	}
+	return withErrmsg(family.errorFor(s.Errcode.V), s.Errmsg.V)
+}
+
+// Reply is a decoded answer of the WeChat API: a struct that embeds Status.
+type Reply interface{ status() *Status }
+
+// Client calls the WeChat API with the access token. Family packages do all
+// their upstream calls through Call.
+type Client struct {
+	transport *Transport
+	tokens    TokenSource
+}
+
+// NewClient returns a client that calls through transport with tokens.
+func NewClient(transport *Transport, tokens TokenSource) *Client {
+	return &Client{transport: transport, tokens: tokens}
+}
+
+// Call posts body as JSON to path, with the access token, and decodes the
+// answer into reply. A non-zero errcode becomes the *order.Error that family
+// (then WeChat's shared table) gives it. When the upstream refuses the
+// access token, Call gets a fresh one and retries once, so an expired token
+// never reaches the client.
+func (c *Client) Call(ctx context.Context, path string, body any, reply Reply, family Errcodes) error {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.call(ctx, path, tok, body, reply, family)
+	var oe *order.Error
+	if !errors.As(err, &oe) || oe.Errcode == nil || !tokenRejected(*oe.Errcode) {
+		return err
+	}
+	c.tokens.Invalidate(tok)
+	fresh, terr := c.tokens.Token(ctx)
+	if terr != nil {
+		return terr
+	}
+	if fresh == tok {
+		// A static token, or an upstream that insists on the refused one:
+		// retrying would fail the same way.
+		return err
+	}
+	*reply.status() = Status{}
+	return c.call(ctx, path, fresh, body, reply, family)
+}
+
+func (c *Client) call(ctx context.Context, path, tok string, body any, reply Reply, family Errcodes) error {
+	if err := c.transport.post(ctx, path, tok, body, reply); err != nil {
+		return err
+	}
+	return reply.status().Err(family)
+}

@@ -1,0 +1,48 @@
+package wechat
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// A family's own meaning of an errcode wins over WeChat's shared one; an
+// errcode neither knows is an unavailable upstream. The errcode is always
+// kept, and the errmsg reaches the cause, never the message.
+func TestStatusErr(t *testing.T) {
+	family := Errcodes{100002: {order.CodeNotFound, "order not found"}, 45011: {order.CodeBadInput, "family override"}}
+	tests := []struct {
+		body string
+		code order.Code
+		msg  string
+	}{
+		{`{"errcode":100002,"errmsg":"not exist rid: 1"}`, order.CodeNotFound, "order not found"},
+		{`{"errcode":"45011"}`, order.CodeBadInput, "family override"},
+		{`{"errcode":45009}`, order.CodeRateLimited, "upstream daily call quota exhausted"},
+		{`{"errcode":-1}`, order.CodeUnavailable, "upstream system busy"},
+		{`{"errcode":40001}`, order.CodeAuthFailed, "upstream rejected the access token"},
+		{`{"errcode":48001}`, order.CodePermissionDenied, "the app has no permission for this API; enable it in the WeChat admin console"},
+		{`{"errcode":61234}`, order.CodeUnavailable, "upstream failed"},
+	}
+	for _, tt := range tests {
+		var s Status
+		if err := json.Unmarshal([]byte(tt.body), &s); err != nil {
+			t.Fatal(err)
+		}
+		var oe *order.Error
+		if err := s.Err(family); !errors.As(err, &oe) || oe.Code != tt.code || oe.Message != tt.msg || oe.Errcode == nil || *oe.Errcode != s.Errcode.V {
+			t.Errorf("%s: got %v, want %s %q", tt.body, err, tt.code, tt.msg)
+		}
+	}
+	var ok Status
+	if err := ok.Err(family); err != nil {
+		t.Errorf("errcode 0: %v", err)
+	}
+	s := Status{}
+	_ = json.Unmarshal([]byte(`{"errcode":100002,"errmsg":"order not exist rid: 5"}`), &s)
+	if err := s.Err(nil); errors.Unwrap(err) == nil || errors.Unwrap(err).Error() != "upstream errmsg: order not exist rid: 5" {
+		t.Errorf("errmsg not kept as the cause: %v", errors.Unwrap(err))
+	}
+}
