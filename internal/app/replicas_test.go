@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,15 +46,11 @@ func startReplica(t *testing.T, env map[string]string) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &replica{base: "http://" + addr, out: &syncBuf{}}
+	r := &replica{out: &syncBuf{}}
 	r.cmd = exec.Command(bin)
-	r.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ADDR=" + addr}
+	// Port 0: the replica takes a free port itself and logs it, so no other
+	// process can take it between choosing and binding.
+	r.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ADDR=127.0.0.1:0"}
 	for k, v := range env {
 		r.cmd.Env = append(r.cmd.Env, k+"="+v)
 	}
@@ -64,17 +59,12 @@ func startReplica(t *testing.T, env map[string]string) *replica {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.kill)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if resp, err := http.Get(r.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica did not start: %s", r.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	line, ok := r.out.waitFor(`"msg":"listening on `, 10*time.Second)
+	if !ok {
+		t.Fatalf("replica did not start: %s", r.out.String())
 	}
+	r.base, _, _ = strings.Cut(line, `"`)
+	return r
 }
 
 func (r *replica) kill() {
@@ -149,7 +139,7 @@ func TestReplicasShareOneTokenThroughRedis(t *testing.T) {
 	}
 	env := map[string]string{
 		"WECHAT_APP_ID": wechattest.AppID, "WECHAT_APP_SECRET": wechattest.Secret, "WECHAT_API_BASE_URL": fake.URL,
-		"REDIS_URL": redis.URL(), "ALLOW_ANONYMOUS": "true", "RATE_LIMIT": "0", "LOG_LEVEL": "warn",
+		"REDIS_URL": redis.URL(), "ALLOW_ANONYMOUS": "true", "RATE_LIMIT": "0", "LOG_LEVEL": "info", // info: the start-up line names the port
 	}
 	replicas := []*replica{startReplica(t, env), startReplica(t, env), startReplica(t, env)}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 20 * time.Second}

@@ -99,17 +99,11 @@ func runApp(t *testing.T, env map[string]string) (base string, out *syncBuf, sto
 	go func() {
 		done <- app.Run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, out, &errOut)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, after, ok := strings.Cut(out.String(), `"msg":"listening on `); ok {
-			base, _, _ = strings.Cut(after, `"`)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up line: %s %s", out.String(), errOut.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	line, ok := out.waitFor(`"msg":"listening on `, 5*time.Second)
+	if !ok {
+		t.Fatalf("no start-up line: %s %s", out.String(), errOut.String())
 	}
+	base, _, _ = strings.Cut(line, `"`)
 	return base, out, func() int { cancel(); return <-done }
 }
 
@@ -167,10 +161,44 @@ func TestRunUpstreamFamily(t *testing.T) {
 	}
 }
 
+// syncBuf collects a process's output; waitFor wakes on each write rather
+// than polling.
 type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed and replaced on every write
 }
 
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// waitFor waits until the output holds marker and returns what follows it.
+func (s *syncBuf) waitFor(marker string, timeout time.Duration) (string, bool) {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		if _, after, ok := strings.Cut(s.b.String(), marker); ok {
+			s.mu.Unlock()
+			return after, true
+		}
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		select {
+		case <-written:
+		case <-deadline:
+			return "", false
+		}
+	}
+}

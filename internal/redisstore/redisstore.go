@@ -29,7 +29,7 @@ type Store struct {
 	prefix string
 }
 
-// Open connects to the Redis at url (redis:// or rediss://). Keys are
+// Open connects to the Redis at url (redis://, rediss:// or unix://). Keys are
 // prefixed with namespace, so several apps can share one Redis.
 func Open(url, namespace string) (*Store, error) {
 	opts, err := redis.ParseURL(url)

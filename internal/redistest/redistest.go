@@ -8,21 +8,25 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
 
-// Server is a running redis-server on a loopback port.
+// Server is a running redis-server listening on a Unix socket of its own.
+// A socket path, unlike a free TCP port found by listening and closing,
+// cannot be taken by anyone else between choosing it and binding it, and it
+// stays the server's across Restart.
 type Server struct {
-	Addr string
+	Socket string
 
 	mu  sync.Mutex // Stop may run from a timer while the test restarts
 	cmd *exec.Cmd
 }
 
-// URL is the server's redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+// URL is the server's unix:// URL, as REDIS_URL takes it.
+func (s *Server) URL() string { return "unix://" + s.Socket + "?db=0" }
 
 // Start starts a redis-server that is stopped when the test ends.
 func Start(tb testing.TB) *Server {
@@ -34,13 +38,13 @@ func Start(tb testing.TB) *Server {
 		}
 		tb.Skip("redis-server not installed: apt-get install redis-server, then run the tests again (REQUIRE_REDIS=1 makes this a failure)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Not tb.TempDir(): its path can pass the 108-byte limit of a socket path.
+	dir, err := os.MkdirTemp("", "redis")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &Server{Addr: addr}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := &Server{Socket: filepath.Join(dir, "redis.sock")}
 	s.start(tb, bin)
 	tb.Cleanup(s.Stop)
 	return s
@@ -48,8 +52,7 @@ func Start(tb testing.TB) *Server {
 
 func (s *Server) start(tb testing.TB, bin string) {
 	tb.Helper()
-	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
+	cmd := exec.Command(bin, "--port", "0", "--unixsocket", s.Socket, "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -58,12 +61,12 @@ func (s *Server) start(tb testing.TB, bin string) {
 	s.mu.Unlock()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.Dial("tcp", s.Addr); err == nil {
+		if c, err := net.Dial("unix", s.Socket); err == nil {
 			c.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("redis-server did not listen on %s", s.Addr)
+			tb.Fatalf("redis-server did not listen on %s", s.Socket)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -80,7 +83,7 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart starts the server again on the same port, empty.
+// Restart starts the server again on the same socket, empty.
 func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
 	s.Stop()
@@ -92,4 +95,4 @@ func (s *Server) Restart(tb testing.TB) {
 }
 
 // String is for test logs.
-func (s *Server) String() string { return fmt.Sprintf("redis-server at %s", s.Addr) }
+func (s *Server) String() string { return fmt.Sprintf("redis-server at %s", s.Socket) }

@@ -33,6 +33,9 @@ type upstream struct {
 	err     error
 	delay   time.Duration
 	counter int
+	// started, when set, hears of each fetch as it starts; the fetch then
+	// waits for release.
+	started, release chan struct{}
 }
 
 func (u *upstream) fetch(ctx context.Context, force bool) (string, time.Duration, error) {
@@ -42,6 +45,10 @@ func (u *upstream) fetch(ctx context.Context, force bool) (string, time.Duration
 	}
 	if u.delay > 0 {
 		time.Sleep(u.delay)
+	}
+	if u.started != nil {
+		u.started <- struct{}{}
+		<-u.release
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -233,16 +240,17 @@ func TestFailuresAreSharedThenRecover(t *testing.T) {
 }
 
 func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
-	u := &upstream{ttl: 7200 * time.Second, delay: 50 * time.Millisecond}
+	u := &upstream{ttl: 7200 * time.Second, started: make(chan struct{}), release: make(chan struct{})}
 	m := newManager(u, &clock{now: time.Unix(1e9, 0)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { _, err := m.Token(ctx); done <- err }()
-	time.Sleep(5 * time.Millisecond)
+	<-u.started
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("cancelled caller got no error")
 	}
+	close(u.release)
 	if tok, err := m.Token(context.Background()); err != nil || tok != "tok-1" {
 		t.Fatalf("got %q, %v; the shared fetch should have completed", tok, err)
 	}
