@@ -2,6 +2,10 @@
 // issues tokens, serves canned order JSON, injects errcodes, revokes tokens
 // and counts every call, so tests can prove dedupe, single-flight token
 // fetches and refresh-and-retry from the outside.
+//
+// The fake's core (tokens, counting, latency, injected errcodes) is shared
+// by every family; a family contributes only its routes: how its order call
+// names the id and wraps the order (see New).
 package wechattest
 
 import (
@@ -49,7 +53,7 @@ func New(tb testing.TB) *Fake {
 	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
-	mux.HandleFunc("POST /product/order/get", f.orderGet)
+	mux.HandleFunc("POST /product/order/get", f.orderCall(miniShop))
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -168,56 +172,72 @@ func (f *Fake) stableToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"access_token": tok, "expires_in": f.expiresIn})
 }
 
-func (f *Fake) orderGet(w http.ResponseWriter, r *http.Request) {
-	f.OrderCalls.Add(1)
-	now := f.inFlight.Add(1)
-	defer f.inFlight.Add(-1)
-	for peak := f.PeakOrders.Load(); now > peak && !f.PeakOrders.CompareAndSwap(peak, now); peak = f.PeakOrders.Load() {
-	}
-	f.mu.Lock()
-	latency := f.latency
-	f.mu.Unlock()
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
+// family is what a family's order call does its own way: how the request
+// names the id, and the errcodes for an unreadable id and a missing order.
+type family struct {
+	readID          func(*http.Request) (uint64, error)
+	badID, notFound int64
+}
+
+var miniShop = family{readID: numericOrderID, badID: 9401020, notFound: 100002}
+
+// numericOrderID reads a Mini Shop order call: {"order_id": <number>}.
+func numericOrderID(r *http.Request) (uint64, error) {
 	var req struct {
 		OrderID json.Number `json:"order_id"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
 	if err := dec.Decode(&req); err != nil {
-		writeErr(w, 9401020)
-		return
+		return 0, err
 	}
-	id, err := strconv.ParseUint(string(req.OrderID), 10, 64)
-	if err != nil {
-		writeErr(w, 9401020)
-		return
-	}
-	tok := r.URL.Query().Get("access_token")
-	f.mu.Lock()
-	f.perID[id]++
-	valid := f.valid[tok]
-	errcode, hasErr := f.errcodes[id]
-	body, hasOrder := f.orders[id]
-	f.mu.Unlock()
-	switch {
-	case !valid:
-		writeErr(w, 40001)
-	case hasErr:
-		writeErr(w, errcode)
-	case !hasOrder:
-		writeErr(w, 100002)
-	case len(body) > 4 && body[:4] == "RAW:":
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(body[4:]))
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","order":%s}`, body)
+	return strconv.ParseUint(string(req.OrderID), 10, 64)
+}
+
+// orderCall serves fam's order call with what the test scripted for the id.
+func (f *Fake) orderCall(fam family) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f.OrderCalls.Add(1)
+		now := f.inFlight.Add(1)
+		defer f.inFlight.Add(-1)
+		for peak := f.PeakOrders.Load(); now > peak && !f.PeakOrders.CompareAndSwap(peak, now); peak = f.PeakOrders.Load() {
+		}
+		f.mu.Lock()
+		latency := f.latency
+		f.mu.Unlock()
+		if latency > 0 {
+			select {
+			case <-time.After(latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		id, err := fam.readID(r)
+		if err != nil {
+			writeErr(w, fam.badID)
+			return
+		}
+		tok := r.URL.Query().Get("access_token")
+		f.mu.Lock()
+		f.perID[id]++
+		valid := f.valid[tok]
+		errcode, hasErr := f.errcodes[id]
+		body, hasOrder := f.orders[id]
+		f.mu.Unlock()
+		switch {
+		case !valid:
+			writeErr(w, 40001)
+		case hasErr:
+			writeErr(w, errcode)
+		case !hasOrder:
+			writeErr(w, fam.notFound)
+		case len(body) > 4 && body[:4] == "RAW:":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body[4:]))
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","order":%s}`, body)
+		}
 	}
 }
 

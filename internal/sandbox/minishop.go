@@ -1,0 +1,83 @@
+package sandbox
+
+import (
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// The Mini Shop family's fake: POST /product/order/get. It serves the
+// vendor's example order, deterministic generated orders for any other id
+// (see Generate), and documented ids that show errors and upstream quirks
+// (see Specials).
+
+// VendorExample is the example response of the vendor doc, verbatim but for
+// its "..." placeholders. The sandbox serves it at VendorExampleID.
+//
+//go:embed vendor_example.json
+var VendorExample []byte
+
+// VendorExampleID is the order id of VendorExample.
+const VendorExampleID = 12123121332
+
+// Special ids and what the sandbox answers for them. Every other id from
+// 1000 up is a generated order; ids below 1000 do not exist.
+var Specials = []Special{
+	{VendorExampleID, "the vendor doc's example order, verbatim"},
+	{100002, "errcode 100002: order not found"},
+	{48001, "errcode 48001: no permission for the API"},
+	{45009, "errcode 45009: daily quota exhausted"},
+	{45011, "errcode 45011: per-minute quota exhausted"},
+	{30000, "errcode 30000: frequency limit"},
+	{9401020, "errcode 9401020: invalid parameter"},
+	{1400007, "errcode 1400007: API taken offline"},
+	{900001, "express_fee and delivery_product_info sent as single objects, as documented"},
+	{900002, "successor-API style: ids, counts, errcode and times as strings; prepay_id and transaction_id as numbers; wall-clock delivery_time"},
+	{900003, "unknown status (77) and order type (42), unknown shipping method and insurance type, 0 and \"\" times, no lists, no optional sections"},
+	{900004, "malformed JSON"},
+	{900005, "HTTP 502 from the upstream"},
+}
+
+// Special documents one id with scripted behaviour.
+type Special struct {
+	ID   uint64
+	What string
+}
+
+func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OrderID json.Number `json:"order_id"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, errcode(9401020, "invalid parameter"))
+		return
+	}
+	id, err := strconv.ParseUint(req.OrderID.String(), 10, 64)
+	if err != nil || id == 0 {
+		writeJSON(w, errcode(9401020, "invalid parameter"))
+		return
+	}
+	switch id {
+	case VendorExampleID:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(VendorExample)
+	case 100002, 48001, 45009, 45011, 30000, 9401020, 1400007:
+		writeJSON(w, errcode(int64(id), "sandbox: scripted error"))
+	case 900001, 900002, 900003:
+		writeJSON(w, quirk(id))
+	case 900004:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"errcode":0,"order":{"order_id":900004,`))
+	case 900005:
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+	default:
+		if id < 1000 {
+			writeJSON(w, errcode(100002, "order not exist"))
+			return
+		}
+		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": Generate(id)})
+	}
+}
