@@ -7,11 +7,9 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
-
-// CodeForbidden marks an operation the caller's role may not run.
-const CodeForbidden = "FORBIDDEN"
 
 // visible applies the caller's role to one loaded order. For a buyer, an
 // order of someone else and an order that does not exist give the very same
@@ -21,8 +19,8 @@ func visible(ctx context.Context, o *order.Order, err error) (*order.Order, erro
 	if p.Role == auth.RoleMerchant {
 		return o, err
 	}
-	if (err == nil && !p.CanSee(o)) || order.ErrorCode(err) == order.CodeNotFound {
-		return nil, order.Errorf(order.CodeNotFound, "order not found", nil)
+	if (err == nil && !p.CanSee(o)) || order.ErrorCode(err) == codes.OrderNotFound {
+		return nil, order.Errorf(codes.OrderNotFound, "order not found", nil)
 	}
 	return o, err
 }
@@ -44,6 +42,6 @@ func (RolePolicy) MutateOperationContext(ctx context.Context, oc *graphql.Operat
 		return nil
 	}
 	err := gqlerror.Errorf("this role may not run introspection queries")
-	err.Extensions = map[string]any{"code": CodeForbidden}
+	err.Extensions = map[string]any{"code": string(codes.Forbidden)}
 	return err
 }

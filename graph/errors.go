@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -40,7 +41,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return requestError(presented)
 		}
 		log.LogAttrs(ctx, slog.LevelError, "internal error", slog.Any("path", presented.Path), slog.String("error", err.Error()))
-		return &gqlerror.Error{Message: "internal server error", Path: presented.Path, Locations: presented.Locations, Extensions: map[string]any{"code": string(order.CodeInternal)}}
+		return &gqlerror.Error{Message: "internal server error", Path: presented.Path, Locations: presented.Locations, Extensions: map[string]any{"code": string(codes.Internal)}}
 	}
 }
 
@@ -56,18 +57,15 @@ func requestError(e *gqlerror.Error) *gqlerror.Error {
 	if strings.HasPrefix(msg, "json request body could not be decoded") {
 		msg = `request body must be a JSON object with a string "query"`
 	}
-	return &gqlerror.Error{Message: msg, Locations: e.Locations, Extensions: map[string]any{"code": CodeBadRequest}}
+	return &gqlerror.Error{Message: msg, Locations: e.Locations, Extensions: map[string]any{"code": string(codes.BadRequest)}}
 }
-
-// CodeBadRequest marks a request that is not a GraphQL request at all.
-const CodeBadRequest = "BAD_REQUEST"
 
 // Recover turns a resolver panic into a coded internal error. The panic value
 // is logged by type only: it may hold anything, secrets included.
 func Recover(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
 		log.LogAttrs(ctx, slog.LevelError, "panic in resolver", slog.String("panic", fmt.Sprintf("%T", p)), slog.Any("path", graphql.GetPath(ctx)))
-		return order.Errorf(order.CodeInternal, "internal server error", nil)
+		return order.Errorf(codes.Internal, "internal server error", nil)
 	}
 }
 

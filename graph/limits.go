@@ -6,22 +6,16 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-)
-
-// Codes of documents refused before execution.
-const (
-	CodeCostLimitExceeded  = "COST_LIMIT_EXCEEDED"
-	CodeDepthLimitExceeded = "DEPTH_LIMIT_EXCEEDED"
-	CodeAliasLimitExceeded = "ALIAS_LIMIT_EXCEEDED"
 )
 
 func init() {
 	// A refused document is a protocol error, like a validation failure:
 	// 400 for application/graphql-response+json.
-	for _, code := range []string{CodeCostLimitExceeded, CodeDepthLimitExceeded, CodeAliasLimitExceeded} {
-		errcode.RegisterErrorType(code, errcode.KindProtocol)
+	for _, code := range []codes.Code{codes.CostLimitExceeded, codes.DepthLimitExceeded, codes.AliasLimitExceeded} {
+		errcode.RegisterErrorType(string(code), errcode.KindProtocol)
 	}
 }
 
@@ -49,18 +43,18 @@ func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationC
 	m := measure(oc)
 	switch {
 	case m.depth > l.MaxDepth:
-		return refused(CodeDepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
+		return refused(codes.DepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
 	case m.aliases > l.MaxAliases:
-		return refused(CodeAliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
+		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(CodeCostLimitExceeded, fmt.Sprintf("query would make %d upstream order fetches; the limit is %d (each order field and each orders(ids:) id counts one)", m.cost, l.MaxCost), m.cost, l.MaxCost)
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream order fetches; the limit is %d (each order field and each orders(ids:) id counts one)", m.cost, l.MaxCost), m.cost, l.MaxCost)
 	}
 	return nil
 }
 
-func refused(code, msg string, got, limit int) *gqlerror.Error {
+func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 	err := gqlerror.Errorf("%s", msg)
-	err.Extensions = map[string]any{"code": code, "value": got, "limit": limit}
+	err.Extensions = map[string]any{"code": string(code), "value": got, "limit": limit}
 	return err
 }
 

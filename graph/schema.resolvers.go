@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -24,7 +25,7 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, err
 
 func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Order, error) {
 	if len(ids) > r.MaxIDs {
-		return nil, order.Errorf(order.CodeBadInput, fmt.Sprintf("too many ids: %d given, at most %d per query", len(ids), r.MaxIDs), nil)
+		return nil, order.Errorf(codes.BadUserInput, fmt.Sprintf("too many ids: %d given, at most %d per query", len(ids), r.MaxIDs), nil)
 	}
 	parsed := make([]uint64, 0, len(ids))
 	at := make([]int, 0, len(ids)) // index in ids of each parsed id

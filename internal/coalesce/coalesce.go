@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -57,7 +58,7 @@ func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	case <-c.done:
 		return c.o, c.err
 	case <-ctx.Done():
-		return nil, order.Errorf(order.CodeUnavailable, "request cancelled while waiting for the upstream", ctx.Err())
+		return nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for the upstream", ctx.Err())
 	}
 }
 

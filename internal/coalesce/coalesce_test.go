@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -45,7 +46,7 @@ func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testin
 		})
 	}
 	cancel() // the caller that started the call goes away
-	if err := <-first; order.ErrorCode(err) != order.CodeUnavailable {
+	if err := <-first; order.ErrorCode(err) != codes.UpstreamUnavailable {
 		t.Errorf("cancelled caller: %v", err)
 	}
 	wg.Wait()
@@ -56,7 +57,7 @@ func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testin
 
 func TestPanicFailsTheCallNotTheProcess(t *testing.T) {
 	s := New(&slow{boom: true}, nil, nil)
-	if _, err := s.Order(context.Background(), 1); order.ErrorCode(err) != order.CodeInternal {
+	if _, err := s.Order(context.Background(), 1); order.ErrorCode(err) != codes.Internal {
 		t.Fatalf("got %v", err)
 	}
 }

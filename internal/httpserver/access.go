@@ -11,12 +11,7 @@ import (
 	"github.com/go-chi/httprate"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
-)
-
-// Codes of requests refused at the door.
-const (
-	codeUnauthenticated = "UNAUTHENTICATED"
-	codeRateLimited     = "RATE_LIMITED"
+	"github.com/ordergraph/ordergraph/internal/codes"
 )
 
 // clientIP records the client's address: the peer's, or, behind trusted
@@ -68,7 +63,7 @@ func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if auth.FromContext(r.Context()).Role == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ordergraph"`)
-			writeGraphQLError(w, http.StatusUnauthorized, codeUnauthenticated, auth.ErrUnauthenticated.Error())
+			writeGraphQLError(w, http.StatusUnauthorized, codes.Unauthenticated, auth.ErrUnauthenticated.Error())
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -88,7 +83,7 @@ func rateLimit(limit int, window time.Duration) func(http.Handler) http.Handler 
 		return "ip:" + httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
 	}
 	return httprate.LimitBy(limit, window, key, httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-		writeGraphQLError(w, http.StatusTooManyRequests, codeRateLimited,
+		writeGraphQLError(w, http.StatusTooManyRequests, codes.RateLimited,
 			"too many requests: the limit is "+strconv.Itoa(limit)+" per "+window.String()+"; retry after the time in Retry-After")
 	}))
 }

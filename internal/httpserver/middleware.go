@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 )
 
@@ -83,7 +83,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 					panic(p) // net/http's own signal to drop the connection
 				}
 				log.LogAttrs(r.Context(), slog.LevelError, "panic in handler", slog.String("panic", fmt.Sprintf("%T", p)), slog.String("request_id", middleware.GetReqID(r.Context())))
-				writeGraphQLError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+				writeGraphQLError(w, http.StatusInternalServerError, codes.Internal, "internal server error")
 			}()
 			next.ServeHTTP(w, r)
 		})
@@ -96,7 +96,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tooLarge := func() {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, graph.CodeBadRequest, fmt.Sprintf("request body larger than %d bytes", max))
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, codes.BadRequest, fmt.Sprintf("request body larger than %d bytes", max))
 			}
 			if r.ContentLength > max {
 				tooLarge()
@@ -108,7 +108,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 					tooLarge()
 					return
 				}
-				writeGraphQLError(w, http.StatusBadRequest, graph.CodeBadRequest, "request body could not be read")
+				writeGraphQLError(w, http.StatusBadRequest, codes.BadRequest, "request body could not be read")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -117,7 +117,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
-func writeGraphQLError(w http.ResponseWriter, status int, code, msg string) {
+func writeGraphQLError(w http.ResponseWriter, status int, code codes.Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -39,7 +40,7 @@ func newSource() *source {
 
 func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
 	src := newSource()
-	src.fail[2] = order.Errorf(order.CodeNotFound, "order not found", nil)
+	src.fail[2] = order.Errorf(codes.OrderNotFound, "order not found", nil)
 	src.panic[3] = true
 	l := New(src, Config{})
 	got, errs := l.Orders(context.Background(), []uint64{1, 2, 3, 1, 4})
@@ -54,10 +55,10 @@ func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
 			t.Errorf("entry %d: got %v, %v; want order %d", i, got[i], errs[i], want)
 		}
 	}
-	if c := order.ErrorCode(errs[1]); c != order.CodeNotFound {
+	if c := order.ErrorCode(errs[1]); c != codes.OrderNotFound {
 		t.Errorf("entry 1: code %s", c)
 	}
-	if c := order.ErrorCode(errs[2]); c != order.CodeInternal {
+	if c := order.ErrorCode(errs[2]); c != codes.Internal {
 		t.Errorf("a panic must become an internal error for its id alone, got %s", c)
 	}
 	if src.count(1) != 1 {
@@ -67,8 +68,8 @@ func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
 
 func TestTransientFailuresAreNotRemembered(t *testing.T) {
 	src := newSource()
-	src.fail[7] = order.Errorf(order.CodeUnavailable, "upstream timed out", nil)
-	src.fail[8] = order.Errorf(order.CodeNotFound, "order not found", nil)
+	src.fail[7] = order.Errorf(codes.UpstreamUnavailable, "upstream timed out", nil)
+	src.fail[8] = order.Errorf(codes.OrderNotFound, "order not found", nil)
 	l := New(src, Config{})
 	for range 2 {
 		_, _ = l.Order(context.Background(), 7)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
@@ -222,20 +223,20 @@ func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		code    order.Code
+		code    codes.Code
 		errcode int64 // 0: none expected
 	}{
-		{"not found", `{"errcode":100002,"errmsg":"order not exist"}`, order.CodeNotFound, 100002},
-		{"errcode as a string", `{"errcode":"100002","errmsg":"order not exist"}`, order.CodeNotFound, 100002},
-		{"bad parameter", `{"errcode":9401020}`, order.CodeBadInput, 9401020},
-		{"no permission", `{"errcode":48001}`, order.CodePermissionDenied, 48001},
-		{"daily quota", `{"errcode":45009}`, order.CodeRateLimited, 45009},
-		{"minute quota", `{"errcode":45011}`, order.CodeRateLimited, 45011},
-		{"frequency", `{"errcode":30000}`, order.CodeRateLimited, 30000},
-		{"system error", `{"errcode":-1}`, order.CodeUnavailable, -1},
-		{"api offline", `{"errcode":1400007}`, order.CodeUnavailable, 1400007},
-		{"unexpected errcode", `{"errcode":61234}`, order.CodeUnavailable, 61234},
-		{"ok without an order", `{"errcode":0,"errmsg":"ok"}`, order.CodeUnavailable, 0},
+		{"not found", `{"errcode":100002,"errmsg":"order not exist"}`, codes.OrderNotFound, 100002},
+		{"errcode as a string", `{"errcode":"100002","errmsg":"order not exist"}`, codes.OrderNotFound, 100002},
+		{"bad parameter", `{"errcode":9401020}`, codes.BadUserInput, 9401020},
+		{"no permission", `{"errcode":48001}`, codes.UpstreamPermissionDenied, 48001},
+		{"daily quota", `{"errcode":45009}`, codes.UpstreamRateLimited, 45009},
+		{"minute quota", `{"errcode":45011}`, codes.UpstreamRateLimited, 45011},
+		{"frequency", `{"errcode":30000}`, codes.UpstreamRateLimited, 30000},
+		{"system error", `{"errcode":-1}`, codes.UpstreamUnavailable, -1},
+		{"api offline", `{"errcode":1400007}`, codes.UpstreamUnavailable, 1400007},
+		{"unexpected errcode", `{"errcode":61234}`, codes.UpstreamUnavailable, 61234},
+		{"ok without an order", `{"errcode":0,"errmsg":"ok"}`, codes.UpstreamUnavailable, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

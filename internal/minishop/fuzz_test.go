@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
@@ -37,7 +38,7 @@ func FuzzDecodeOrder(f *testing.F) {
 			o, err = resp.result(7)
 		}
 		if err != nil {
-			if order.ErrorCode(err) == order.CodeInternal {
+			if order.ErrorCode(err) == codes.Internal {
 				t.Fatalf("uncoded error %v", err)
 			}
 			return

@@ -6,6 +6,7 @@ package minishop
 import (
 	"context"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 )
@@ -18,8 +19,8 @@ const (
 )
 
 var errcodes = wechat.Errcodes{
-	errOrderNotFound: {Code: order.CodeNotFound, Message: "order not found"},
-	errBadParameter:  {Code: order.CodeBadInput, Message: "upstream rejected the order id as invalid"},
+	errOrderNotFound: {Code: codes.OrderNotFound, Message: "order not found"},
+	errBadParameter:  {Code: codes.BadUserInput, Message: "upstream rejected the order id as invalid"},
 }
 
 // Orders is the order.Source backed by POST /product/order/get.
@@ -46,7 +47,7 @@ type orderRequest struct {
 // result turns an answer with errcode 0 into an order.
 func (r *orderResponse) result(id uint64) (*order.Order, error) {
 	if r.Order == nil {
-		return nil, order.Errorf(order.CodeUnavailable, "upstream sent no order", nil)
+		return nil, order.Errorf(codes.UpstreamUnavailable, "upstream sent no order", nil)
 	}
 	o := r.Order.toDomain()
 	if o.ID == 0 {

@@ -3,20 +3,8 @@ package order
 import (
 	"errors"
 	"strconv"
-)
 
-// Code classifies a failure by what the client can do about it. The values
-// are the GraphQL `extensions.code` strings of the public API.
-type Code string
-
-const (
-	CodeNotFound         Code = "ORDER_NOT_FOUND"
-	CodeBadInput         Code = "BAD_USER_INPUT"
-	CodePermissionDenied Code = "UPSTREAM_PERMISSION_DENIED"
-	CodeRateLimited      Code = "UPSTREAM_RATE_LIMITED"
-	CodeAuthFailed       Code = "UPSTREAM_AUTH_FAILED"
-	CodeUnavailable      Code = "UPSTREAM_UNAVAILABLE"
-	CodeInternal         Code = "INTERNAL_SERVER_ERROR"
+	"github.com/ordergraph/ordergraph/internal/codes"
 )
 
 // Error is a failure with a code, a message that is safe to show a client,
@@ -24,7 +12,7 @@ const (
 // logs. Message never contains a secret, a URL or a Go error string; Cause
 // may, and is only ever logged after redaction.
 type Error struct {
-	Code    Code
+	Code    codes.Code
 	Message string
 	// Errcode is the upstream's errcode, when the failure came with one.
 	Errcode *int64
@@ -45,22 +33,22 @@ func (e *Error) Unwrap() error { return e.Cause }
 // do not remember the failure (a missing order stays missing; a timeout may not).
 func (e *Error) Transient() bool {
 	switch e.Code {
-	case CodeUnavailable, CodeRateLimited, CodeAuthFailed, CodeInternal:
+	case codes.UpstreamUnavailable, codes.UpstreamRateLimited, codes.UpstreamAuthFailed, codes.Internal:
 		return true
 	}
 	return false
 }
 
 // Errorf builds an *Error without an upstream errcode.
-func Errorf(code Code, message string, cause error) *Error {
+func Errorf(code codes.Code, message string, cause error) *Error {
 	return &Error{Code: code, Message: message, Cause: cause}
 }
 
-// ErrorCode returns the code of err, CodeInternal for an error that carries none.
-func ErrorCode(err error) Code {
+// ErrorCode returns the code of err, codes.Internal for an error that carries none.
+func ErrorCode(err error) codes.Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return CodeInternal
+	return codes.Internal
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/codes"
 )
 
 func TestParseID(t *testing.T) {
@@ -13,7 +15,7 @@ func TestParseID(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "0", "00", "007", "-1", "+1", " 1", "1 ", "1e5", "0x10", "18446744073709551616", "99999999999999999999999", "１２"} {
-		if _, err := ParseID(bad); ErrorCode(err) != CodeBadInput {
+		if _, err := ParseID(bad); ErrorCode(err) != codes.BadUserInput {
 			t.Errorf("%q: got %v, want BAD_USER_INPUT", bad, err)
 		}
 	}
@@ -28,7 +30,7 @@ func FuzzParseID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		id, err := ParseID(s)
 		if err != nil {
-			if ErrorCode(err) != CodeBadInput {
+			if ErrorCode(err) != codes.BadUserInput {
 				t.Fatalf("%q: uncoded error %v", s, err)
 			}
 			if n, perr := strconv.ParseUint(s, 10, 64); perr == nil && n > 0 && strconv.FormatUint(n, 10) == s {

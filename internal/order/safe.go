@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/ordergraph/ordergraph/internal/codes"
 )
 
 // FetchSafely calls src.Order and turns a panic into an internal error for
@@ -14,7 +16,7 @@ func FetchSafely(ctx context.Context, src Source, id uint64, log *slog.Logger) (
 	defer func() {
 		if p := recover(); p != nil {
 			log.LogAttrs(ctx, slog.LevelError, "panic while fetching an order", slog.Uint64("order_id", id), slog.String("panic", fmt.Sprintf("%T", p)))
-			o, err = nil, Errorf(CodeInternal, "internal server error", nil)
+			o, err = nil, Errorf(codes.Internal, "internal server error", nil)
 		}
 	}()
 	return src.Order(ctx, id)

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -165,7 +166,7 @@ func (m *Manager) Token(ctx context.Context) (string, error) {
 		}
 		return r.Val.(string), nil
 	case <-ctx.Done():
-		return "", order.Errorf(order.CodeUnavailable, "request cancelled while waiting for an access token", ctx.Err())
+		return "", order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for an access token", ctx.Err())
 	}
 }
 
@@ -284,7 +285,7 @@ func (m *Manager) fetchGrant(ctx context.Context) (Grant, error) {
 			tok, ttl, err = m.fetch(ctx, true)
 			m.cfg.Metrics.TokenRefresh(true, err)
 		} else {
-			err = order.Errorf(order.CodeAuthFailed, "the upstream refuses its own current access token and the force-refresh allowance (20 a day, 30 s apart) is used up; retry later", nil)
+			err = order.Errorf(codes.UpstreamAuthFailed, "the upstream refuses its own current access token and the force-refresh allowance (20 a day, 30 s apart) is used up; retry later", nil)
 		}
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -130,7 +131,7 @@ func TestExpiredTokenIsNeverServed(t *testing.T) {
 	m := newManager(u, c)
 	_, _ = m.Token(context.Background())
 	u.mu.Lock()
-	u.err = order.Errorf(order.CodeUnavailable, "down", nil)
+	u.err = order.Errorf(codes.UpstreamUnavailable, "down", nil)
 	u.mu.Unlock()
 	c.Add(301 * time.Second)
 	if tok, err := m.Token(context.Background()); err == nil {
@@ -182,7 +183,7 @@ func TestForceRefreshOnlyWhenUpstreamInsistsAndWithinLimits(t *testing.T) {
 	u.mu.Unlock()
 	c.Add(10 * time.Second)
 	m.Invalidate(fresh)
-	if _, err := m.Token(context.Background()); order.ErrorCode(err) != order.CodeAuthFailed {
+	if _, err := m.Token(context.Background()); order.ErrorCode(err) != codes.UpstreamAuthFailed {
 		t.Fatalf("got %v, want UPSTREAM_AUTH_FAILED", err)
 	}
 	if n := u.forces.Load(); n != 1 {
@@ -210,14 +211,14 @@ func TestForceRefreshOnlyWhenUpstreamInsistsAndWithinLimits(t *testing.T) {
 }
 
 func TestFailuresAreSharedThenRecover(t *testing.T) {
-	u := &upstream{ttl: 7200 * time.Second, delay: 20 * time.Millisecond, err: order.Errorf(order.CodeAuthFailed, "bad secret", nil)}
+	u := &upstream{ttl: 7200 * time.Second, delay: 20 * time.Millisecond, err: order.Errorf(codes.UpstreamAuthFailed, "bad secret", nil)}
 	c := &clock{now: time.Unix(1e9, 0)}
 	m := newManager(u, c)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 20 {
 		wg.Go(func() {
-			if _, err := m.Token(context.Background()); order.ErrorCode(err) == order.CodeAuthFailed {
+			if _, err := m.Token(context.Background()); order.ErrorCode(err) == codes.UpstreamAuthFailed {
 				failed.Add(1)
 			}
 		})

@@ -3,6 +3,7 @@ package wechat
 import (
 	"errors"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -27,7 +28,7 @@ const (
 // Meaning is what an errcode tells the client: a code and a message that is
 // safe to show.
 type Meaning struct {
-	Code    order.Code
+	Code    codes.Code
 	Message string
 }
 
@@ -36,15 +37,15 @@ type Errcodes map[int64]Meaning
 
 // shared holds the errcodes every WeChat API answers with.
 var shared = Errcodes{
-	errSystemBusy:        {order.CodeUnavailable, "upstream system busy"},
-	errInvalidCredential: {order.CodeAuthFailed, "upstream rejected the access token"},
-	errInvalidToken:      {order.CodeAuthFailed, "upstream rejected the access token"},
-	errTokenExpired:      {order.CodeAuthFailed, "upstream rejected the access token"},
-	errDailyQuota:        {order.CodeRateLimited, "upstream daily call quota exhausted"},
-	errMinuteQuota:       {order.CodeRateLimited, "upstream per-minute call quota exhausted"},
-	errFrequencyLimit:    {order.CodeRateLimited, "upstream call frequency limit reached"},
-	errNoPermission:      {order.CodePermissionDenied, "the app has no permission for this API; enable it in the WeChat admin console"},
-	errAPIOffline:        {order.CodeUnavailable, "upstream API has been taken offline"},
+	errSystemBusy:        {codes.UpstreamUnavailable, "upstream system busy"},
+	errInvalidCredential: {codes.UpstreamAuthFailed, "upstream rejected the access token"},
+	errInvalidToken:      {codes.UpstreamAuthFailed, "upstream rejected the access token"},
+	errTokenExpired:      {codes.UpstreamAuthFailed, "upstream rejected the access token"},
+	errDailyQuota:        {codes.UpstreamRateLimited, "upstream daily call quota exhausted"},
+	errMinuteQuota:       {codes.UpstreamRateLimited, "upstream per-minute call quota exhausted"},
+	errFrequencyLimit:    {codes.UpstreamRateLimited, "upstream call frequency limit reached"},
+	errNoPermission:      {codes.UpstreamPermissionDenied, "the app has no permission for this API; enable it in the WeChat admin console"},
+	errAPIOffline:        {codes.UpstreamUnavailable, "upstream API has been taken offline"},
 }
 
 // errorFor is the coded error for a non-zero errcode: the family's meaning,
@@ -53,7 +54,7 @@ func (family Errcodes) errorFor(errcode int64) *order.Error {
 	m, ok := family[errcode]
 	if !ok {
 		if m, ok = shared[errcode]; !ok {
-			m = Meaning{order.CodeUnavailable, "upstream failed"}
+			m = Meaning{codes.UpstreamUnavailable, "upstream failed"}
 		}
 	}
 	return &order.Error{Code: m.Code, Message: m.Message, Errcode: &errcode}
@@ -77,11 +78,11 @@ func tokenError(errcode int64) *order.Error {
 	case errIPNotAllowed:
 		msg += ": this server's IP address is not on the app's API allow list"
 	case errSystemBusy:
-		return &order.Error{Code: order.CodeUnavailable, Message: "token endpoint busy", Errcode: &errcode}
+		return &order.Error{Code: codes.UpstreamUnavailable, Message: "token endpoint busy", Errcode: &errcode}
 	case errFrequencyLimit, errDailyQuota, errMinuteQuota:
 		msg += ": the token endpoint's call limit was reached"
 	}
-	return &order.Error{Code: order.CodeAuthFailed, Message: msg, Errcode: &errcode}
+	return &order.Error{Code: codes.UpstreamAuthFailed, Message: msg, Errcode: &errcode}
 }
 
 // withErrmsg keeps the upstream's errmsg (it carries a request id WeChat

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -12,19 +13,19 @@ import (
 // errcode neither knows is an unavailable upstream. The errcode is always
 // kept, and the errmsg reaches the cause, never the message.
 func TestStatusErr(t *testing.T) {
-	family := Errcodes{100002: {order.CodeNotFound, "order not found"}, 45011: {order.CodeBadInput, "family override"}}
+	family := Errcodes{100002: {codes.OrderNotFound, "order not found"}, 45011: {codes.BadUserInput, "family override"}}
 	tests := []struct {
 		body string
-		code order.Code
+		code codes.Code
 		msg  string
 	}{
-		{`{"errcode":100002,"errmsg":"not exist rid: 1"}`, order.CodeNotFound, "order not found"},
-		{`{"errcode":"45011"}`, order.CodeBadInput, "family override"},
-		{`{"errcode":45009}`, order.CodeRateLimited, "upstream daily call quota exhausted"},
-		{`{"errcode":-1}`, order.CodeUnavailable, "upstream system busy"},
-		{`{"errcode":40001}`, order.CodeAuthFailed, "upstream rejected the access token"},
-		{`{"errcode":48001}`, order.CodePermissionDenied, "the app has no permission for this API; enable it in the WeChat admin console"},
-		{`{"errcode":61234}`, order.CodeUnavailable, "upstream failed"},
+		{`{"errcode":100002,"errmsg":"not exist rid: 1"}`, codes.OrderNotFound, "order not found"},
+		{`{"errcode":"45011"}`, codes.BadUserInput, "family override"},
+		{`{"errcode":45009}`, codes.UpstreamRateLimited, "upstream daily call quota exhausted"},
+		{`{"errcode":-1}`, codes.UpstreamUnavailable, "upstream system busy"},
+		{`{"errcode":40001}`, codes.UpstreamAuthFailed, "upstream rejected the access token"},
+		{`{"errcode":48001}`, codes.UpstreamPermissionDenied, "the app has no permission for this API; enable it in the WeChat admin console"},
+		{`{"errcode":61234}`, codes.UpstreamUnavailable, "upstream failed"},
 	}
 	for _, tt := range tests {
 		var s Status

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
@@ -21,7 +22,7 @@ func (a *Transport) StableToken(ctx context.Context, appID, secret string, force
 		return "", 0, withErrmsg(tokenError(resp.Errcode.V), resp.Errmsg.V)
 	}
 	if resp.AccessToken.V == "" || resp.ExpiresIn.V <= 0 {
-		return "", 0, order.Errorf(order.CodeUnavailable, "token endpoint sent no usable token", nil)
+		return "", 0, order.Errorf(codes.UpstreamUnavailable, "token endpoint sent no usable token", nil)
 	}
 	return resp.AccessToken.V, time.Duration(resp.ExpiresIn.V) * time.Second, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -84,7 +85,7 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 	select {
 	case a.inflight <- struct{}{}:
 	case <-ctx.Done():
-		return order.Errorf(order.CodeUnavailable, "request cancelled while waiting for an upstream slot", ctx.Err())
+		return order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for an upstream slot", ctx.Err())
 	}
 	defer func() { <-a.inflight }()
 	result := "network"
@@ -100,11 +101,11 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return order.Errorf(order.CodeInternal, "could not encode upstream request", err)
+		return order.Errorf(codes.Internal, "could not encode upstream request", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(payload))
 	if err != nil {
-		return order.Errorf(order.CodeInternal, "could not build upstream request", errors.New("bad WECHAT_API_BASE_URL"))
+		return order.Errorf(codes.Internal, "could not build upstream request", errors.New("bad WECHAT_API_BASE_URL"))
 	}
 	req.Header.Set("Content-Type", "application/json")
 
@@ -121,7 +122,7 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg, result = "upstream timed out", "timeout"
 		}
-		return order.Errorf(order.CodeUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -129,15 +130,15 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 		a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(a.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}
 	if err != nil {
-		return order.Errorf(order.CodeUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		result = "http_" + strconv.Itoa(resp.StatusCode)
-		return order.Errorf(order.CodeUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
+		return order.Errorf(codes.UpstreamUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		result = "malformed"
-		return order.Errorf(order.CodeUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
 	}
 	result = strconv.FormatInt(out.status().Errcode.V, 10)
 	return nil
