@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -25,23 +26,73 @@ func visible(ctx context.Context, o *order.Order, err error) (*order.Order, erro
 	return o, err
 }
 
-// RolePolicy refuses operations a role may not run: buyers read their own
-// orders and nothing else, so the schema's introspection is not theirs.
-type RolePolicy struct{}
+// IntrospectionPolicy decides who may read the schema through __schema and
+// __type: nobody while introspection is off (the production default), and
+// only merchants while it is on, since buyers read their own orders and
+// nothing else. A refusal is a coded error about the request, so that a
+// client sees why rather than an internal error from the executor.
+type IntrospectionPolicy struct {
+	// Enabled is the INTROSPECTION setting.
+	Enabled bool
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = RolePolicy{}
+} = IntrospectionPolicy{}
 
-func (RolePolicy) ExtensionName() string                   { return "RolePolicy" }
-func (RolePolicy) Validate(graphql.ExecutableSchema) error { return nil }
+func (IntrospectionPolicy) ExtensionName() string                   { return "IntrospectionPolicy" }
+func (IntrospectionPolicy) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (RolePolicy) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if auth.FromContext(ctx).Role == auth.RoleMerchant || !measure(oc).introspects {
+func (p IntrospectionPolicy) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if !introspects(oc) {
 		return nil
 	}
-	err := gqlerror.Errorf("this role may not run introspection queries")
-	err.Extensions = map[string]any{"code": string(codes.Forbidden)}
+	var err *gqlerror.Error
+	switch {
+	case !p.Enabled:
+		err = gqlerror.Errorf("introspection is disabled on this server; an operator can enable it with INTROSPECTION=true")
+		err.Extensions = map[string]any{"code": string(codes.IntrospectionDisabled)}
+	case auth.FromContext(ctx).Role != auth.RoleMerchant:
+		err = gqlerror.Errorf("this role may not run introspection queries")
+		err.Extensions = map[string]any{"code": string(codes.Forbidden)}
+	default:
+		oc.DisableIntrospection = false
+	}
 	return err
+}
+
+// introspects reports whether the operation selects __schema or __type on
+// Query, directly or through fragments. It looks at the root level only,
+// which is where those fields exist, and at each fragment once.
+func introspects(oc *graphql.OperationContext) bool {
+	var seen map[string]bool
+	var walk func(ast.SelectionSet) bool
+	walk = func(set ast.SelectionSet) bool {
+		for _, sel := range set {
+			switch sel := sel.(type) {
+			case *ast.Field:
+				if sel.Name == "__schema" || sel.Name == "__type" {
+					return true
+				}
+			case *ast.InlineFragment:
+				if walk(sel.SelectionSet) {
+					return true
+				}
+			case *ast.FragmentSpread:
+				if seen[sel.Name] {
+					continue
+				}
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				seen[sel.Name] = true
+				if def := oc.Doc.Fragments.ForName(sel.Name); def != nil && walk(def.SelectionSet) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(oc.Operation.SelectionSet)
 }

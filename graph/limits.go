@@ -14,7 +14,7 @@ import (
 func init() {
 	// A refused document is a protocol error, like a validation failure:
 	// 400 for application/graphql-response+json.
-	for _, code := range []codes.Code{codes.CostLimitExceeded, codes.DepthLimitExceeded, codes.AliasLimitExceeded} {
+	for _, code := range []codes.Code{codes.CostLimitExceeded, codes.DepthLimitExceeded, codes.AliasLimitExceeded, codes.Forbidden, codes.IntrospectionDisabled} {
 		errcode.RegisterErrorType(string(code), errcode.KindProtocol)
 	}
 }
@@ -58,11 +58,10 @@ func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 	return err
 }
 
-// measures of a selection set: its depth below the set, the aliases and
-// upstream fetches it contains, and whether it asks for introspection.
+// measures of a selection set: its depth below the set, and the aliases and
+// upstream fetches it contains.
 type measures struct {
 	depth, aliases, cost int
-	introspects          bool
 }
 
 // measure walks the operation of oc once.
@@ -79,7 +78,6 @@ func (m *measures) add(o measures) {
 	m.depth = max(m.depth, o.depth)
 	m.aliases = min(m.aliases+o.aliases, capped)
 	m.cost = min(m.cost+o.cost, capped)
-	m.introspects = m.introspects || o.introspects
 }
 
 // walker measures a document. Fragments are measured once each, so a
@@ -111,7 +109,6 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
 					f.cost = len(ids)
 				}
-				f.introspects = introspection
 			}
 			if len(sel.SelectionSet) > 0 {
 				child := w.selection(sel.SelectionSet, false)

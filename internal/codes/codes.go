@@ -42,9 +42,11 @@ type Info struct {
 	Code Code
 	// HTTP is the status of a response refused with this code. 0 marks a
 	// failure of one field: the response is 200 with the other fields' data.
-	// Document refusals (parse, validation, limits) carry their status with
-	// Accept: application/graphql-response+json; with application/json every
-	// well-formed request answers 200, as the GraphQL-over-HTTP spec asks.
+	// A refusal with a 4xx status has no data entry, since nothing ran.
+	// Document refusals (400: parse, validation, limits, introspection) carry
+	// their status with Accept: application/graphql-response+json; with
+	// application/json every well-formed request answers 200, as the
+	// GraphQL-over-HTTP spec asks.
 	HTTP int
 	// Meaning says when the code is answered.
 	Meaning string

@@ -123,7 +123,7 @@ func New(cfg Config) http.Handler {
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
-		r.Use(specStatus, loader.Middleware(cfg.Source, cfg.Loader))
+		r.Use(specResponse, loader.Middleware(cfg.Source, cfg.Loader))
 		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
 		r.Get("/", gql.ServeHTTP)
 	})
@@ -143,11 +143,8 @@ func graphQL(cfg Config) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
-	srv.Use(graph.RolePolicy{})
+	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
 	srv.Use(cfg.Limits)
-	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
-	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -125,21 +125,64 @@ func writeGraphQLError(w http.ResponseWriter, status int, code codes.Code, msg s
 	})
 }
 
-// specStatus keeps application/json responses at 200 for well-formed requests
-// whose document fails to parse or validate, as the GraphQL-over-HTTP spec
-// asks; gqlgen answers those with 422. application/graphql-response+json
-// responses keep gqlgen's 400, which is what the spec asks of that type.
-func specStatus(next http.Handler) http.Handler {
+// specResponse brings gqlgen's answers to requests it refuses before
+// executing anything (a body that is not a GraphQL request, a document that
+// fails to parse, validate or pass the limits) in line with the
+// GraphQL-over-HTTP spec:
+//   - such a response has no "data" entry, since nothing was executed
+//     (gqlgen writes "data": null);
+//   - application/json answers 200 for a well-formed request (gqlgen: 422);
+//     application/graphql-response+json keeps gqlgen's 4xx, as the spec asks.
+//
+// gqlgen sets a 4xx status only for those refusals, so the status tells
+// them apart from executed operations, whose data must stay.
+func specResponse(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&statusFixer{ResponseWriter: w}, r)
+		sw := &specWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.refused {
+			writeWithoutData(w, sw.body.Bytes())
+		}
 	})
 }
 
-type statusFixer struct{ http.ResponseWriter }
+type specWriter struct {
+	http.ResponseWriter
+	refused bool
+	body    bytes.Buffer
+}
 
-func (s *statusFixer) WriteHeader(status int) {
-	if status == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
-		status = http.StatusOK
+func (s *specWriter) WriteHeader(status int) {
+	if status >= 400 && status < 500 {
+		s.refused = true
+		if status == http.StatusUnprocessableEntity && strings.HasPrefix(s.Header().Get("Content-Type"), "application/json") {
+			status = http.StatusOK
+		}
 	}
 	s.ResponseWriter.WriteHeader(status)
 }
+
+func (s *specWriter) Write(b []byte) (int, error) {
+	if s.refused {
+		return s.body.Write(b)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// writeWithoutData writes a refused request's GraphQL response without its
+// data entry. A body that is not such a response goes out as it came.
+func writeWithoutData(w http.ResponseWriter, body []byte) {
+	var resp struct {
+		Errors     json.RawMessage `json:"errors"`
+		Extensions json.RawMessage `json:"extensions,omitempty"`
+	}
+	if err := json.Unmarshal(body, &resp); err == nil && resp.Errors != nil {
+		if out, err := json.Marshal(resp); err == nil {
+			body = out
+		}
+	}
+	_, _ = w.Write(body)
+}
+
+// Unwrap lets http.ResponseController reach the connection underneath.
+func (s *specWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
