@@ -880,7 +880,7 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# The served schema. It implements ../shared/contract/schema.graphqls (the
+	{Name: "../schema.graphqls", Input: `# The served schema. It implements graph/testdata/contract.graphqls (the
 # public contract) and must stay a compatible superset of it: the contract test
 # in graph/contract_test.go fails on any missing or loosened element.
 

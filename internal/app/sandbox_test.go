@@ -3,9 +3,12 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -200,5 +203,32 @@ func (s *syncBuf) waitFor(marker string, timeout time.Duration) (string, bool) {
 		case <-deadline:
 			return "", false
 		}
+	}
+}
+
+// The README's example is what the sandbox answers, word for word.
+func TestREADMEExampleIsTheSandboxAnswer(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(readme), "## Example\n")
+	_, query, _ := strings.Cut(after, "```graphql\n")
+	query, after, _ = strings.Cut(query, "```")
+	_, answer, _ := strings.Cut(after, "```json\n")
+	answer, _, _ = strings.Cut(answer, "```")
+	if query == "" || answer == "" {
+		t.Fatal("README's Example section has no graphql and json blocks")
+	}
+	r := sandboxServer(t).post(t, query, nil)
+	var want, got any
+	if err := json.Unmarshal([]byte(answer), &want); err != nil {
+		t.Fatalf("README's example answer is not JSON: %v", err)
+	}
+	if err := json.Unmarshal(r.Raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the sandbox answers\n%s\nthe README says\n%s", r.Raw, answer)
 	}
 }

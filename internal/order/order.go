@@ -1,8 +1,13 @@
 // Package order holds the domain model of a shop order and the Source
-// interface that every upstream adapter implements. It knows nothing about
-// GraphQL or HTTP: the WeChat Mini Shop client, the sandbox and any future
-// adapter (for example the WeChat Store channels/ec API) translate their wire
-// formats into these types, and the GraphQL layer only reads them.
+// interface that every upstream family implements. It knows nothing about
+// GraphQL, HTTP or any family's wire format: each family package (minishop,
+// and later the WeChat Store) translates its own JSON into these types, and
+// the GraphQL layer only reads them.
+//
+// The types and fields carry the names of the public contract, so that gqlgen
+// binds them without resolvers. Those names came from Mini Shop's first API;
+// they are the contract's now, and a family whose wire names differ (the
+// WeChat Store's) maps onto them like any other.
 //
 // Conventions: money is integer fen; every upstream identifier is a uint64 so
 // that ids above 2^53 stay exact; a nil pointer means "not sent by the
@@ -21,7 +26,7 @@ type Source interface {
 	Order(ctx context.Context, id uint64) (*Order, error)
 }
 
-// Order is one Mini Shop order.
+// Order is one shop order.
 type Order struct {
 	ID              uint64
 	Status          OrderStatus

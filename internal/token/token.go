@@ -1,7 +1,7 @@
 // Package token owns the WeChat access token: it caches it, refreshes it
 // before it expires in a single flight, forgets it when the upstream refuses
 // it, and rations force refreshes to the vendor's limits. It does not speak
-// HTTP itself; a Fetch function (wechat.API.StableToken in production) does.
+// HTTP itself; a Fetch function (wechat.Transport.StableToken in production) does.
 package token
 
 import (
