@@ -3,12 +3,12 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
+	"github.com/ordergraph/ordergraph/internal/doctest"
 )
 
 // Each code of internal/codes, provoked from the outside, answers with the
@@ -121,25 +121,7 @@ func signedBuyer(t *testing.T) string { return hs(t, claims("buyer", "buyer-A"))
 // The README's error table is codes.All: one row per code, in order, with
 // its HTTP status ("—" for a field error, which answers 200 with data).
 func TestREADMEListsEveryCode(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Errors\n")
-	if !ok {
-		t.Fatal(`README has no "## Errors" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	var rows [][]string
-	for line := range strings.SplitSeq(section, "\n") {
-		if strings.HasPrefix(line, "| `") {
-			cells := strings.Split(strings.Trim(line, "|"), "|")
-			for i := range cells {
-				cells[i] = strings.TrimSpace(cells[i])
-			}
-			rows = append(rows, cells)
-		}
-	}
+	rows := doctest.Rows(t, "../../README.md", "Errors")
 	if len(rows) != len(codes.All) {
 		t.Errorf("README's error table has %d rows, internal/codes has %d codes", len(rows), len(codes.All))
 	}

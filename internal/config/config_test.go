@@ -3,12 +3,12 @@ package config
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/doctest"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -135,25 +135,10 @@ func TestRedisURL(t *testing.T) {
 // setting, in the same order, each naming its flag and its default, and no
 // row for a setting that does not exist.
 func TestREADMEListsEverySetting(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Configuration\n")
-	if !ok {
-		t.Fatal(`README has no "## Configuration" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
 	var rows [][]string
-	for line := range strings.SplitSeq(section, "\n") {
-		if strings.HasPrefix(line, "| `") && strings.Count(line, "|") >= 5 {
-			cells := strings.Split(strings.Trim(line, "|"), "|")
-			for i := range cells {
-				cells[i] = strings.TrimSpace(cells[i])
-			}
-			if strings.HasPrefix(cells[0], "`") && strings.ToUpper(cells[0]) == cells[0] {
-				rows = append(rows, cells)
-			}
+	for _, row := range doctest.Rows(t, "../../README.md", "Configuration") {
+		if len(row) >= 4 && strings.ToUpper(row[0]) == row[0] {
+			rows = append(rows, row)
 		}
 	}
 	for i, s := range Settings {
