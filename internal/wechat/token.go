@@ -12,10 +12,10 @@ import (
 // StableToken calls POST /cgi-bin/stable_token with the app's credentials.
 // force=true asks for a new token and invalidates the previous one; the
 // vendor limits it to 20 calls a day, 30 s apart, which package token enforces.
-func (a *Transport) StableToken(ctx context.Context, appID, secret string, force bool) (string, time.Duration, error) {
+func (t *Transport) StableToken(ctx context.Context, appID, secret string, force bool) (string, time.Duration, error) {
 	req := stableTokenRequest{GrantType: "client_credential", AppID: appID, Secret: secret, ForceRefresh: force}
 	var resp stableTokenResponse
-	if err := a.post(ctx, "/cgi-bin/stable_token", "", req, &resp); err != nil {
+	if err := t.post(ctx, "/cgi-bin/stable_token", "", req, &resp); err != nil {
 		return "", 0, err
 	}
 	if resp.Errcode.V != 0 {

@@ -81,21 +81,21 @@ func NewTransport(cfg TransportConfig) *Transport {
 // token is not empty) and decodes the JSON answer into out. Every error it
 // returns is an *order.Error whose text holds neither the token nor the URL's
 // query.
-func (a *Transport) post(ctx context.Context, path, token string, body any, out Reply) error {
+func (t *Transport) post(ctx context.Context, path, token string, body any, out Reply) error {
 	select {
-	case a.inflight <- struct{}{}:
+	case t.inflight <- struct{}{}:
 	case <-ctx.Done():
 		return order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for an upstream slot", ctx.Err())
 	}
-	defer func() { <-a.inflight }()
+	defer func() { <-t.inflight }()
 	result := "network"
-	done := a.metrics.UpstreamStart(path)
+	done := t.metrics.UpstreamStart(path)
 	defer func() { done(result) }()
 
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 
-	u := a.base + path
+	u := t.base + path
 	if token != "" {
 		u += "?access_token=" + url.QueryEscape(token)
 	}
@@ -110,14 +110,14 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 	req.Header.Set("Content-Type", "application/json")
 
 	start := time.Now()
-	resp, err := a.client.Do(req)
+	resp, err := t.client.Do(req)
 	if err != nil {
 		// *url.Error repeats the full URL, token included: keep only the cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		a.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(a.base, path, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
+		t.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(t.base, path, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
 		msg := "upstream unreachable"
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg, result = "upstream timed out", "timeout"
@@ -126,8 +126,8 @@ func (a *Transport) post(ctx context.Context, path, token string, body any, out 
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if a.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the URL string
-		a.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(a.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+	if t.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the URL string
+		t.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(t.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}
 	if err != nil {
 		return order.Errorf(codes.UpstreamUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
