@@ -12,13 +12,18 @@ import (
 )
 
 type slow struct {
-	calls atomic.Int64
-	delay time.Duration
-	boom  bool
+	calls   atomic.Int64
+	delay   time.Duration
+	boom    bool
+	started chan struct{} // when set, hears of each call as it starts
 }
 
 func (s *slow) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	s.calls.Add(1)
+	select {
+	case s.started <- struct{}{}: // buffered; a nil channel never takes it
+	default:
+	}
 	if s.boom {
 		panic("boom")
 	}
@@ -31,12 +36,12 @@ func (s *slow) Order(ctx context.Context, id uint64) (*order.Order, error) {
 }
 
 func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testing.T) {
-	up := &slow{delay: 50 * time.Millisecond}
+	up := &slow{delay: 50 * time.Millisecond, started: make(chan struct{}, 1)}
 	s := New(up, nil, nil)
 	cctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error)
 	go func() { _, err := s.Order(cctx, 7); first <- err }()
-	time.Sleep(5 * time.Millisecond)
+	<-up.started // the first caller's call is in flight; the others join it
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
