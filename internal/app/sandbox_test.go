@@ -232,3 +232,12 @@ func TestREADMEExampleIsTheSandboxAnswer(t *testing.T) {
 		t.Fatalf("the sandbox answers\n%s\nthe README says\n%s", r.Raw, answer)
 	}
 }
+
+// -h prints the usage, every variable beside its flag, and is no error.
+func TestRunHelp(t *testing.T) {
+	var out, errOut syncBuf
+	if code := app.Run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &errOut); code != 0 ||
+		!strings.Contains(errOut.String(), "($UPSTREAM_FAMILY) (default minishop)") || strings.Contains(errOut.String(), "configuration error") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
