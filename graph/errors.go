@@ -5,15 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
+
+func init() {
+	// A document refused before execution answers with the status its code
+	// carries in internal/codes: 400 with application/graphql-response+json
+	// (gqlgen's "protocol" errors).
+	for _, info := range codes.All {
+		if info.HTTP == http.StatusBadRequest {
+			errcode.RegisterErrorType(string(info.Code), errcode.KindProtocol)
+		}
+	}
+}
 
 // ErrorPresenter is the one place where errors become client-facing GraphQL
 // errors. Domain errors keep their safe message and gain extensions.code

@@ -5,19 +5,10 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
-
-func init() {
-	// A refused document is a protocol error, like a validation failure:
-	// 400 for application/graphql-response+json.
-	for _, code := range []codes.Code{codes.CostLimitExceeded, codes.DepthLimitExceeded, codes.AliasLimitExceeded, codes.Forbidden, codes.IntrospectionDisabled} {
-		errcode.RegisterErrorType(string(code), errcode.KindProtocol)
-	}
-}
 
 // Limits refuses, before execution, an operation that is too deep, has too
 // many aliases, or would make more than MaxCost upstream fetches: each order
