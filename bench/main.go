@@ -1,17 +1,19 @@
 // Command bench is the load benchmark: it measures the GraphQL server against
-// a floor — a minimal hand-written handler doing the same upstream work with
-// no GraphQL — in one run on one machine, and reports every figure in
-// absolute terms and as a ratio to the floor.
+// two floors in one run on one machine, and reports every figure in absolute
+// terms and as a ratio to the floors.
 //
-//	go run ./bench                     # defaults: 20 ms upstream, 3 s per scenario
-//	go run ./bench -latency 20ms -duration 5s -clients 1,16,128
+//	go run ./bench                     # defaults: 20 ms upstream, 3 rounds of 2 s per scenario
+//	go run ./bench -latency 20ms -duration 2s -rounds 3 -clients 1,16,128,256
 //
-// Processes: one sandbox upstream, the real server (built from this
-// repository, pointed at the sandbox with app credentials) and the floor, each
-// a child process of this binary, so allocations and RSS are each process's
-// own. Every request asks for fresh random ids, so neither side gains from
-// coalescing or caching in the throughput runs; a separate run shows
-// coalescing: 200 concurrent requests for one hot order at 50 ms latency.
+// Processes, each a child of this binary so that allocations, GC and RSS are
+// each process's own: an upstream that costs almost nothing per call
+// (pre-rendered sandbox orders with the id spliced in), the real server
+// pointed at it, and two floors with no GraphQL at all. The "floor" uses the
+// server's own WeChat client and decoder, so the server's ratio to it is the
+// cost of GraphQL; the "pass" floor cuts the raw order object out of each
+// reply and writes it back unmapped, so the ratio to it is everything the
+// server adds. Every request asks for fresh random ids, so neither coalescing
+// nor any cache flatters anyone; a separate run shows coalescing.
 package main
 
 import (
@@ -39,30 +41,37 @@ import (
 )
 
 func main() {
-	role := flag.String("role", "", "internal: run as a child process (sandbox, server, floor)")
+	role := flag.String("role", "", "internal: run as a child process (upstream, server, floor, pass)")
 	addr := flag.String("addr", "", "internal: child listen address")
-	upstream := flag.String("upstream", "", "internal: sandbox base URL for server and floor")
-	latency := flag.Duration("latency", 20*time.Millisecond, "sandbox upstream latency")
-	duration := flag.Duration("duration", 3*time.Second, "measured time per scenario (after a warm-up of a sixth of it)")
-	clientList := flag.String("clients", "1,16,128", "concurrent clients, comma-separated")
+	upstream := flag.String("upstream", "", "internal: upstream base URL for server and floors")
+	latency := flag.Duration("latency", 20*time.Millisecond, "upstream latency")
+	duration := flag.Duration("duration", 2*time.Second, "measured time per round of a scenario (after a warm-up of a sixth of it)")
+	rounds := flag.Int("rounds", 3, "rounds per scenario; figures are the medians")
+	clientList := flag.String("clients", "1,16,128,256", "concurrent clients, comma-separated")
 	hotLatency := flag.Duration("hot-latency", 50*time.Millisecond, "upstream latency of the coalescing run")
 	flag.Parse()
 
 	switch *role {
-	case "sandbox":
-		runSandbox(*addr, *latency)
+	case "upstream":
+		runUpstream(*addr, *latency)
 		return
 	case "server":
 		os.Exit(runServer(*addr, *upstream))
 	case "floor":
 		runFloor(*addr, *upstream)
 		return
+	case "pass":
+		runPassthrough(*addr, *upstream)
+		return
 	}
 	clients, err := parseInts(*clientList)
 	if err != nil {
 		fail("-clients: %v", err)
 	}
-	if err := orchestrate(*latency, *hotLatency, *duration, clients); err != nil {
+	if *rounds < 1 {
+		fail("-rounds must be at least 1")
+	}
+	if err := orchestrate(*latency, *hotLatency, *duration, *rounds, clients); err != nil {
 		fail("%v", err)
 	}
 }
@@ -143,7 +152,11 @@ func freeAddr() (string, error) {
 }
 
 // stats is what a child's /metrics says about its work so far.
-type stats struct{ mallocs, upstreamCalls float64 }
+type stats struct {
+	mallocs, upstreamCalls float64
+	// CPU seconds by the Go runtime's accounting: GC work, idle, and all.
+	gcCPU, idleCPU, allCPU float64
+}
 
 func (c *child) stats() stats {
 	resp, err := http.Get(c.base + "/metrics")
@@ -164,7 +177,13 @@ func (c *child) stats() stats {
 		switch {
 		case name == "go_memstats_mallocs_total":
 			s.mallocs = v
-		case strings.HasPrefix(name, `ordergraph_upstream_calls_total{endpoint="/product/order/get"`):
+		case name == "go_cpu_classes_gc_total_cpu_seconds_total":
+			s.gcCPU = v
+		case name == "go_cpu_classes_idle_total_cpu_seconds_total":
+			s.idleCPU = v
+		case name == "go_cpu_classes_total_cpu_seconds_total":
+			s.allCPU = v
+		case strings.HasPrefix(name, `ordergraph_upstream_calls_total{endpoint="/product/order/get`):
 			s.upstreamCalls += v
 		}
 	}
@@ -220,19 +239,27 @@ var queries = []query{
 		func(ids []uint64) (string, map[string]any) {
 			return gqltest.EveryOrderQuery, map[string]any{"id": idString(ids[0])}
 		}},
-	{"orders(ids:) 20 ids, 5 repeats", 15,
+	{"orders(ids:) 20 ids (15 distinct), 17 fields", 15,
 		func(r *rand.Rand) []uint64 { ids := randomIDs(r, 15); return append(ids, ids[:5]...) },
 		func(ids []uint64) (string, map[string]any) {
 			strs := make([]string, len(ids))
 			for i, id := range ids {
 				strs[i] = idString(id)
 			}
-			return `query($ids: [ID!]!) { orders(ids: $ids) { id status orderDetail { priceInfo { orderPrice } } } }`, map[string]any{"ids": strs}
+			return twentyIDFields, map[string]any{"ids": strs}
 		}},
 	{"10 aliased order fields", 10,
 		func(r *rand.Rand) []uint64 { return randomIDs(r, 10) },
 		func(ids []uint64) (string, map[string]any) { return aliasQuery, aliasVars(ids) }},
 }
+
+// twentyIDFields asks for 17 fields of each order, as a list screen would.
+const twentyIDFields = `query($ids: [ID!]!) { orders(ids: $ids) {
+  id status statusCode createTime updateTime orderType orderTypeCode
+  orderDetail {
+    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted }
+    productInfos { productId skuId title skuCnt salePrice }
+  } } }`
 
 // aliasQuery asks for ten orders through aliased order(id:) fields.
 var aliasQuery = func() string {
@@ -254,9 +281,9 @@ func aliasVars(ids []uint64) map[string]any {
 
 func idString(id uint64) string { return strconv.FormatUint(id, 10) }
 
-// request builds one HTTP request for target ("server" or "floor").
+// request builds one HTTP request for target: the server, or a floor.
 func request(target, base string, q query, ids []uint64) *http.Request {
-	if target == "floor" {
+	if target != "server" {
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = idString(id)
@@ -324,13 +351,14 @@ type result struct {
 	p50, p90, p99 time.Duration
 	callsPerReq   float64
 	allocsPerReq  float64
+	gcShare       float64 // GC CPU over the CPU not idle
 	peakRSS       float64
 }
 
 // load drives clients concurrent clients at target for warm-up plus d.
 func load(target string, c *child, q query, clients int, d time.Duration) result {
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}, Timeout: 30 * time.Second}
-	run := func(d time.Duration, record bool) ([]time.Duration, int) {
+	run := func(d time.Duration) ([]time.Duration, int) {
 		var mu sync.Mutex
 		var all []time.Duration
 		errs := 0
@@ -348,7 +376,7 @@ func load(target string, c *child, q query, clients int, d time.Duration) result
 					if err == nil {
 						body, _ := io.ReadAll(resp.Body)
 						resp.Body.Close()
-						if resp.StatusCode != 200 || bytes.Contains(body, []byte(`"errors"`)) {
+						if resp.StatusCode != 200 || failed(target, body) {
 							bad++
 						}
 					} else {
@@ -365,11 +393,11 @@ func load(target string, c *child, q query, clients int, d time.Duration) result
 		wg.Wait()
 		return all, errs
 	}
-	run(d/6, false)
+	run(d / 6)
 	before := c.stats()
 	c.resetPeakRSS()
 	start := time.Now()
-	lat, errs := run(d, true)
+	lat, errs := run(d)
 	elapsed := time.Since(start)
 	after := c.stats()
 	slices.Sort(lat)
@@ -380,16 +408,63 @@ func load(target string, c *child, q query, clients int, d time.Duration) result
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
 	n := float64(max(len(lat), 1))
+	gcShare := 0.0
+	if busy := (after.allCPU - before.allCPU) - (after.idleCPU - before.idleCPU); busy > 0 {
+		gcShare = (after.gcCPU - before.gcCPU) / busy
+	}
 	return result{
 		reqs: len(lat), errors: errs, rps: float64(len(lat)) / elapsed.Seconds(),
 		p50: pct(0.50), p90: pct(0.90), p99: pct(0.99),
 		callsPerReq:  (after.upstreamCalls - before.upstreamCalls) / n,
 		allocsPerReq: (after.mallocs - before.mallocs) / n,
+		gcShare:      gcShare,
 		peakRSS:      c.peakRSSMiB(),
 	}
 }
 
-func orchestrate(latency, hotLatency, d time.Duration, clients []int) error {
+// failed reports whether a 200 answer still lost an order: a GraphQL error
+// from the server, a null entry in a floor's list.
+func failed(target string, body []byte) bool {
+	if target == "server" {
+		return bytes.Contains(body, []byte(`"errors"`))
+	}
+	return bytes.Contains(body, []byte("[null")) || bytes.Contains(body, []byte(",null"))
+}
+
+// median takes, figure by figure, the median of rounds (RSS: the peak).
+func median(rounds []result) result {
+	pick := func(f func(r result) float64) float64 {
+		v := make([]float64, len(rounds))
+		for i, r := range rounds {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	dur := func(f func(r result) time.Duration) time.Duration {
+		return time.Duration(pick(func(r result) float64 { return float64(f(r)) }))
+	}
+	out := result{
+		rps:          pick(func(r result) float64 { return r.rps }),
+		p50:          dur(func(r result) time.Duration { return r.p50 }),
+		p90:          dur(func(r result) time.Duration { return r.p90 }),
+		p99:          dur(func(r result) time.Duration { return r.p99 }),
+		callsPerReq:  pick(func(r result) float64 { return r.callsPerReq }),
+		allocsPerReq: pick(func(r result) float64 { return r.allocsPerReq }),
+		gcShare:      pick(func(r result) float64 { return r.gcShare }),
+	}
+	for _, r := range rounds {
+		out.reqs += r.reqs
+		out.errors += r.errors
+		out.peakRSS = max(out.peakRSS, r.peakRSS)
+	}
+	return out
+}
+
+// targets, in the order each round drives them.
+var targets = []string{"pass", "floor", "server"}
+
+func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var children []*child
@@ -398,95 +473,106 @@ func orchestrate(latency, hotLatency, d time.Duration, clients []int) error {
 			c.stop()
 		}
 	}()
-	// setup starts a sandbox upstream with latency, and a server and a floor
+	// setup starts an upstream with latency, and the server and the floors
 	// pointed at it.
-	setup := func(latency time.Duration) (srv, floor *child, err error) {
-		sb, err := start("sandbox", latency, "")
+	setup := func(latency time.Duration) (map[string]*child, error) {
+		up, err := start("upstream", latency, "")
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		children = append(children, sb)
-		for _, c := range []struct {
-			role string
-			into **child
-		}{{"server", &srv}, {"floor", &floor}} {
-			if *c.into, err = start(c.role, 0, sb.base); err != nil {
-				return nil, nil, err
+		children = append(children, up)
+		started := map[string]*child{}
+		for _, role := range targets {
+			c, err := start(role, 0, up.base)
+			if err != nil {
+				return nil, err
 			}
-			children = append(children, *c.into)
+			children = append(children, c)
+			started[role] = c
 		}
-		return srv, floor, nil
+		return started, nil
 	}
-	srv, floor, err := setup(latency)
+	procs, err := setup(latency)
 	if err != nil {
 		return err
 	}
 
-	fmt.Printf("ordergraph load benchmark: upstream latency %v, %v per scenario, %d CPUs, %s\n", latency, d, numCPU(), time.Now().Format(time.RFC3339))
-	fmt.Println("floor = hand-written handler, same upstream client, no GraphQL; ratio = server / floor (throughput: higher is better; latency: lower is better)")
+	fmt.Printf("ordergraph load benchmark: upstream latency %v, median of %d rounds of %v per scenario, %d CPUs, %s\n", latency, rounds, d, numCPU(), time.Now().Format(time.RFC3339))
+	fmt.Println("pass = raw passthrough (no decoding, no GraphQL); floor = the server's own client and decoder, no GraphQL")
+	fmt.Println("×pass, ×floor: the server's throughput as a share of each floor's; +pass: its p50 over the passthrough's")
 	fmt.Println()
-	fmt.Printf("%-32s %7s %6s %9s %8s %8s %8s %9s %10s %8s %7s %7s\n", "query", "clients", "target", "req/s", "p50", "p90", "p99", "calls/req", "allocs/req", "RSS MiB", "rps×", "p50×")
+	fmt.Printf("%-42s %7s %6s %8s %9s %9s %9s %9s %10s %5s %7s %6s %6s %8s\n", "query", "clients", "target", "req/s", "p50", "p99", "calls/req", "allocs/req", "", "GC%", "RSS MiB", "×pass", "×floor", "+pass")
 	type key struct {
 		q       string
 		clients int
 	}
-	results := map[key][2]result{}
+	results := map[key]map[string]result{}
 	for _, q := range queries {
 		for _, n := range clients {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			perTarget := map[string][]result{}
+			for range rounds {
+				for _, t := range targets {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					perTarget[t] = append(perTarget[t], load(t, procs[t], q, n, d))
+				}
 			}
-			f := load("floor", floor, q, n, d)
-			s := load("server", srv, q, n, d)
-			results[key{q.name, n}] = [2]result{s, f}
-			for _, row := range []struct {
-				target string
-				r      result
-			}{{"floor", f}, {"server", s}} {
-				r := row.r
-				ratio := fmt.Sprintf("%7s %7s", "", "")
-				if row.target == "server" {
-					ratio = fmt.Sprintf("%7.2f %7.2f", r.rps/f.rps, float64(r.p50)/float64(f.p50))
+			res := map[string]result{}
+			for _, t := range targets {
+				res[t] = median(perTarget[t])
+			}
+			results[key{q.name, n}] = res
+			for _, t := range targets {
+				r := res[t]
+				ratio := ""
+				if t == "server" {
+					ratio = fmt.Sprintf("%6.2f %6.2f %8s", r.rps/res["pass"].rps, r.rps/res["floor"].rps, "+"+ms(r.p50-res["pass"].p50))
 				}
 				errNote := ""
 				if r.errors > 0 {
 					errNote = fmt.Sprintf("  (%d requests failed)", r.errors)
 				}
-				fmt.Printf("%-32s %7d %6s %9.1f %8s %8s %8s %9.2f %10.0f %8.1f %s%s\n", q.name, n, row.target, r.rps,
-					ms(r.p50), ms(r.p90), ms(r.p99), r.callsPerReq, r.allocsPerReq, r.peakRSS, ratio, errNote)
+				fmt.Printf("%-42s %7d %6s %8.1f %9s %9s %9.2f %10.0f %10s %5.1f %7.1f %s%s\n", q.name, n, t, r.rps,
+					ms(r.p50), ms(r.p99), r.callsPerReq, r.allocsPerReq, "", 100*r.gcShare, r.peakRSS, ratio, errNote)
 			}
 		}
 	}
 
 	fmt.Println()
-	fmt.Println("targets:")
-	twenty := queries[2]
-	if r, ok := results[key{twenty.name, 1}]; ok {
-		verdict(fmt.Sprintf("20-id query, 1 client: p50 %s <= upstream %v + 3 ms", ms(r[0].p50), latency), r[0].p50 <= latency+3*time.Millisecond)
-	}
-	if r, ok := results[key{twenty.name, 16}]; ok {
-		verdict(fmt.Sprintf("20-id query, 16 clients: p50 %s within 2 ms of the floor's %s", ms(r[0].p50), ms(r[1].p50)), r[0].p50 <= r[1].p50+2*time.Millisecond)
-	}
+	fmt.Println("targets (against the passthrough):")
 	for _, q := range queries {
 		if r, ok := results[key{q.name, 128}]; ok {
-			verdict(fmt.Sprintf("%s, 128 clients: throughput %.0f%% of the floor's (>= 80%%)", q.name, 100*r[0].rps/r[1].rps), r[0].rps >= 0.8*r[1].rps)
+			verdict(fmt.Sprintf("%s, 128 clients: throughput %.2f× the passthrough's (>= 0.8)", q.name, r["server"].rps/r["pass"].rps), r["server"].rps >= 0.8*r["pass"].rps)
 		}
+	}
+	for _, q := range queries {
+		if r, ok := results[key{q.name, 16}]; ok {
+			verdict(fmt.Sprintf("%s, 16 clients: p50 %s, within 3 ms of the passthrough's %s", q.name, ms(r["server"].p50), ms(r["pass"].p50)), r["server"].p50 <= r["pass"].p50+3*time.Millisecond)
+		}
+	}
+	twenty := queries[2]
+	if r, ok := results[key{twenty.name, 1}]; ok {
+		verdict(fmt.Sprintf("%s, 1 client: p50 %s, within 1.5 ms of the passthrough's %s", twenty.name, ms(r["server"].p50), ms(r["pass"].p50)), r["server"].p50 <= r["pass"].p50+1500*time.Microsecond)
+	}
+	if r, ok := results[key{twenty.name, 256}]; ok {
+		verdict(fmt.Sprintf("%s, 256 clients: peak RSS %.1f MiB (<= 100 MB)", twenty.name, r["server"].peakRSS), r["server"].peakRSS*(1<<20) <= 100e6)
 	}
 	for _, q := range queries {
 		worst := 0.0
 		for _, n := range clients {
-			worst = max(worst, results[key{q.name, n}][0].callsPerReq)
+			worst = max(worst, results[key{q.name, n}]["server"].callsPerReq)
 		}
 		verdict(fmt.Sprintf("%s: at most %.2f upstream calls per request, %d distinct ids", q.name, worst, q.distinct), worst <= float64(q.distinct)+0.01)
 	}
 
 	fmt.Println()
-	hotServer, hotFloor, err := setup(hotLatency)
+	hotProcs, err := setup(hotLatency)
 	if err != nil {
 		return err
 	}
-	sCalls, sLat := hot("server", hotServer)
-	fCalls, fLat := hot("floor", hotFloor)
+	sCalls, sLat := hot("server", hotProcs["server"])
+	fCalls, fLat := hot("floor", hotProcs["floor"])
 	fmt.Printf("coalescing: 200 concurrent requests for one order at %v upstream latency\n", hotLatency)
 	fmt.Printf("  server: %.0f upstream calls, slowest request %s\n  floor:  %.0f upstream calls, slowest request %s\n", sCalls, ms(sLat), fCalls, ms(fLat))
 	return nil

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -73,7 +74,12 @@ func New() *Metrics {
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		// The CPU spent on garbage collection, against the CPU not idle,
+		// is the GC share that GOGC and GOMEMLIMIT trade against memory.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{
+			Matcher: regexp.MustCompile(`^/cpu/classes/(gc/total|idle/total|total):cpu-seconds$`),
+		})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
 	)
