@@ -17,3 +17,15 @@ func BenchmarkDecodeVendorExample(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeReference is the decoder the one-pass decoder replaced, on
+// the same input, for the ratio.
+func BenchmarkDecodeReference(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(sandbox.VendorExample)))
+	for b.Loop() {
+		if _, err := decodeReference(sandbox.VendorExample, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
 func decode(t *testing.T, body string) (*order.Order, error) {
@@ -21,7 +22,7 @@ func decode(t *testing.T, body string) (*order.Order, error) {
 // the transport has read it.
 func decodeBody(body []byte, id uint64) (*order.Order, error) {
 	var resp orderResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
+	if err := flex.Decode(body, resp.ReadReply); err != nil {
 		return nil, err
 	}
 	if err := resp.Err(errcodes); err != nil {

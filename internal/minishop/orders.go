@@ -44,15 +44,16 @@ type orderRequest struct {
 	OrderID uint64 `json:"order_id"`
 }
 
+var errNoOrder = order.Errorf(codes.UpstreamUnavailable, "upstream sent no order", nil)
+
 // result turns an answer with errcode 0 into an order.
 func (r *orderResponse) result(id uint64) (*order.Order, error) {
 	if r.Order == nil {
-		return nil, order.Errorf(codes.UpstreamUnavailable, "upstream sent no order", nil)
+		return nil, errNoOrder
 	}
-	o := r.Order.toDomain()
-	if o.ID == 0 {
+	if r.Order.ID == 0 {
 		// Some responses omit the echo of the id; the caller asked for this one.
-		o.ID = id
+		r.Order.ID = id
 	}
-	return o, nil
+	return r.Order, nil
 }

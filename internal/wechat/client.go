@@ -19,8 +19,8 @@ type TokenSource interface {
 // Status is the errcode and errmsg that every WeChat answer carries. Reply
 // types embed it, which is what makes them a Reply.
 type Status struct {
-	Errcode flex.Int    `json:"errcode"`
-	Errmsg  flex.String `json:"errmsg"`
+	Errcode flex.Int
+	Errmsg  flex.String
 }
 
 func (s *Status) status() *Status { return s }
@@ -35,8 +35,27 @@ func (s *Status) Err(family Errcodes) error {
 	return withErrmsg(family.errorFor(s.Errcode.V), s.Errmsg.V)
 }
 
-// Reply is a decoded answer of the WeChat API: a struct that embeds Status.
-type Reply interface{ status() *Status }
+// ReadMember reads the errcode or errmsg member, as a Reply's ReadReply
+// does for those names.
+func (s *Status) ReadMember(d *flex.Decoder, name string) (err error) {
+	switch name {
+	case "errcode":
+		s.Errcode, err = d.Int()
+	case "errmsg":
+		s.Errmsg, err = d.String()
+	}
+	return err
+}
+
+// StatusFields are the member names of Status, for a Reply's flex.Fields.
+var StatusFields = []string{"errcode", "errmsg"}
+
+// Reply is an answer of the WeChat API: a struct that embeds Status and
+// reads itself from the answer in one pass.
+type Reply interface {
+	status() *Status
+	ReadReply(d *flex.Decoder) error
+}
 
 // Client calls the WeChat API with the access token. Family packages do all
 // their upstream calls through Call.

@@ -1,12 +1,12 @@
 package wechat
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
 // A family's own meaning of an errcode wins over WeChat's shared one; an
@@ -28,10 +28,7 @@ func TestStatusErr(t *testing.T) {
 		{`{"errcode":61234}`, codes.UpstreamUnavailable, "upstream failed"},
 	}
 	for _, tt := range tests {
-		var s Status
-		if err := json.Unmarshal([]byte(tt.body), &s); err != nil {
-			t.Fatal(err)
-		}
+		s := decodeStatus(t, tt.body)
 		var oe *order.Error
 		if err := s.Err(family); !errors.As(err, &oe) || oe.Code != tt.code || oe.Message != tt.msg || oe.Errcode == nil || *oe.Errcode != s.Errcode.V {
 			t.Errorf("%s: got %v, want %s %q", tt.body, err, tt.code, tt.msg)
@@ -41,9 +38,27 @@ func TestStatusErr(t *testing.T) {
 	if err := ok.Err(family); err != nil {
 		t.Errorf("errcode 0: %v", err)
 	}
-	s := Status{}
-	_ = json.Unmarshal([]byte(`{"errcode":100002,"errmsg":"order not exist rid: 5"}`), &s)
+	s := decodeStatus(t, `{"errcode":100002,"errmsg":"order not exist rid: 5"}`)
 	if err := s.Err(nil); errors.Unwrap(err) == nil || errors.Unwrap(err).Error() != "upstream errmsg: order not exist rid: 5" {
 		t.Errorf("errmsg not kept as the cause: %v", errors.Unwrap(err))
 	}
+}
+
+// statusReply is a Reply with nothing but the status.
+type statusReply struct{ Status }
+
+var statusFields = flex.NewFields(StatusFields...)
+
+func (r *statusReply) ReadReply(d *flex.Decoder) error {
+	_, err := d.Object(statusFields, func(name string) error { return r.ReadMember(d, name) })
+	return err
+}
+
+func decodeStatus(t *testing.T, body string) Status {
+	t.Helper()
+	var r statusReply
+	if err := flex.Decode([]byte(body), r.ReadReply); err != nil {
+		t.Fatal(err)
+	}
+	return r.Status
 }

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
@@ -36,6 +37,23 @@ type stableTokenRequest struct {
 
 type stableTokenResponse struct {
 	Status
-	AccessToken flex.String `json:"access_token"`
-	ExpiresIn   flex.Int    `json:"expires_in"`
+	AccessToken flex.String
+	ExpiresIn   flex.Int
+}
+
+var stableTokenFields = flex.NewFields(slices.Concat(StatusFields, []string{"access_token", "expires_in"})...)
+
+func (r *stableTokenResponse) ReadReply(d *flex.Decoder) error {
+	_, err := d.Object(stableTokenFields, func(name string) (err error) {
+		switch name {
+		case "access_token":
+			r.AccessToken, err = d.String()
+		case "expires_in":
+			r.ExpiresIn, err = d.Int()
+		default:
+			err = r.ReadMember(d, name)
+		}
+		return err
+	})
+	return err
 }

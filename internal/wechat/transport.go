@@ -16,6 +16,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
 // maxResponseBytes bounds what we read from the upstream; a real order is a
@@ -136,7 +137,7 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 		result = "http_" + strconv.Itoa(resp.StatusCode)
 		return order.Errorf(codes.UpstreamUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := flex.Decode(data, out.ReadReply); err != nil {
 		result = "malformed"
 		return order.Errorf(codes.UpstreamUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
 	}
