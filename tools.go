@@ -1,7 +1,7 @@
 //go:build tools
 
-// Package tools pins the gqlgen generator version in go.mod, so that
-// `go run github.com/99designs/gqlgen generate` uses the same version as the
+// Package tools pins the gqlgen generator version in go.mod, so that the
+// generator (run through `go run ./cmd/graphgen`) is the same version as the
 // runtime library.
 package tools
 

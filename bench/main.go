@@ -246,20 +246,12 @@ var queries = []query{
 			for i, id := range ids {
 				strs[i] = idString(id)
 			}
-			return twentyIDFields, map[string]any{"ids": strs}
+			return gqltest.TwentyOrdersQuery, map[string]any{"ids": strs}
 		}},
 	{"10 aliased order fields", 10,
 		func(r *rand.Rand) []uint64 { return randomIDs(r, 10) },
 		func(ids []uint64) (string, map[string]any) { return aliasQuery, aliasVars(ids) }},
 }
-
-// twentyIDFields asks for 17 fields of each order, as a list screen would.
-const twentyIDFields = `query($ids: [ID!]!) { orders(ids: $ids) {
-  id status statusCode createTime updateTime orderType orderTypeCode
-  orderDetail {
-    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted }
-    productInfos { productId skuId title skuCnt salePrice }
-  } } }`
 
 // aliasQuery asks for ten orders through aliased order(id:) fields.
 var aliasQuery = func() string {

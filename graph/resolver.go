@@ -3,7 +3,7 @@
 // place where domain errors become GraphQL errors (errors.go).
 package graph
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go run github.com/ordergraph/ordergraph/cmd/graphgen
 
 // Resolver holds what the resolvers need besides the request's loaders.
 type Resolver struct {

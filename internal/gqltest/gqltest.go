@@ -28,3 +28,11 @@ const EveryOrderQuery = `query EveryField($id: ID!) { order(id: $id) {
   extInfo { customerNotes merchantNotes }
 } }
 fragment addr on AddressInfo { userName postalCode provinceName cityName countyName detailInfo nationalCode telNumber houseNumber }`
+
+// TwentyOrdersQuery is a list screen: 17 fields of each order named in $ids.
+const TwentyOrdersQuery = `query List($ids: [ID!]!) { orders(ids: $ids) {
+  id status statusCode createTime updateTime orderType orderTypeCode
+  orderDetail {
+    priceInfo { productPrice orderPrice freight discountedPrice isDiscounted }
+    productInfos { productId skuId title skuCnt salePrice }
+  } } }`

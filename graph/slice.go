@@ -1,0 +1,30 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// marshalSliceInline marshals the elements of a list one after the other,
+// where gqlgen would start a goroutine for each. cmd/graphgen puts it in the
+// generated code for lists of objects without resolvers, whose marshalling
+// is plain struct reads: nothing to overlap, and a goroutine per element
+// only costs. Like gqlgen, it gives each element its field context and turns
+// a panic into an error on that element alone.
+func marshalSliceInline(ctx context.Context, n int, marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	ret := make(graphql.Array, n)
+	for i := range n {
+		ctx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					graphql.AddError(ctx, graphql.Recover(ctx, r))
+					ret[i] = graphql.Null
+				}
+			}()
+			ret[i] = marshal(ctx, i)
+		}()
+	}
+	return ret
+}
