@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
@@ -126,7 +127,13 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 		return order.Errorf(codes.UpstreamUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	// The decoder keeps no reference to the bytes it reads, so the buffer
+	// goes back to the pool for the next call.
+	buf := replies.Get().(*bytes.Buffer)
+	defer putReply(buf)
+	buf.Reset()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
+	data := buf.Bytes()
 	if t.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the URL string
 		t.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(t.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}
@@ -143,6 +150,17 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 	}
 	result = strconv.FormatInt(out.status().Errcode.V, 10)
 	return nil
+}
+
+// replies are the buffers upstream answers are read into.
+var replies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putReply returns buf to the pool unless an outsized answer grew it: a
+// pool of 4 MiB buffers would hold memory that orders never need.
+func putReply(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		replies.Put(buf)
+	}
 }
 
 // redacted is the call's URL as logs may show it.

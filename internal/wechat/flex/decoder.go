@@ -32,7 +32,8 @@ type Decoder struct {
 var pool = sync.Pool{New: func() any { return &Decoder{dec: jsontext.NewDecoder(bytes.NewReader(nil))} }}
 
 // Decode reads body, a whole document, with read, and fails unless read
-// consumed exactly one value.
+// consumed exactly one value. What it decodes keeps no reference to body:
+// the caller may reuse it.
 func Decode(body []byte, read func(*Decoder) error) error {
 	d := pool.Get().(*Decoder)
 	defer func() {
