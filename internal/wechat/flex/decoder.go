@@ -258,11 +258,13 @@ func List[T any](d *Decoder, read func(*Decoder, *T) error) ([]T, error) {
 		}
 		out := []T{}
 		for d.dec.PeekKind() != ']' {
-			var e T
-			if err := read(d, &e); err != nil {
+			// Read in place: an element read through a pointer of its
+			// own would be allocated once more.
+			var zero T
+			out = append(out, zero)
+			if err := read(d, &out[len(out)-1]); err != nil {
 				return nil, err
 			}
-			out = append(out, e)
 		}
 		_, err := d.dec.ReadToken()
 		return out, err
