@@ -96,7 +96,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	tuneRuntime(getenv, log)
+	tuneRuntime(log)
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("server stopped", slog.String("error", err.Error()))
 		return 1
