@@ -75,6 +75,9 @@ func TestDecoder(t *testing.T) {
 // Plain strings are substrings of one copy of the document, so four more
 // strings cost no allocation beyond the list growing once.
 func TestStringsShareTheDocument(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
 	allocs := func(doc string) float64 {
 		return testing.AllocsPerRun(100, func() {
 			var p point
