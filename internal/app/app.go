@@ -158,14 +158,18 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		_, err := tokens.Token(ctx)
 		return err
 	}
+	h.Report = func(ctx context.Context) []string {
+		lines := []string{"upstream breaker: " + transport.BreakerState()}
+		if store == nil {
+			return lines
+		}
+		if err := store.Ping(ctx); err != nil {
+			return append(lines, "redis: unreachable; serving with process-local state")
+		}
+		return append(lines, "redis: ok")
+	}
 	if store != nil {
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
-		h.Report = func(ctx context.Context) []string {
-			if err := store.Ping(ctx); err != nil {
-				return []string{"redis: unreachable; serving with process-local state"}
-			}
-			return []string{"redis: ok"}
-		}
 	}
 	return httpserver.New(h), stop, nil
 }

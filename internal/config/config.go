@@ -104,8 +104,10 @@ type setting struct {
 	env, flag string
 	field     func(*Config) any
 	help      string
-	// dependentDefault describes a default that other settings decide.
-	dependentDefault string
+	// shownDefault is the default as the README shows it, where the field's
+	// own value would not say it (it depends on other settings, or reads
+	// better as a word).
+	shownDefault string
 	// zeroIsOff lets an integer be 0, which switches its feature off.
 	zeroIsOff bool
 }
@@ -122,10 +124,13 @@ var Settings = []setting{
 	{env: "UPSTREAM_TIMEOUT", flag: "upstream-timeout", field: func(c *Config) any { return &c.Upstream.Timeout }, help: "timeout of one upstream call"},
 	{env: "UPSTREAM_CONCURRENCY", flag: "upstream-concurrency", field: func(c *Config) any { return &c.HTTP.Loader.Concurrency }, help: "upstream calls in flight for one GraphQL request"},
 	{env: "UPSTREAM_MAX_IN_FLIGHT", flag: "upstream-max-in-flight", field: func(c *Config) any { return &c.Upstream.MaxInFlight }, help: "upstream calls in flight for the whole process"},
+	{env: "UPSTREAM_RETRIES", flag: "upstream-retries", field: func(c *Config) any { return &c.Upstream.Retries }, help: "more attempts for a call that failed transiently (errcode -1, network, timeout, 5xx, garbled); 0: none", zeroIsOff: true},
+	{env: "UPSTREAM_RETRY_BUDGET", flag: "upstream-retry-budget", field: func(c *Config) any { return &c.Upstream.RetryBudget }, help: "share of first attempts that retries may add over 10 s, above 10 retries a second, 0..1"},
+	{env: "UPSTREAM_BREAKER", flag: "upstream-breaker", field: func(c *Config) any { return &c.Upstream.Breaker }, help: "on or off: stop calling an upstream whose attempts broadly fail", shownDefault: "on"},
 	{env: "MAX_IDS_PER_QUERY", flag: "max-ids", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
 	{env: "MAX_BODY_BYTES", flag: "max-body-bytes", field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }, help: "largest accepted request body, in bytes"},
-	{env: "PLAYGROUND", flag: "playground", field: func(c *Config) any { return &c.raw.playground }, help: "serve GraphiQL at /", dependentDefault: "true in sandbox mode, else false"},
-	{env: "INTROSPECTION", flag: "introspection", field: func(c *Config) any { return &c.raw.introspection }, help: "answer introspection queries (merchants only)", dependentDefault: "the value of PLAYGROUND"},
+	{env: "PLAYGROUND", flag: "playground", field: func(c *Config) any { return &c.raw.playground }, help: "serve GraphiQL at /", shownDefault: "true in sandbox mode, else false"},
+	{env: "INTROSPECTION", flag: "introspection", field: func(c *Config) any { return &c.raw.introspection }, help: "answer introspection queries (merchants only)", shownDefault: "the value of PLAYGROUND"},
 	{env: "LOG_LEVEL", flag: "log-level", field: func(c *Config) any { return &c.LogLevel }, help: "debug, info, warn or error"},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", field: func(c *Config) any { return &c.ShutdownTimeout }, help: "how long in-flight requests may finish on SIGINT/SIGTERM"},
 	{env: "MAX_QUERY_COST", flag: "max-query-cost", field: func(c *Config) any { return &c.HTTP.Limits.MaxCost }, help: "most upstream order fetches one operation may make"},
@@ -144,7 +149,7 @@ var Settings = []setting{
 	{env: "API_KEYS", field: func(c *Config) any { return &c.raw.apiKeys }, help: "name:merchant:sha256hex entries, comma-separated"},
 	{env: "RATE_LIMIT", flag: "rate-limit", field: func(c *Config) any { return &c.HTTP.RateLimit }, help: "requests per RATE_LIMIT_WINDOW per client (0: off)", zeroIsOff: true},
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
-	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", dependentDefault: "* in sandbox mode, else none"},
+	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
 	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }, help: "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
 	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries and the order cache (empty: process-local)"},
 }
@@ -157,8 +162,8 @@ func (s setting) Flag() string { return s.flag }
 
 // Default is the setting's default as the README shows it.
 func (s setting) Default() string {
-	if s.dependentDefault != "" {
-		return s.dependentDefault
+	if s.shownDefault != "" {
+		return s.shownDefault
 	}
 	d := Defaults()
 	return format(s.field(&d))
@@ -227,11 +232,24 @@ func parse(ptr any, text string, zeroIsOff bool) error {
 		}
 		*p = d
 	case *bool:
-		b, err := strconv.ParseBool(text)
-		if err != nil {
-			return fmt.Errorf("must be true or false, got %q", text)
+		switch strings.ToLower(text) {
+		case "on":
+			*p = true
+		case "off":
+			*p = false
+		default:
+			b, err := strconv.ParseBool(text)
+			if err != nil {
+				return fmt.Errorf("must be true or false (or on, off), got %q", text)
+			}
+			*p = b
 		}
-		*p = b
+	case *float64:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("must be a number from 0 to 1, got %q", text)
+		}
+		*p = f
 	case *[]string:
 		*p = list(text)
 	case *slog.Level:
@@ -261,6 +279,8 @@ func format(ptr any) string {
 		return s
 	case *bool:
 		return strconv.FormatBool(*p)
+	case *float64:
+		return strconv.FormatFloat(*p, 'g', -1, 64)
 	case *[]string:
 		return strings.Join(*p, ",")
 	case *slog.Level:

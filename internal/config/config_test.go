@@ -51,6 +51,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	for env, bad := range map[string]string{
 		"UPSTREAM_TIMEOUT": "soon", "UPSTREAM_CONCURRENCY": "0", "UPSTREAM_MAX_IN_FLIGHT": "-4", "MAX_IDS_PER_QUERY": "many",
 		"PLAYGROUND": "maybe", "LOG_LEVEL": "loud", "WECHAT_API_BASE_URL": "ftp://x", "SHUTDOWN_TIMEOUT": "-1ms", "MAX_BODY_BYTES": "1e6",
+		"UPSTREAM_RETRIES": "-1", "UPSTREAM_RETRY_BUDGET": "1.5", "UPSTREAM_BREAKER": "maybe",
 	} {
 		_, err := load(nil, map[string]string{env: bad})
 		if err == nil || !strings.Contains(err.Error(), env) {
@@ -192,9 +193,21 @@ func TestREADMEListsEverySetting(t *testing.T) {
 // table shows what the components would use anyway.
 func TestDefaultsAreTheComponents(t *testing.T) {
 	d := Defaults()
-	if d.HTTP.Loader.Concurrency != loader.DefaultConfig().Concurrency || d.Upstream != wechat.DefaultTransportConfig() ||
+	if d.HTTP.Loader.Concurrency != loader.DefaultConfig().Concurrency || d.Upstream.Timeout != wechat.DefaultTransportConfig().Timeout || d.Upstream.Retries != wechat.DefaultTransportConfig().Retries ||
 		d.HTTP.Limits != graph.DefaultLimits() || d.OrderCache.Size != ordercache.DefaultConfig().Size {
 		t.Fatalf("defaults differ from the components': %+v", d)
+	}
+}
+
+func TestUpstreamFaultSettings(t *testing.T) {
+	c, err := load(nil, map[string]string{"UPSTREAM_RETRIES": "0", "UPSTREAM_RETRY_BUDGET": "0.5", "UPSTREAM_BREAKER": "off"})
+	if err != nil || c.Upstream.Retries != 0 || c.Upstream.RetryBudget != 0.5 || c.Upstream.Breaker {
+		t.Fatalf("%+v %v", c.Upstream, err)
+	}
+	for _, on := range []string{"on", "ON", "true", "1"} {
+		if c, err := load(nil, map[string]string{"UPSTREAM_BREAKER": on}); err != nil || !c.Upstream.Breaker {
+			t.Errorf("UPSTREAM_BREAKER=%s: %v %v", on, c.Upstream.Breaker, err)
+		}
 	}
 }
 

@@ -31,6 +31,10 @@ type Metrics struct {
 	coalesced        prometheus.Counter
 	cacheHits        prometheus.Counter
 	tokenRefreshes   *prometheus.CounterVec
+	retries          *prometheus.CounterVec
+	retriesRefused   prometheus.Counter
+	breakerState     *prometheus.GaugeVec
+	breakerChanges   *prometheus.CounterVec
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -71,6 +75,18 @@ func New() *Metrics {
 		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_token_refreshes_total", Help: "Access token fetches by mode (normal, force) and result (ok, error).",
 		}, []string{"mode", "result"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_upstream_retries_total", Help: "Upstream attempts retried, by why the attempt failed: busy (errcode -1), network, timeout, http_5xx, malformed.",
+		}, []string{"reason"}),
+		retriesRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordergraph_upstream_retries_refused_total", Help: "Retries not made because the retry budget was spent.",
+		}),
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordergraph_upstream_breaker_state", Help: "1 for the upstream circuit breaker's current state (closed, half-open, open, off), 0 for the others.",
+		}, []string{"state"}),
+		breakerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_upstream_breaker_transitions_total", Help: "Upstream circuit breaker transitions, by the state entered.",
+		}, []string{"to"}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -82,6 +98,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
+		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges,
 	)
 	return m
 }
@@ -166,4 +183,40 @@ func (m *Metrics) TokenRefresh(force bool, err error) {
 		result = "error"
 	}
 	m.tokenRefreshes.WithLabelValues(mode, result).Inc()
+}
+
+// Retry counts an upstream attempt retried, by why it failed.
+func (m *Metrics) Retry(reason string) {
+	if m != nil {
+		m.retries.WithLabelValues(reason).Inc()
+	}
+}
+
+// RetryRefused counts a retry the budget did not allow.
+func (m *Metrics) RetryRefused() {
+	if m != nil {
+		m.retriesRefused.Inc()
+	}
+}
+
+// BreakerState records the circuit breaker's state.
+func (m *Metrics) BreakerState(state string) {
+	if m == nil {
+		return
+	}
+	for _, s := range []string{"closed", "half-open", "open", "off"} {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.breakerState.WithLabelValues(s).Set(v)
+	}
+}
+
+// BreakerTransition records the circuit breaker entering state.
+func (m *Metrics) BreakerTransition(state string) {
+	if m != nil {
+		m.BreakerState(state)
+		m.breakerChanges.WithLabelValues(state).Inc()
+	}
 }

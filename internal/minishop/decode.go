@@ -22,6 +22,7 @@ type orderResponse struct {
 var responseFields = flex.NewFields(slices.Concat(wechat.StatusFields, []string{"order"})...)
 
 func (r *orderResponse) ReadReply(d *flex.Decoder) error {
+	*r = orderResponse{}
 	_, err := d.Object(responseFields, func(name string) error {
 		if name == "order" {
 			return flex.Optional(d, &r.Order, readOrder)

@@ -51,7 +51,8 @@ func (s *Status) ReadMember(d *flex.Decoder, name string) (err error) {
 var StatusFields = []string{"errcode", "errmsg"}
 
 // Reply is an answer of the WeChat API: a struct that embeds Status and
-// reads itself from the answer in one pass.
+// reads itself from the answer in one pass. ReadReply starts from a zero
+// reply, since a call that is retried reads into the same one again.
 type Reply interface {
 	status() *Status
 	ReadReply(d *flex.Decoder) error
@@ -94,13 +95,15 @@ func (c *Client) Call(ctx context.Context, path string, body any, reply Reply, f
 		// retrying would fail the same way.
 		return err
 	}
-	*reply.status() = Status{}
 	return c.call(ctx, path, fresh, body, reply, family)
 }
 
+// call makes the call with tok, retrying transient failures.
 func (c *Client) call(ctx context.Context, path, tok string, body any, reply Reply, family Errcodes) error {
-	if err := c.transport.post(ctx, path, tok, body, reply); err != nil {
-		return err
-	}
-	return reply.status().Err(family)
+	return c.transport.withRetries(ctx, func(ctx context.Context) error {
+		if err := c.transport.post(ctx, path, tok, body, reply); err != nil {
+			return err
+		}
+		return reply.status().Err(family)
+	})
 }

@@ -50,6 +50,7 @@ type statusReply struct{ Status }
 var statusFields = flex.NewFields(StatusFields...)
 
 func (r *statusReply) ReadReply(d *flex.Decoder) error {
+	*r = statusReply{}
 	_, err := d.Object(statusFields, func(name string) error { return r.ReadMember(d, name) })
 	return err
 }

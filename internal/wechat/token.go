@@ -44,6 +44,7 @@ type stableTokenResponse struct {
 var stableTokenFields = flex.NewFields(slices.Concat(StatusFields, []string{"access_token", "expires_in"})...)
 
 func (r *stableTokenResponse) ReadReply(d *flex.Decoder) error {
+	*r = stableTokenResponse{}
 	_, err := d.Object(stableTokenFields, func(name string) (err error) {
 		switch name {
 		case "access_token":

@@ -18,6 +18,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/sony/gobreaker/v2"
 )
 
 // maxResponseBytes bounds what we read from the upstream; a real order is a
@@ -31,6 +32,9 @@ type Transport struct {
 	client   *http.Client
 	timeout  time.Duration
 	inflight chan struct{}
+	retries  int
+	budget   *budget
+	breaker  *gobreaker.CircuitBreaker[struct{}]
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 }
@@ -41,14 +45,31 @@ type TransportConfig struct {
 	Timeout     time.Duration // per call, including reading the body
 	MaxInFlight int           // process-wide cap on concurrent upstream calls
 	Client      *http.Client  // nil: a keep-alive client sized for MaxInFlight
-	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
+	// Retries is how many more attempts a transiently failed call gets
+	// (UPSTREAM_RETRIES); 0 is none.
+	Retries int
+	// RetryBudget is the share of first attempts that retries may add, over
+	// 10 s, above a floor of 10 retries a second (UPSTREAM_RETRY_BUDGET).
+	RetryBudget float64
+	// Breaker stops calling an upstream that is broadly failing
+	// (UPSTREAM_BREAKER).
+	Breaker bool
+	// BreakerOpenFor is how long an open breaker refuses calls before it
+	// probes the upstream again.
+	BreakerOpenFor time.Duration
+	// Now is the retry budget's clock; nil is time.Now.
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 // DefaultTransportConfig is the transport's configuration unless told
 // otherwise (WECHAT_API_BASE_URL, UPSTREAM_TIMEOUT, UPSTREAM_MAX_IN_FLIGHT).
 func DefaultTransportConfig() TransportConfig {
-	return TransportConfig{BaseURL: "https://api.weixin.qq.com", Timeout: 5 * time.Second, MaxInFlight: 128}
+	return TransportConfig{
+		BaseURL: "https://api.weixin.qq.com", Timeout: 5 * time.Second, MaxInFlight: 128,
+		Retries: 2, RetryBudget: 0.2, Breaker: true, BreakerOpenFor: 5 * time.Second,
+	}
 }
 
 // NewTransport returns a Transport for cfg; zero fields take their default.
@@ -66,17 +87,30 @@ func NewTransport(cfg TransportConfig) *Transport {
 		t.MaxIdleConns = cfg.MaxInFlight
 		cfg.Client = &http.Client{Transport: t}
 	}
+	if cfg.BreakerOpenFor <= 0 {
+		cfg.BreakerOpenFor = def.BreakerOpenFor
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{
+	t := &Transport{
 		base:     cfg.BaseURL,
 		client:   cfg.Client,
 		timeout:  cfg.Timeout,
 		inflight: make(chan struct{}, cfg.MaxInFlight),
+		retries:  cfg.Retries,
+		budget:   newBudget(cfg.RetryBudget, cfg.Now),
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
 	}
+	if cfg.Breaker {
+		t.breaker = newBreaker(cfg.BreakerOpenFor, cfg.Logger, cfg.Metrics.BreakerTransition)
+	}
+	cfg.Metrics.BreakerState(t.BreakerState())
+	return t
 }
 
 // post sends body as JSON to path (with the access token in the query when
@@ -124,7 +158,7 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg, result = "upstream timed out", "timeout"
 		}
-		return order.Errorf(codes.UpstreamUnavailable, msg, fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, msg, &attemptFailed{result, fmt.Errorf("POST %s: %w", path, err)})
 	}
 	defer resp.Body.Close()
 	// The decoder keeps no reference to the bytes it reads, so the buffer
@@ -138,15 +172,19 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 		t.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(t.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}
 	if err != nil {
-		return order.Errorf(codes.UpstreamUnavailable, "upstream response could not be read", fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, "upstream response could not be read", &attemptFailed{"network", fmt.Errorf("POST %s: %w", path, err)})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		result = "http_" + strconv.Itoa(resp.StatusCode)
-		return order.Errorf(codes.UpstreamUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), nil)
+		var cause error
+		if resp.StatusCode >= 500 {
+			cause = &attemptFailed{"http_5xx", errors.New(result)}
+		}
+		return order.Errorf(codes.UpstreamUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), cause)
 	}
 	if err := flex.Decode(data, out.ReadReply); err != nil {
 		result = "malformed"
-		return order.Errorf(codes.UpstreamUnavailable, "upstream sent a malformed response", fmt.Errorf("POST %s: %w", path, err))
+		return order.Errorf(codes.UpstreamUnavailable, "upstream sent a malformed response", &attemptFailed{"malformed", fmt.Errorf("POST %s: %w", path, err)})
 	}
 	result = strconv.FormatInt(out.status().Errcode.V, 10)
 	return nil
