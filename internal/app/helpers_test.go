@@ -75,6 +75,13 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	return s
 }
 
+// logText is everything the server logged so far.
+func (s *server) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
 func (s *server) assertNoSecrets(tb testing.TB, configured ...string) {
 	tb.Helper()
 	s.mu.Lock()

@@ -44,6 +44,7 @@ type Fake struct {
 	expiresIn int64
 	latency   time.Duration
 	orders    map[uint64]string
+	faults    func(id uint64, attempt int) Fault
 	errcodes  map[uint64]int64
 	perID     map[uint64]int
 }
@@ -95,6 +96,23 @@ func (f *Fake) SetLatency(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latency = d
+}
+
+// Fault is what an order call does instead of answering normally.
+type Fault struct {
+	Errcode int64         // answer with this errcode
+	Status  int           // answer with this HTTP status and no JSON
+	Drop    bool          // close the connection without answering
+	Delay   time.Duration // answer this much later
+}
+
+// SetFaults makes every order call ask faults what to do, with its id and
+// its attempt: 1 for the first call for that id, 2 for the next, and so on.
+// A zero Fault answers normally.
+func (f *Fake) SetFaults(faults func(id uint64, attempt int) Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = faults
 }
 
 // RevokeAll makes every token issued so far invalid (errcode 40001).
@@ -220,11 +238,32 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 		tok := r.URL.Query().Get("access_token")
 		f.mu.Lock()
 		f.perID[id]++
+		attempt := f.perID[id]
 		valid := f.valid[tok]
 		errcode, hasErr := f.errcodes[id]
 		body, hasOrder := f.orders[id]
+		faults := f.faults
 		f.mu.Unlock()
+		var fault Fault
+		if faults != nil {
+			fault = faults(id, attempt)
+		}
+		if fault.Delay > 0 {
+			select {
+			case <-time.After(fault.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		switch {
+		case fault.Drop:
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		case fault.Status != 0:
+			http.Error(w, http.StatusText(fault.Status), fault.Status)
+		case fault.Errcode != 0:
+			writeErr(w, fault.Errcode)
 		case !valid:
 			writeErr(w, 40001)
 		case hasErr:
