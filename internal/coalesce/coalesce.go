@@ -25,9 +25,11 @@ type Source struct {
 }
 
 type call struct {
-	done chan struct{}
-	o    *order.Order
-	err  error
+	done    chan struct{}
+	o       *order.Order
+	err     error
+	waiters int                // guarded by Source.mu
+	cancel  context.CancelFunc // stops the call once nobody waits
 }
 
 // New wraps next. m and log may be nil.
@@ -41,15 +43,21 @@ func New(next order.Source, m *metrics.Metrics, log *slog.Logger) *Source {
 // Order returns the order from the in-flight call for id, starting one if
 // there is none. The call runs on a context that no single caller can
 // cancel, so one client going away does not fail the others; each caller
-// still stops waiting when its own context ends.
+// still stops waiting when its own context ends, and when the last one has
+// gone the call is cancelled: nobody would read its answer.
 func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled before the upstream was asked", err)
+	}
 	s.mu.Lock()
 	c, joined := s.calls[id]
 	if !joined {
-		c = &call{done: make(chan struct{})}
+		callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		c = &call{done: make(chan struct{}), cancel: cancel}
 		s.calls[id] = c
-		go s.run(context.WithoutCancel(ctx), id, c)
+		go s.run(callCtx, id, c)
 	}
+	c.waiters++
 	s.mu.Unlock()
 	if joined {
 		s.metrics.Coalesced()
@@ -58,14 +66,29 @@ func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	case <-c.done:
 		return c.o, c.err
 	case <-ctx.Done():
+		s.mu.Lock()
+		if c.waiters--; c.waiters == 0 {
+			c.cancel()
+			s.forget(id, c) // a later caller starts afresh
+		}
+		s.mu.Unlock()
 		return nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for the upstream", ctx.Err())
 	}
 }
 
 func (s *Source) run(ctx context.Context, id uint64, c *call) {
 	c.o, c.err = order.FetchSafely(ctx, s.next, id, s.log)
+	c.cancel()
 	s.mu.Lock()
-	delete(s.calls, id)
+	s.forget(id, c)
 	s.mu.Unlock()
 	close(c.done)
+}
+
+// forget removes c from the calls in flight if it is still the one for id.
+// s.mu must be held.
+func (s *Source) forget(id uint64, c *call) {
+	if s.calls[id] == c {
+		delete(s.calls, id)
+	}
 }

@@ -2,6 +2,7 @@ package coalesce
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,7 @@ func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testin
 			}
 		})
 	}
+	waitForWaiters(t, s, 7, 21)
 	cancel() // the caller that started the call goes away
 	if err := <-first; order.ErrorCode(err) != codes.UpstreamUnavailable {
 		t.Errorf("cancelled caller: %v", err)
@@ -64,5 +66,71 @@ func TestPanicFailsTheCallNotTheProcess(t *testing.T) {
 	s := New(&slow{boom: true}, nil, nil)
 	if _, err := s.Order(context.Background(), 1); order.ErrorCode(err) != codes.Internal {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// blocking's first call waits until its context ends; later calls answer.
+type blocking struct {
+	calls            atomic.Int64
+	started, stopped chan struct{}
+}
+
+func (b *blocking) Order(ctx context.Context, id uint64) (*order.Order, error) {
+	if b.calls.Add(1) == 1 {
+		close(b.started)
+		<-ctx.Done()
+		close(b.stopped)
+		return nil, ctx.Err()
+	}
+	return &order.Order{ID: id}, nil
+}
+
+// When every caller waiting on a call has gone away, the call is cancelled,
+// and a later caller starts a fresh one rather than joining it.
+func TestCallStopsWhenNobodyWaits(t *testing.T) {
+	up := &blocking{started: make(chan struct{}), stopped: make(chan struct{})}
+	s := New(up, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := s.Order(ctx, 9); errs <- err }()
+	}
+	<-up.started
+	waitForWaiters(t, s, 9, 2)
+	cancel()
+	for range 2 {
+		if err := <-errs; order.ErrorCode(err) != codes.UpstreamUnavailable {
+			t.Fatalf("cancelled caller: %v", err)
+		}
+	}
+	select {
+	case <-up.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call went on with nobody waiting")
+	}
+	if o, err := s.Order(context.Background(), 9); err != nil || o.ID != 9 {
+		t.Fatalf("a later caller: %v, %v", o, err)
+	}
+	if n := up.calls.Load(); n != 2 {
+		t.Fatalf("%d upstream calls, want 2: the cancelled one and a fresh one", n)
+	}
+}
+
+// waitForWaiters waits until n callers wait on the call for id.
+func waitForWaiters(t *testing.T, s *Source, id uint64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		c := s.calls[id]
+		joined := c != nil && c.waiters >= n
+		s.mu.Unlock()
+		if joined {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers never waited on order %d", n, id)
+		}
+		runtime.Gosched()
 	}
 }
