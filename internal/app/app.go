@@ -145,6 +145,9 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 
 	m := metrics.New()
 	cfg.Upstream.Logger, cfg.Upstream.Metrics = log, m
+	if store != nil && cfg.Upstream.RateLimit > 0 {
+		cfg.Upstream.Limiter = store.UpstreamLimiter(cfg.Upstream.RateLimit, log)
+	}
 	transport := wechat.NewTransport(cfg.Upstream)
 	tokens := tokenSource(cfg, transport, store, m, log)
 	upstream, err := family.New(cfg.Family, wechat.NewClient(transport, tokens))
@@ -220,8 +223,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		// Long enough for a token fetch, a call, a token refresh and a retry.
-		WriteTimeout: 2*cfg.Upstream.Timeout + 30*time.Second,
+		// Long enough for a call with all its attempts, twice (a refused
+		// token is refreshed and the call made again), and the token fetches.
+		WriteTimeout: time.Duration(2*(1+cfg.Upstream.Retries))*cfg.Upstream.Timeout + 30*time.Second,
 		IdleTimeout:  120 * time.Second,
 		// Requests carry a few short headers; a client-chosen X-Request-Id
 		// ends up in the logs, so keep headers small.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/redistest"
 	"github.com/ordergraph/ordergraph/internal/wechattest"
 )
 
@@ -235,5 +236,74 @@ func TestSlowUpstreamIsBounded(t *testing.T) {
 	}
 	if n := s.Fake.CallsFor(4001); n != 3 {
 		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
+// rateLimitedAnswers fires one query per id from as many workers and
+// returns how many got this server's own UPSTREAM_RATE_LIMITED, checking
+// that such an error is told apart from WeChat's quota errcodes.
+func rateLimitedAnswers(t *testing.T, servers []*server, ids []uint64) int {
+	t.Helper()
+	var limited atomic.Int64
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			r := servers[i%len(servers)].post(t, fmt.Sprintf(`{ order(id: "%d") { id } }`, id), nil)
+			if e := r.errorAt("order"); e != nil {
+				if e.Extensions["code"] != "UPSTREAM_RATE_LIMITED" || e.Extensions["upstreamErrcode"] != nil || !strings.Contains(e.Message, "UPSTREAM_RATE_LIMIT") {
+					t.Errorf("over the rate: %s", r.Raw)
+				}
+				limited.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(limited.Load())
+}
+
+// Without Redis each process keeps to UPSTREAM_RATE_LIMIT itself; calls
+// over it fail at once, without reaching the upstream.
+func TestUpstreamRateLimitPerProcess(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"UPSTREAM_RATE_LIMIT": "10"})
+	ids := ordersFrom(s, 30_000, 40)
+	start := time.Now()
+	limited := rateLimitedAnswers(t, []*server{s}, ids)
+	calls := s.Fake.OrderCalls.Load()
+	allowed := 10 + int64(10*time.Since(start).Seconds()) + 1
+	t.Logf("40 queries at once, limit 10/s: %d upstream calls, %d refused", calls, limited)
+	if calls > allowed || limited == 0 || int64(limited)+calls != 40 {
+		t.Errorf("%d upstream calls (at most %d allowed), %d refused", calls, allowed, limited)
+	}
+	if !strings.Contains(string(s.do(t, "GET", "/metrics", "", "", nil).Raw), "ordergraph_upstream_rate_limited_total") {
+		t.Error("/metrics does not count refused calls")
+	}
+}
+
+// Replicas sharing Redis keep the whole fleet to UPSTREAM_RATE_LIMIT.
+func TestUpstreamRateLimitAcrossReplicas(t *testing.T) {
+	redis := redistest.Start(t)
+	env := map[string]string{"UPSTREAM_RATE_LIMIT": "40", "REDIS_URL": redis.URL()}
+	a := mustOpenServer(t, env)
+	env["WECHAT_API_BASE_URL"] = a.Fake.URL // one upstream for the fleet
+	servers := []*server{a, mustOpenServer(t, env), mustOpenServer(t, env)}
+	for _, s := range servers {
+		s.post(t, `{ order(id: "1") { id } }`, nil) // tokens, outside the count
+	}
+	before := a.Fake.OrderCalls.Load()
+	ids := ordersFrom(a, 40_000, 300)
+	start := time.Now()
+	limited := 0
+	for batch := range 3 { // three waves, a few hundred milliseconds apart
+		limited += rateLimitedAnswers(t, servers, ids[batch*100:(batch+1)*100])
+	}
+	elapsed := time.Since(start)
+	calls := a.Fake.OrderCalls.Load() - before
+	allowed := 40 + int64(40*elapsed.Seconds()) + 2 // +2: Redis's clock and ours
+	t.Logf("300 queries over 3 replicas in %v, limit 40/s: %d upstream calls, %d refused", elapsed, calls, limited)
+	if calls > allowed {
+		t.Errorf("%d upstream calls in %v, want at most %d", calls, elapsed, allowed)
+	}
+	if limited == 0 {
+		t.Error("no query was refused over the rate")
 	}
 }

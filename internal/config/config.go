@@ -126,6 +126,7 @@ var Settings = []setting{
 	{env: "UPSTREAM_MAX_IN_FLIGHT", flag: "upstream-max-in-flight", field: func(c *Config) any { return &c.Upstream.MaxInFlight }, help: "upstream calls in flight for the whole process"},
 	{env: "UPSTREAM_RETRIES", flag: "upstream-retries", field: func(c *Config) any { return &c.Upstream.Retries }, help: "more attempts for a call that failed transiently (errcode -1, network, timeout, 5xx, garbled); 0: none", zeroIsOff: true},
 	{env: "UPSTREAM_RETRY_BUDGET", flag: "upstream-retry-budget", field: func(c *Config) any { return &c.Upstream.RetryBudget }, help: "share of first attempts that retries may add over 10 s, above 10 retries a second, 0..1"},
+	{env: "UPSTREAM_RATE_LIMIT", flag: "upstream-rate-limit", field: func(c *Config) any { return &c.Upstream.RateLimit }, help: "upstream calls a second for the whole fleet, retries included, token calls not (0: off)", zeroIsOff: true},
 	{env: "UPSTREAM_BREAKER", flag: "upstream-breaker", field: func(c *Config) any { return &c.Upstream.Breaker }, help: "on or off: stop calling an upstream whose attempts broadly fail", shownDefault: "on"},
 	{env: "MAX_IDS_PER_QUERY", flag: "max-ids", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
 	{env: "MAX_BODY_BYTES", flag: "max-body-bytes", field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }, help: "largest accepted request body, in bytes"},

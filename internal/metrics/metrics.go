@@ -35,6 +35,7 @@ type Metrics struct {
 	retriesRefused   prometheus.Counter
 	breakerState     *prometheus.GaugeVec
 	breakerChanges   *prometheus.CounterVec
+	rateLimited      prometheus.Counter
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -87,6 +88,9 @@ func New() *Metrics {
 		breakerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_upstream_breaker_transitions_total", Help: "Upstream circuit breaker transitions, by the state entered.",
 		}, []string{"to"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordergraph_upstream_rate_limited_total", Help: "Upstream calls refused by this server's own rate limit (UPSTREAM_RATE_LIMIT), without calling the upstream.",
+		}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -98,7 +102,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
-		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges,
+		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited,
 	)
 	return m
 }
@@ -218,5 +222,12 @@ func (m *Metrics) BreakerTransition(state string) {
 	if m != nil {
 		m.BreakerState(state)
 		m.breakerChanges.WithLabelValues(state).Inc()
+	}
+}
+
+// RateLimited counts a call refused by the server's own upstream rate limit.
+func (m *Metrics) RateLimited() {
+	if m != nil {
+		m.rateLimited.Inc()
 	}
 }

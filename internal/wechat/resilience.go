@@ -53,6 +53,9 @@ const backoffBase = 25 * time.Millisecond
 func (t *Transport) withRetries(ctx context.Context, attempt func(context.Context) error) error {
 	t.budget.attempted()
 	for retry := 0; ; retry++ {
+		if err := t.admit(ctx); err != nil {
+			return err
+		}
 		err := t.guarded(ctx, attempt)
 		reason := transient(err)
 		if reason == "" || retry >= t.retries || ctx.Err() != nil {

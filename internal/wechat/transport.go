@@ -35,6 +35,7 @@ type Transport struct {
 	retries  int
 	budget   *budget
 	breaker  *gobreaker.CircuitBreaker[struct{}]
+	limiter  Limiter
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 }
@@ -57,6 +58,12 @@ type TransportConfig struct {
 	// BreakerOpenFor is how long an open breaker refuses calls before it
 	// probes the upstream again.
 	BreakerOpenFor time.Duration
+	// RateLimit is upstream calls a second for the whole fleet
+	// (UPSTREAM_RATE_LIMIT); 0 is no limit. Retries count, token calls not.
+	RateLimit int
+	// Limiter enforces RateLimit; nil with a RateLimit limits this process
+	// alone. app.Build sets one shared through Redis when there is one.
+	Limiter Limiter
 	// Now is the retry budget's clock; nil is time.Now.
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -105,6 +112,12 @@ func NewTransport(cfg TransportConfig) *Transport {
 		budget:   newBudget(cfg.RetryBudget, cfg.Now),
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
+	}
+	if cfg.RateLimit > 0 {
+		t.limiter = cfg.Limiter
+		if t.limiter == nil {
+			t.limiter = NewLocalLimiter(cfg.RateLimit)
+		}
 	}
 	if cfg.Breaker {
 		t.breaker = newBreaker(cfg.BreakerOpenFor, cfg.Logger, cfg.Metrics.BreakerTransition)
