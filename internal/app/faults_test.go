@@ -202,8 +202,13 @@ func TestBreakerOpensFailsFastAndCloses(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if logs := s.logText(); !strings.Contains(logs, "upstream circuit breaker open") || !strings.Contains(logs, "upstream circuit breaker closed") {
-		t.Error("the breaker's transitions are not logged")
+	logs := s.logText()
+	if !strings.Contains(logs, "upstream circuit breaker closed") || strings.Count(logs, `"msg":"upstream circuit breaker open"`) != 1 {
+		t.Errorf("the breaker's transitions are not logged once each:\n%s", logs)
+	}
+	// 20 attempts in the window: the warm-up that succeeded and 19 failures.
+	if !strings.Contains(logs, `"attempts":20,"failures":19`) {
+		t.Error("the opening is logged without the counts that tripped it")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -93,9 +94,13 @@ func (t *Transport) guarded(ctx context.Context, attempt func(context.Context) e
 
 // newBreaker opens when at least half of at least 20 attempts in 10 s
 // failed transiently. An answer, even an error, counts as a success: the
-// upstream answered. After openFor it lets probes through, and closes after
-// three successes in a row; a failed probe opens it again.
+// upstream answered. After openFor it lets three probes through, and closes
+// when all three succeed; a failed probe opens it again. (gobreaker lets as
+// many probes through as it needs successes.)
 func newBreaker(openFor time.Duration, log *slog.Logger, changed func(to string)) *gobreaker.CircuitBreaker[struct{}] {
+	// The counts that tripped it, for the log line: OnStateChange runs
+	// under the breaker's lock and cannot ask for them.
+	var tripped atomic.Pointer[gobreaker.Counts]
 	return gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:         "wechat",
 		MaxRequests:  3,
@@ -103,16 +108,25 @@ func newBreaker(openFor time.Duration, log *slog.Logger, changed func(to string)
 		BucketPeriod: time.Second,
 		Timeout:      openFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.Requests >= 20 && 2*c.TotalFailures >= c.Requests
+			if c.Requests >= 20 && 2*c.TotalFailures >= c.Requests {
+				tripped.Store(&c)
+				return true
+			}
+			return false
 		},
 		IsSuccessful: func(err error) bool { return err == nil || transient(err) == "" },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
-			level := slog.LevelWarn
-			if to == gobreaker.StateClosed {
-				level = slog.LevelInfo
+			attrs := []slog.Attr{slog.String("from", from.String()), slog.String("to", to.String())}
+			level := slog.LevelInfo
+			if to == gobreaker.StateOpen {
+				level = slog.LevelWarn
+				attrs = append(attrs, slog.Duration("open_for", openFor))
+				if c := tripped.Load(); c != nil && from == gobreaker.StateClosed {
+					attrs = append(attrs, slog.Uint64("attempts", uint64(c.Requests)), slog.Uint64("failures", uint64(c.TotalFailures)))
+				}
 			}
-			log.LogAttrs(context.Background(), level, "upstream circuit breaker "+to.String(), slog.String("from", from.String()), slog.String("to", to.String()))
+			log.LogAttrs(context.Background(), level, "upstream circuit breaker "+to.String(), attrs...)
 			changed(to.String())
 		},
 	})
