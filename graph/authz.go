@@ -26,6 +26,19 @@ func visible(ctx context.Context, o *order.Order, err error) (*order.Order, erro
 	return o, err
 }
 
+// visibleAfterSale applies the caller's role to one loaded after-sale order,
+// as visible does to orders.
+func visibleAfterSale(ctx context.Context, a *order.AfterSaleOrder, err error) (*order.AfterSaleOrder, error) {
+	p := auth.FromContext(ctx)
+	if p.Role == auth.RoleMerchant {
+		return a, err
+	}
+	if (err == nil && !p.CanSeeAfterSale(a)) || order.ErrorCode(err) == codes.AfterSaleNotFound {
+		return nil, order.Errorf(codes.AfterSaleNotFound, "after-sale order not found", nil)
+	}
+	return a, err
+}
+
 // IntrospectionPolicy decides who may read the schema through __schema and
 // __type: nobody while introspection is off (the production default), and
 // only merchants while it is on, since buyers read their own orders and

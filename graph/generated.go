@@ -29,6 +29,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AfterSaleOrderInfo() AfterSaleOrderInfoResolver
 	Query() QueryResolver
 }
 
@@ -53,7 +54,25 @@ type ComplexityRoot struct {
 		OnAftersaleOrderCnt func(childComplexity int) int
 	}
 
+	AfterSaleOrder struct {
+		Count            func(childComplexity int) int
+		CreateTime       func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Openid           func(childComplexity int) int
+		OrderID          func(childComplexity int) int
+		ProductID        func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		RefundAmount     func(childComplexity int) int
+		ReturnDeliveryID func(childComplexity int) int
+		ReturnWaybillID  func(childComplexity int) int
+		SkuID            func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Type             func(childComplexity int) int
+		UpdateTime       func(childComplexity int) int
+	}
+
 	AfterSaleOrderInfo struct {
+		AftersaleOrder   func(childComplexity int) int
 		AftersaleOrderID func(childComplexity int) int
 		Status           func(childComplexity int) int
 	}
@@ -145,6 +164,7 @@ type ComplexityRoot struct {
 	PayInfo struct {
 		PayMethod     func(childComplexity int) int
 		PayTime       func(childComplexity int) int
+		PaymentMethod func(childComplexity int) int
 		PrepayID      func(childComplexity int) int
 		PrepayTime    func(childComplexity int) int
 		TransactionID func(childComplexity int) int
@@ -181,8 +201,9 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Order  func(childComplexity int, id string) int
-		Orders func(childComplexity int, ids []string) int
+		AftersaleOrder func(childComplexity int, id string) int
+		Order          func(childComplexity int, id string) int
+		Orders         func(childComplexity int, ids []string) int
 	}
 }
 
@@ -190,9 +211,13 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AfterSaleOrderInfoResolver interface {
+	AftersaleOrder(ctx context.Context, obj *order.AfterSaleOrderInfo) (*order.AfterSaleOrder, error)
+}
 type QueryResolver interface {
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, ids []string) ([]*order.Order, error)
+	AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -281,6 +306,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AfterSaleDetail.OnAftersaleOrderCnt(childComplexity), true
 
+	case "AfterSaleOrder.count":
+		if e.ComplexityRoot.AfterSaleOrder.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.Count(childComplexity), true
+	case "AfterSaleOrder.createTime":
+		if e.ComplexityRoot.AfterSaleOrder.CreateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.CreateTime(childComplexity), true
+	case "AfterSaleOrder.id":
+		if e.ComplexityRoot.AfterSaleOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.ID(childComplexity), true
+	case "AfterSaleOrder.openid":
+		if e.ComplexityRoot.AfterSaleOrder.Openid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.Openid(childComplexity), true
+	case "AfterSaleOrder.orderId":
+		if e.ComplexityRoot.AfterSaleOrder.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.OrderID(childComplexity), true
+	case "AfterSaleOrder.productId":
+		if e.ComplexityRoot.AfterSaleOrder.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.ProductID(childComplexity), true
+	case "AfterSaleOrder.reason":
+		if e.ComplexityRoot.AfterSaleOrder.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.Reason(childComplexity), true
+	case "AfterSaleOrder.refundAmount":
+		if e.ComplexityRoot.AfterSaleOrder.RefundAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.RefundAmount(childComplexity), true
+	case "AfterSaleOrder.returnDeliveryId":
+		if e.ComplexityRoot.AfterSaleOrder.ReturnDeliveryID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.ReturnDeliveryID(childComplexity), true
+	case "AfterSaleOrder.returnWaybillId":
+		if e.ComplexityRoot.AfterSaleOrder.ReturnWaybillID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.ReturnWaybillID(childComplexity), true
+	case "AfterSaleOrder.skuId":
+		if e.ComplexityRoot.AfterSaleOrder.SkuID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.SkuID(childComplexity), true
+	case "AfterSaleOrder.status":
+		if e.ComplexityRoot.AfterSaleOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.Status(childComplexity), true
+	case "AfterSaleOrder.type":
+		if e.ComplexityRoot.AfterSaleOrder.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.Type(childComplexity), true
+	case "AfterSaleOrder.updateTime":
+		if e.ComplexityRoot.AfterSaleOrder.UpdateTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrder.UpdateTime(childComplexity), true
+
+	case "AfterSaleOrderInfo.aftersaleOrder":
+		if e.ComplexityRoot.AfterSaleOrderInfo.AftersaleOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSaleOrderInfo.AftersaleOrder(childComplexity), true
 	case "AfterSaleOrderInfo.aftersaleOrderId":
 		if e.ComplexityRoot.AfterSaleOrderInfo.AftersaleOrderID == nil {
 			break
@@ -623,6 +739,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PayInfo.PayTime(childComplexity), true
+	case "PayInfo.paymentMethod":
+		if e.ComplexityRoot.PayInfo.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInfo.PaymentMethod(childComplexity), true
 	case "PayInfo.prepayId":
 		if e.ComplexityRoot.PayInfo.PrepayID == nil {
 			break
@@ -788,6 +910,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductInfo.Title(childComplexity), true
 
+	case "Query.aftersaleOrder":
+		if e.ComplexityRoot.Query.AftersaleOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_aftersaleOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AftersaleOrder(childComplexity, args["id"].(string)), true
+
 	case "Query.order":
 		if e.ComplexityRoot.Query.Order == nil {
 			break
@@ -913,6 +1047,16 @@ type Query {
     "Order ids, as for order(id:)."
     ids: [ID!]!
   ): [Order]!
+
+  """
+  One after-sale (refund or return) order by its id. Null with an error whose
+  extensions.code is AFTERSALE_NOT_FOUND when the shop has no such after-sale
+  order. Fetched in batches with every other after-sale order of the query.
+  """
+  aftersaleOrder(
+    "The after-sale order id, e.g. \"1234\"."
+    id: ID!
+  ): AfterSaleOrder
 }
 
 "A Mini Shop order."
@@ -997,8 +1141,10 @@ type AttrInfo {
 
 "How and when the order was paid."
 type PayInfo {
-  "Payment method, currently always WeChat Pay."
+  "The upstream's payment method text, e.g. 微信支付."
   payMethod: String
+  "The payment method: 微信支付 is WECHAT_PAY, any other text UNKNOWN; null when none was sent."
+  paymentMethod: PaymentMethod
   "WeChat Pay prepay id (opaque text, even when all digits)."
   prepayId: String
   "When the prepay order was created."
@@ -1153,12 +1299,54 @@ type AfterSaleDetail {
   aftersaleOrderList: [AfterSaleOrderInfo!]!
 }
 
-"One after-sale (refund or return) order."
+"One after-sale (refund or return) order of an order."
 type AfterSaleOrderInfo {
   "After-sale order id."
   aftersaleOrderId: ID!
   "The upstream's after-sale status code."
   status: Int!
+  """
+  The after-sale order itself. All the after-sale orders a query asks for are
+  fetched together, up to 50 per upstream call. Null with AFTERSALE_NOT_FOUND
+  when the upstream does not return it.
+  """
+  aftersaleOrder: AfterSaleOrder
+}
+
+"""
+A refund or return. Mini Shop answers it from batchgetaftersaleorder, whose
+order_id is the after-sale id and original_order_id the order's: here they are
+id and orderId.
+"""
+type AfterSaleOrder {
+  "The after-sale order id (Mini Shop's order_id in an after-sale record)."
+  id: ID!
+  "The order it belongs to (Mini Shop's original_order_id)."
+  orderId: ID!
+  "The upstream's status text, e.g. MERCHANT_REFUND_SUCCESS."
+  status: String!
+  "Refund only, return and refund, or exchange."
+  type: AfterSaleType!
+  "The buyer's openid."
+  openid: String
+  "Why the buyer asked: the upstream's text, e.g. NO_LONGER_WANT."
+  reason: String
+  "Refund amount in fen."
+  refundAmount: Int
+  "Product (SPU) id."
+  productId: ID
+  "SKU id."
+  skuId: ID
+  "Units concerned."
+  count: Int
+  "Courier tracking number of the return parcel."
+  returnWaybillId: String
+  "Courier company code of the return parcel."
+  returnDeliveryId: String
+  "When the after-sale order was created."
+  createTime: DateTime
+  "When it last changed."
+  updateTime: DateTime
 }
 
 "Free-text notes."
@@ -1266,6 +1454,32 @@ enum VerifyType {
   "A code this server does not know."
   UNKNOWN
 }
+
+"What kind of after-sale order (upstream text in brackets)."
+enum AfterSaleType {
+  "Refund only (REFUND)."
+  REFUND
+  "Return the goods and refund (RETURN)."
+  RETURN
+  "Exchange (EXCHANGE, WeChat Store)."
+  EXCHANGE
+  "A value this server does not know."
+  UNKNOWN
+}
+
+"How the buyer paid."
+enum PaymentMethod {
+  "WeChat Pay (Mini Shop 微信支付; WeChat Store 1)."
+  WECHAT_PAY
+  "Pay after use (WeChat Store 2)."
+  PAY_AFTER_USE
+  "Free lottery (WeChat Store 3)."
+  FREE_LOTTERY
+  "Points exchange (WeChat Store 4)."
+  POINTS_EXCHANGE
+  "A value this server does not know."
+  UNKNOWN
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1308,12 +1522,48 @@ func (ec *executionContext) childFields_AfterSaleDetail(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AfterSaleDetail", field.Name)
 }
 
+func (ec *executionContext) childFields_AfterSaleOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AfterSaleOrder_id(ctx, field)
+	case "orderId":
+		return ec.fieldContext_AfterSaleOrder_orderId(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSaleOrder_status(ctx, field)
+	case "type":
+		return ec.fieldContext_AfterSaleOrder_type(ctx, field)
+	case "openid":
+		return ec.fieldContext_AfterSaleOrder_openid(ctx, field)
+	case "reason":
+		return ec.fieldContext_AfterSaleOrder_reason(ctx, field)
+	case "refundAmount":
+		return ec.fieldContext_AfterSaleOrder_refundAmount(ctx, field)
+	case "productId":
+		return ec.fieldContext_AfterSaleOrder_productId(ctx, field)
+	case "skuId":
+		return ec.fieldContext_AfterSaleOrder_skuId(ctx, field)
+	case "count":
+		return ec.fieldContext_AfterSaleOrder_count(ctx, field)
+	case "returnWaybillId":
+		return ec.fieldContext_AfterSaleOrder_returnWaybillId(ctx, field)
+	case "returnDeliveryId":
+		return ec.fieldContext_AfterSaleOrder_returnDeliveryId(ctx, field)
+	case "createTime":
+		return ec.fieldContext_AfterSaleOrder_createTime(ctx, field)
+	case "updateTime":
+		return ec.fieldContext_AfterSaleOrder_updateTime(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSaleOrder", field.Name)
+}
+
 func (ec *executionContext) childFields_AfterSaleOrderInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "aftersaleOrderId":
 		return ec.fieldContext_AfterSaleOrderInfo_aftersaleOrderId(ctx, field)
 	case "status":
 		return ec.fieldContext_AfterSaleOrderInfo_status(ctx, field)
+	case "aftersaleOrder":
+		return ec.fieldContext_AfterSaleOrderInfo_aftersaleOrder(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AfterSaleOrderInfo", field.Name)
 }
@@ -1490,6 +1740,8 @@ func (ec *executionContext) childFields_PayInfo(ctx context.Context, field graph
 	switch field.Name {
 	case "payMethod":
 		return ec.fieldContext_PayInfo_payMethod(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_PayInfo_paymentMethod(ctx, field)
 	case "prepayId":
 		return ec.fieldContext_PayInfo_prepayId(ctx, field)
 	case "prepayTime":
@@ -1689,6 +1941,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_aftersaleOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2056,6 +2322,328 @@ func (ec *executionContext) fieldContext_AfterSaleDetail_aftersaleOrderList(_ co
 	return fc, nil
 }
 
+func (ec *executionContext) _AfterSaleOrder_id(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNID2uint64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSaleOrder_orderId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNID2uint64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSaleOrder_status(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSaleOrder_type(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.AfterSaleType) graphql.Marshaler {
+			return ec.marshalNAfterSaleType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "AfterSaleType")
+}
+
+func (ec *executionContext) _AfterSaleOrder_openid(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_openid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Openid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_openid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSaleOrder_reason(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSaleOrder_refundAmount(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_refundAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_refundAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSaleOrder_productId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uint64) graphql.Marshaler {
+			return ec.marshalOID2ᚖuint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSaleOrder_skuId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_skuId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkuID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uint64) graphql.Marshaler {
+			return ec.marshalOID2ᚖuint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_skuId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSaleOrder_count(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSaleOrder_returnWaybillId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_returnWaybillId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnWaybillID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_returnWaybillId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSaleOrder_returnDeliveryId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_returnDeliveryId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnDeliveryID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_returnDeliveryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSaleOrder_createTime(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_createTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _AfterSaleOrder_updateTime(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrder_updateTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdateTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrder_updateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _AfterSaleOrderInfo_aftersaleOrderId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrderInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2100,6 +2688,38 @@ func (ec *executionContext) _AfterSaleOrderInfo_status(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_AfterSaleOrderInfo_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrderInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSaleOrderInfo_aftersaleOrder(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrderInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSaleOrderInfo_aftersaleOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AfterSaleOrderInfo().AftersaleOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.AfterSaleOrder) graphql.Marshaler {
+			return ec.marshalOAfterSaleOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSaleOrderInfo_aftersaleOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSaleOrderInfo",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSaleOrder(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AttrInfo_attrKey(ctx context.Context, field graphql.CollectedField, obj *order.AttrInfo) (ret graphql.Marshaler) {
@@ -3442,6 +4062,29 @@ func (ec *executionContext) fieldContext_PayInfo_payMethod(_ context.Context, fi
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PayInfo_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInfo_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.PaymentMethod) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PayInfo_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "PaymentMethod")
+}
+
 func (ec *executionContext) _PayInfo_prepayId(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4177,6 +4820,50 @@ func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_aftersaleOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_aftersaleOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AftersaleOrder(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.AfterSaleOrder) graphql.Marshaler {
+			return ec.marshalOAfterSaleOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_aftersaleOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSaleOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_aftersaleOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5451,6 +6138,104 @@ func (ec *executionContext) _AfterSaleDetail(ctx context.Context, sel ast.Select
 	return out
 }
 
+var afterSaleOrderImplementors = []string{"AfterSaleOrder"}
+
+func (ec *executionContext) _AfterSaleOrder(ctx context.Context, sel ast.SelectionSet, obj *order.AfterSaleOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSaleOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSaleOrder")
+		case "id":
+			out.Values[i] = ec._AfterSaleOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._AfterSaleOrder_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSaleOrder_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._AfterSaleOrder_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openid":
+			out.Values[i] = ec._AfterSaleOrder_openid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AfterSaleOrder_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refundAmount":
+			out.Values[i] = ec._AfterSaleOrder_refundAmount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "productId":
+			out.Values[i] = ec._AfterSaleOrder_productId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "skuId":
+			out.Values[i] = ec._AfterSaleOrder_skuId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AfterSaleOrder_count(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "returnWaybillId":
+			out.Values[i] = ec._AfterSaleOrder_returnWaybillId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "returnDeliveryId":
+			out.Values[i] = ec._AfterSaleOrder_returnDeliveryId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createTime":
+			out.Values[i] = ec._AfterSaleOrder_createTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updateTime":
+			out.Values[i] = ec._AfterSaleOrder_updateTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var afterSaleOrderInfoImplementors = []string{"AfterSaleOrderInfo"}
 
 func (ec *executionContext) _AfterSaleOrderInfo(ctx context.Context, sel ast.SelectionSet, obj *order.AfterSaleOrderInfo) graphql.Marshaler {
@@ -5465,13 +6250,19 @@ func (ec *executionContext) _AfterSaleOrderInfo(ctx context.Context, sel ast.Sel
 		case "aftersaleOrderId":
 			out.Values[i] = ec._AfterSaleOrderInfo_aftersaleOrderId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._AfterSaleOrderInfo_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "aftersaleOrder":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AfterSaleOrderInfo_aftersaleOrder(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6068,6 +6859,11 @@ func (ec *executionContext) _PayInfo(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "paymentMethod":
+			out.Values[i] = ec._PayInfo_paymentMethod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "prepayId":
 			out.Values[i] = ec._PayInfo_prepayId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -6311,6 +7107,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_orders(ctx, field)
+				})
+		case "aftersaleOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_aftersaleOrder(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -6710,7 +7512,7 @@ func (ec *executionContext) marshalNAfterSaleOrderInfo2githubᚗcomᚋordergraph
 }
 
 func (ec *executionContext) marshalNAfterSaleOrderInfo2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrderInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []order.AfterSaleOrderInfo) graphql.Marshaler {
-	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAfterSaleOrderInfo2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrderInfo(ctx, sel, v[i])
@@ -6723,6 +7525,21 @@ func (ec *executionContext) marshalNAfterSaleOrderInfo2ᚕgithubᚗcomᚋordergr
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNAfterSaleType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleType(ctx context.Context, v any) (order.AfterSaleType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := order.AfterSaleType(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAfterSaleType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleType(ctx context.Context, sel ast.SelectionSet, v order.AfterSaleType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AfterSaleType!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNAttrInfo2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAttrInfo(ctx context.Context, sel ast.SelectionSet, v order.AttrInfo) graphql.Marshaler {
@@ -7179,6 +7996,13 @@ func (ec *executionContext) marshalOAfterSaleDetail2ᚖgithubᚗcomᚋordergraph
 	return ec._AfterSaleDetail(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOAfterSaleOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrder(ctx context.Context, sel ast.SelectionSet, v *order.AfterSaleOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AfterSaleOrder(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7274,6 +8098,24 @@ func (ec *executionContext) marshalOExtInfo2ᚖgithubᚗcomᚋordergraphᚋorder
 	return ec._ExtInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOID2ᚖuint64(ctx context.Context, v any) (*uint64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalUint64ID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖuint64(ctx context.Context, sel ast.SelectionSet, v *uint64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalUint64ID(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOInsuranceInfo2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐInsuranceInfo(ctx context.Context, sel ast.SelectionSet, v *order.InsuranceInfo) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7318,6 +8160,25 @@ func (ec *executionContext) marshalOPayInfo2ᚖgithubᚗcomᚋordergraphᚋorder
 		return graphql.Null
 	}
 	return ec._PayInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentMethod2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPaymentMethod(ctx context.Context, v any) (*order.PaymentMethod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := order.PaymentMethod(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *order.PaymentMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalOPriceInfo2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPriceInfo(ctx context.Context, sel ast.SelectionSet, v *order.PriceInfo) graphql.Marshaler {

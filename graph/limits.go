@@ -12,8 +12,10 @@ import (
 
 // Limits refuses, before execution, an operation that is too deep, has too
 // many aliases, or would make more than MaxCost upstream fetches: each order
-// field (alias or not) costs one, and orders(ids:) one per id. Every fetch is
-// counted, repeats included, so the cost is known from the document alone.
+// or aftersaleOrder field (alias or not) costs one, orders(ids:) one per id,
+// and an order field that asks for its after-sale orders twice that. Every
+// fetch is counted, repeats included, so the cost is known from the
+// document alone.
 // Introspection subtrees are exempt from the depth limit (GraphiQL's own
 // introspection query nests type references a dozen levels deep).
 type Limits struct{ MaxCost, MaxDepth, MaxAliases int }
@@ -38,7 +40,7 @@ func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationC
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream order fetches; the limit is %d (each order field and each orders(ids:) id counts one)", m.cost, l.MaxCost), m.cost, l.MaxCost)
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders)", m.cost, l.MaxCost), m.cost, l.MaxCost)
 	}
 	return nil
 }
@@ -49,10 +51,11 @@ func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 	return err
 }
 
-// measures of a selection set: its depth below the set, and the aliases and
-// upstream fetches it contains.
+// measures of a selection set: its depth below the set, the aliases and
+// upstream fetches it contains, and whether it asks for after-sale orders.
 type measures struct {
 	depth, aliases, cost int
+	aftersales           bool
 }
 
 // measure walks the operation of oc once.
@@ -69,6 +72,7 @@ func (m *measures) add(o measures) {
 	m.depth = max(m.depth, o.depth)
 	m.aliases = min(m.aliases+o.aliases, capped)
 	m.cost = min(m.cost+o.cost, capped)
+	m.aftersales = m.aftersales || o.aftersales
 }
 
 // walker measures a document. Fragments are measured once each, so a
@@ -94,19 +98,27 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 			introspection := sel.Name == "__schema" || sel.Name == "__type"
 			if root {
 				switch sel.Name {
-				case "order":
+				case "order", "aftersaleOrder":
 					f.cost = 1
 				case "orders":
 					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
 					f.cost = len(ids)
 				}
+			} else if sel.Name == "aftersaleOrder" {
+				f.aftersales = true
 			}
 			if len(sel.SelectionSet) > 0 {
 				child := w.selection(sel.SelectionSet, false)
 				if introspection {
 					child.depth = 0
 				}
-				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost})
+				if root && child.aftersales {
+					// The after-sale orders of these orders: batched, so at
+					// most one call per order, a safe bound known now.
+					f.cost *= 2
+					child.aftersales = false
+				}
+				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost, aftersales: child.aftersales})
 			}
 			f.depth++
 			m.add(f)

@@ -14,6 +14,11 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
+func (r *afterSaleOrderInfoResolver) AftersaleOrder(ctx context.Context, obj *order.AfterSaleOrderInfo) (*order.AfterSaleOrder, error) {
+	a, err := loader.For(ctx).AfterSaleOrder(ctx, obj.AftersaleOrderID)
+	return visibleAfterSale(ctx, a, err)
+}
+
 func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, error) {
 	oid, err := order.ParseID(id)
 	if err != nil {
@@ -50,6 +55,22 @@ func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Orde
 	return out, nil
 }
 
+func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error) {
+	aid, err := order.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := loader.For(ctx).AfterSaleOrder(ctx, aid)
+	return visibleAfterSale(ctx, a, err)
+}
+
+func (r *Resolver) AfterSaleOrderInfo() AfterSaleOrderInfoResolver {
+	return &afterSaleOrderInfoResolver{r}
+}
+
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	afterSaleOrderInfoResolver struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
+)

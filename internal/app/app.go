@@ -156,6 +156,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	}
 	h := cfg.HTTP
 	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
+	h.AfterSales = upstream.AfterSales
 	h.Auth, h.PlaygroundQuery, h.Logger, h.Metrics = authn, ExampleQuery, log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)

@@ -31,6 +31,7 @@ func TestEveryCodeAsDocumented(t *testing.T) {
 	anyOrder := post(`{ order(id: "1001") { id } }`)
 	provokers := map[codes.Code]provoke{
 		codes.OrderNotFound:            {body: post(`{ order(id: "404") { id } }`)},
+		codes.AfterSaleNotFound:        {body: post(`{ aftersaleOrder(id: "404") { id } }`)},
 		codes.BadUserInput:             {body: post(`{ order(id: "abc") { id } }`)},
 		codes.UpstreamPermissionDenied: {setup: func(s *server) { s.Fake.SetErrcode(1001, 48001) }, body: anyOrder},
 		codes.UpstreamRateLimited:      {setup: func(s *server) { s.Fake.SetErrcode(1001, 45011) }, body: anyOrder},

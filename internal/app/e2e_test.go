@@ -29,7 +29,7 @@ const vendorExampleGraphQL = `{
       "onAftersaleSkuCnt": 10, "finishAftersaleSkuCnt": 0, "skuCode": null, "marketPrice": 2000}],
     "priceInfo": {"productPrice": 20000, "orderPrice": 10500, "freight": 500, "discountedPrice": 10000, "isDiscounted": true,
       "originalOrderPrice": null, "estimateProductPrice": null, "changeDownPrice": null, "changeFreight": null, "isChangeFreight": null, "buyerInsurancePrice": null},
-    "payInfo": {"payMethod": "微信支付", "prepayId": "42526234625", "prepayTime": "2020-03-25T14:04:25+08:00", "payTime": "2020-03-25T14:05:25+08:00", "transactionId": "131456479687"},
+    "payInfo": {"payMethod": "微信支付", "paymentMethod": "WECHAT_PAY", "prepayId": "42526234625", "prepayTime": "2020-03-25T14:04:25+08:00", "payTime": "2020-03-25T14:05:25+08:00", "transactionId": "131456479687"},
     "deliveryInfo": {
       "addressInfo": {"userName": "陈先生", "postalCode": "2435245", "provinceName": "广东", "cityName": "广州", "countyName": "海珠区", "detailInfo": "大塘", "nationalCode": "234234", "telNumber": "24534252", "houseNumber": null},
       "deliveryMethod": "快递",

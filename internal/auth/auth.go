@@ -44,12 +44,17 @@ var Anonymous = Principal{Role: RoleMerchant}
 
 // CanSee reports whether p may read o. A buyer sees an order only when its
 // openid is the buyer's own; an order without an openid is no buyer's.
-func (p Principal) CanSee(o *order.Order) bool {
+func (p Principal) CanSee(o *order.Order) bool { return p.owns(o.Openid) }
+
+// CanSeeAfterSale reports whether p may read a, by the same rule.
+func (p Principal) CanSeeAfterSale(a *order.AfterSaleOrder) bool { return p.owns(a.Openid) }
+
+func (p Principal) owns(openid *string) bool {
 	switch p.Role {
 	case RoleMerchant:
 		return true
 	case RoleBuyer:
-		return o.Openid != nil && p.Openid != "" && subtle.ConstantTimeCompare([]byte(*o.Openid), []byte(p.Openid)) == 1
+		return openid != nil && p.Openid != "" && subtle.ConstantTimeCompare([]byte(*openid), []byte(p.Openid)) == 1
 	}
 	return false
 }

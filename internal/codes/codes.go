@@ -12,6 +12,7 @@ type Code string
 // and the rest of the response still resolves.
 const (
 	OrderNotFound            Code = "ORDER_NOT_FOUND"
+	AfterSaleNotFound        Code = "AFTERSALE_NOT_FOUND"
 	BadUserInput             Code = "BAD_USER_INPUT"
 	UpstreamPermissionDenied Code = "UPSTREAM_PERMISSION_DENIED"
 	UpstreamRateLimited      Code = "UPSTREAM_RATE_LIMITED"
@@ -56,6 +57,7 @@ type Info struct {
 // follows this order.
 var All = []Info{
 	{OrderNotFound, 0, "the shop has no such order (errcode 100002), or it is not the buyer's own"},
+	{AfterSaleNotFound, 0, "the upstream returned no after-sale order of that id, or it is not the calling buyer's own"},
 	{BadUserInput, 0, "an id that is not a positive decimal integer below 2^64, too many ids, or an id the upstream refuses (errcode 9401020)"},
 	{UpstreamPermissionDenied, 0, "the app lacks the API permission (errcode 48001)"},
 	{UpstreamRateLimited, 0, "the upstream's quota or frequency limit (errcodes 45009, 45011, 30000)"},

@@ -25,14 +25,17 @@ const Default = MiniShop
 
 // Family is what one upstream family provides to the server.
 type Family struct {
-	Orders order.Source
+	Orders     order.Source
+	AfterSales order.AfterSaleSource
 }
 
 // builders holds each family's constructor; nil marks a family that is
 // named but not built yet.
 var builders = map[string]func(*wechat.Client) Family{
-	MiniShop: func(c *wechat.Client) Family { return Family{Orders: minishop.NewOrders(c)} },
-	Store:    nil, // issue 12
+	MiniShop: func(c *wechat.Client) Family {
+		return Family{Orders: minishop.NewOrders(c), AfterSales: minishop.NewAfterSales(c)}
+	},
+	Store: nil, // issue 12
 }
 
 // Check reports whether name is a family this build can serve.

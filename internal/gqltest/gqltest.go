@@ -10,7 +10,7 @@ const EveryOrderQuery = `query EveryField($id: ID!) { order(id: $id) {
   orderDetail {
     productInfos { productId outProductId skuId outSkuId thumbImg skuCnt salePrice title skuAttrs { attrKey attrValue } onAftersaleSkuCnt finishAftersaleSkuCnt skuCode marketPrice }
     priceInfo { productPrice orderPrice freight discountedPrice isDiscounted originalOrderPrice estimateProductPrice changeDownPrice changeFreight isChangeFreight buyerInsurancePrice }
-    payInfo { payMethod prepayId prepayTime payTime transactionId }
+    payInfo { payMethod paymentMethod prepayId prepayTime payTime transactionId }
     deliveryInfo {
       addressInfo { ...addr }
       deliveryMethod

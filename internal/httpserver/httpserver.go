@@ -54,6 +54,8 @@ type Config struct {
 	Loader loader.Config
 
 	Source order.Source
+	// AfterSales fetches after-sale orders; nil answers that there are none.
+	AfterSales order.AfterSaleSource
 	// APQCache remembers persisted queries; nil: APQCacheSize in process memory.
 	APQCache graphql.Cache[string]
 	// Auth verifies callers; nil accepts everyone as a merchant.
@@ -123,7 +125,7 @@ func New(cfg Config) http.Handler {
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
-		r.Use(specResponse, loader.Middleware(cfg.Source, cfg.Loader))
+		r.Use(specResponse, loader.Middleware(cfg.Source, cfg.AfterSales, cfg.Loader))
 		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
 		r.Get("/", gql.ServeHTTP)
 	})

@@ -1,6 +1,8 @@
-// Package loader gives each GraphQL request its own order dataloader, so that
+// Package loader gives each GraphQL request its own dataloaders, so that
 // every order id a query names is fetched at most once per request, and the
-// distinct ids go to the upstream concurrently with a bound.
+// distinct ids go to the upstream concurrently with a bound; and so that all
+// the after-sale orders a query names go to the upstream together, in its
+// batches.
 package loader
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -42,12 +45,13 @@ func DefaultConfig() Config {
 
 // Loaders is the set of loaders of one request.
 type Loaders struct {
-	orders *dataloader.Loader[uint64, *order.Order]
+	orders     *dataloader.Loader[uint64, *order.Order]
+	aftersales *dataloader.Loader[uint64, *order.AfterSaleOrder]
 }
 
-// New returns fresh loaders over src. Create one per request: the loader
-// remembers results, and results must not outlive the request.
-func New(src order.Source, cfg Config) *Loaders {
+// New returns fresh loaders over src and after. Create one per request: the
+// loader remembers results, and results must not outlive the request.
+func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	def := DefaultConfig()
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = def.Concurrency
@@ -77,7 +81,62 @@ func New(src order.Source, cfg Config) *Loaders {
 		}
 		return results
 	}
-	return &Loaders{orders: dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait))}
+	return &Loaders{
+		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
+		aftersales: afterSaleLoader(after, afterSaleWait),
+	}
+}
+
+// afterSaleWait is how long after-sale ids are collected before a batch
+// goes. Unlike orders, after-sale orders have a batch call, so waiting buys
+// fewer calls: every after-sale id a query names (root fields resolve
+// concurrently, and so do the elements of a list with a resolver) arrives
+// within a few milliseconds, and 50 of them go at once whatever the wait.
+const afterSaleWait = 5 * time.Millisecond
+
+// afterSaleLoader batches after-sale ids up to the source's batch size: a
+// query that names 120 ids makes three calls, which the loader sends at once.
+func afterSaleLoader(after order.AfterSaleSource, wait time.Duration) *dataloader.Loader[uint64, *order.AfterSaleOrder] {
+	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{dataloader.WithWait[uint64, *order.AfterSaleOrder](wait)}
+	if after != nil {
+		opts = append(opts, dataloader.WithBatchCapacity[uint64, *order.AfterSaleOrder](after.MaxBatch()))
+	}
+	return dataloader.NewBatchedLoader(afterSaleBatch(after), opts...)
+}
+
+// afterSaleBatch asks after for one batch of after-sale orders. An id it
+// does not return is not found; a failure of the call is every id's in the
+// batch, and is not remembered.
+func afterSaleBatch(after order.AfterSaleSource) dataloader.BatchFunc[uint64, *order.AfterSaleOrder] {
+	return func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.AfterSaleOrder] {
+		results := make([]*dataloader.Result[*order.AfterSaleOrder], len(ids))
+		var found map[uint64]*order.AfterSaleOrder
+		err := error(order.Errorf(codes.UpstreamUnavailable, "after-sale orders are not available from this upstream", nil))
+		if after != nil {
+			found, err = fetchAfterSales(ctx, after, ids)
+		}
+		for i, id := range ids {
+			switch a := found[id]; {
+			case err != nil:
+				results[i] = &dataloader.Result[*order.AfterSaleOrder]{Error: skipCacheIfTransient(err)}
+			case a == nil:
+				results[i] = &dataloader.Result[*order.AfterSaleOrder]{Error: order.Errorf(codes.AfterSaleNotFound, "after-sale order not found", nil)}
+			default:
+				results[i] = &dataloader.Result[*order.AfterSaleOrder]{Data: a}
+			}
+		}
+		return results
+	}
+}
+
+// fetchAfterSales calls after, turning a panic into an error of this batch.
+func fetchAfterSales(ctx context.Context, after order.AfterSaleSource, ids []uint64) (found map[uint64]*order.AfterSaleOrder, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			found, err = nil, order.Errorf(codes.Internal, "internal server error", nil)
+		}
+	}()
+	return after.AfterSaleOrders(ctx, ids)
 }
 
 // fetch loads one order, marking failures that may pass so that the loader
@@ -85,13 +144,19 @@ func New(src order.Source, cfg Config) *Loaders {
 func fetch(ctx context.Context, src order.Source, id uint64, log *slog.Logger) *dataloader.Result[*order.Order] {
 	o, err := order.FetchSafely(ctx, src, id, log)
 	if err != nil {
-		var e *order.Error
-		if !errors.As(err, &e) || e.Transient() {
-			err = dataloader.NewSkipCacheError(err)
-		}
-		return &dataloader.Result[*order.Order]{Error: err}
+		return &dataloader.Result[*order.Order]{Error: skipCacheIfTransient(err)}
 	}
 	return &dataloader.Result[*order.Order]{Data: o}
+}
+
+// skipCacheIfTransient marks a failure that may pass, so that the loader
+// does not remember it for the rest of the request.
+func skipCacheIfTransient(err error) error {
+	var e *order.Error
+	if !errors.As(err, &e) || e.Transient() {
+		return dataloader.NewSkipCacheError(err)
+	}
+	return err
 }
 
 // Order loads one order.
@@ -116,11 +181,17 @@ func (l *Loaders) Orders(ctx context.Context, ids []uint64) ([]*order.Order, []e
 
 type ctxKey struct{}
 
-// Middleware puts fresh loaders over src into each request's context.
-func Middleware(src order.Source, cfg Config) func(http.Handler) http.Handler {
+// AfterSaleOrder loads one after-sale order.
+func (l *Loaders) AfterSaleOrder(ctx context.Context, id uint64) (*order.AfterSaleOrder, error) {
+	return l.aftersales.Load(ctx, id)()
+}
+
+// Middleware puts fresh loaders over src and after into each request's
+// context.
+func Middleware(src order.Source, after order.AfterSaleSource, cfg Config) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := context.WithValue(r.Context(), ctxKey{}, New(src, cfg))
+			ctx := context.WithValue(r.Context(), ctxKey{}, New(src, after, cfg))
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

@@ -42,7 +42,7 @@ func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
 	src := newSource()
 	src.fail[2] = order.Errorf(codes.OrderNotFound, "order not found", nil)
 	src.panic[3] = true
-	l := New(src, Config{})
+	l := New(src, nil, Config{})
 	got, errs := l.Orders(context.Background(), []uint64{1, 2, 3, 1, 4})
 	for i, want := range []uint64{1, 0, 0, 1, 4} {
 		if want == 0 {
@@ -70,7 +70,7 @@ func TestTransientFailuresAreNotRemembered(t *testing.T) {
 	src := newSource()
 	src.fail[7] = order.Errorf(codes.UpstreamUnavailable, "upstream timed out", nil)
 	src.fail[8] = order.Errorf(codes.OrderNotFound, "order not found", nil)
-	l := New(src, Config{})
+	l := New(src, nil, Config{})
 	for range 2 {
 		_, _ = l.Order(context.Background(), 7)
 		_, _ = l.Order(context.Background(), 8)
@@ -103,7 +103,7 @@ func (s *slow) Order(_ context.Context, id uint64) (*order.Order, error) {
 
 func TestConcurrencyBoundSpansBatches(t *testing.T) {
 	src := &slow{}
-	l := New(src, Config{Concurrency: 3, Wait: time.Microsecond})
+	l := New(src, nil, Config{Concurrency: 3, Wait: time.Microsecond})
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Go(func() { _, _ = l.Order(context.Background(), uint64(i+1)) })

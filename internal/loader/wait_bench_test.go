@@ -28,7 +28,7 @@ func BenchmarkBatchWait(b *testing.B) {
 		b.Run(fmt.Sprintf("wait=%v", wait), func(b *testing.B) {
 			start := time.Now()
 			for b.Loop() {
-				l := New(sleeper(upstream), Config{Wait: wait, Concurrency: 20})
+				l := New(sleeper(upstream), nil, Config{Wait: wait, Concurrency: 20})
 				var wg sync.WaitGroup
 				for id := range uint64(20) {
 					wg.Go(func() { _, _ = l.Order(context.Background(), id+1) })

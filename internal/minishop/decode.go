@@ -148,6 +148,7 @@ func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 		switch name {
 		case "pay_method":
 			p.PayMethod, err = stringPtr(d)
+			p.PaymentMethod = paymentMethod(p.PayMethod)
 		case "prepay_id":
 			p.PrepayID, err = stringPtr(d)
 		case "prepay_time":
@@ -461,6 +462,18 @@ func deliveryType(d *flex.Decoder) (*order.DeliveryType, error) {
 	}
 	t := lookup(deliveryTypes, s.V, order.DeliveryUnknown)
 	return &t, nil
+}
+
+// paymentMethod maps Mini Shop's payment text; no text is no method.
+func paymentMethod(text *string) *order.PaymentMethod {
+	if text == nil {
+		return nil
+	}
+	m := order.PaymentUnknown
+	if *text == "微信支付" {
+		m = order.PaymentWeChatPay
+	}
+	return &m
 }
 
 // nonNil keeps a missing list from reaching clients as null.

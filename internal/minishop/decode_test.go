@@ -74,7 +74,7 @@ func TestDecodeVendorExample(t *testing.T) {
 				SalePrice: 2000, MarketPrice: ptr(int64(2000)),
 			}},
 			PayInfo: &order.PayInfo{
-				PayMethod: ptr("微信支付"), PrepayID: ptr("42526234625"), TransactionID: ptr("131456479687"),
+				PayMethod: ptr("微信支付"), PaymentMethod: ptr(order.PaymentWeChatPay), PrepayID: ptr("42526234625"), TransactionID: ptr("131456479687"),
 				PrepayTime: cst(2020, 3, 25, 14, 4, 25), PayTime: cst(2020, 3, 25, 14, 5, 25),
 			},
 			PriceInfo: &order.PriceInfo{ProductPrice: 20000, OrderPrice: 10500, Freight: 500, DiscountedPrice: ptr(int64(10000)), IsDiscounted: true},

@@ -40,6 +40,10 @@ func decodeReference(body []byte, id uint64) (*order.Order, error) {
 	if o.ID == 0 {
 		o.ID = id
 	}
+	// The one field added since: derived from the text the reference read.
+	if o.OrderDetail != nil && o.OrderDetail.PayInfo != nil {
+		o.OrderDetail.PayInfo.PaymentMethod = paymentMethod(o.OrderDetail.PayInfo.PayMethod)
+	}
 	return o, nil
 }
 

@@ -77,3 +77,24 @@ const (
 	VerifyNotOnHolidays VerifyType = "NOT_ON_HOLIDAYS"
 	VerifyUnknown       VerifyType = "UNKNOWN"
 )
+
+// AfterSaleType is what an after-sale order asks for.
+type AfterSaleType string
+
+const (
+	AfterSaleRefund   AfterSaleType = "REFUND"
+	AfterSaleReturn   AfterSaleType = "RETURN"
+	AfterSaleExchange AfterSaleType = "EXCHANGE"
+	AfterSaleUnknown  AfterSaleType = "UNKNOWN"
+)
+
+// PaymentMethod is how the buyer paid.
+type PaymentMethod string
+
+const (
+	PaymentWeChatPay      PaymentMethod = "WECHAT_PAY"
+	PaymentPayAfterUse    PaymentMethod = "PAY_AFTER_USE"
+	PaymentFreeLottery    PaymentMethod = "FREE_LOTTERY"
+	PaymentPointsExchange PaymentMethod = "POINTS_EXCHANGE"
+	PaymentUnknown        PaymentMethod = "UNKNOWN"
+)

@@ -26,6 +26,14 @@ type Source interface {
 	Order(ctx context.Context, id uint64) (*Order, error)
 }
 
+// AfterSaleSource fetches after-sale orders in batches of at most MaxBatch
+// ids. An id the upstream does not know is missing from the map; an error
+// fails the whole batch.
+type AfterSaleSource interface {
+	MaxBatch() int
+	AfterSaleOrders(ctx context.Context, ids []uint64) (map[uint64]*AfterSaleOrder, error)
+}
+
 // Order is one shop order.
 type Order struct {
 	ID              uint64
@@ -78,6 +86,7 @@ type AttrInfo struct {
 // strings even when they are all digits.
 type PayInfo struct {
 	PayMethod     *string
+	PaymentMethod *PaymentMethod
 	PrepayID      *string
 	PrepayTime    *time.Time
 	PayTime       *time.Time
@@ -180,6 +189,24 @@ type AfterSaleDetail struct {
 type AfterSaleOrderInfo struct {
 	AftersaleOrderID uint64
 	Status           int64
+}
+
+// AfterSaleOrder is a refund or return.
+type AfterSaleOrder struct {
+	ID               uint64
+	OrderID          uint64
+	Status           string
+	Type             AfterSaleType
+	Openid           *string
+	Reason           *string
+	RefundAmount     *int64
+	ProductID        *uint64
+	SkuID            *uint64
+	Count            *int64
+	ReturnWaybillID  *string
+	ReturnDeliveryID *string
+	CreateTime       *time.Time
+	UpdateTime       *time.Time
 }
 
 // ExtInfo holds free-text notes.

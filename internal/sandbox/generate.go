@@ -147,3 +147,26 @@ func quirk(id uint64) map[string]any {
 	}
 	return map[string]any{"errcode": 0, "errmsg": "ok", "order": o}
 }
+
+// GenerateAfterSale returns the upstream JSON object of a made-up after-sale
+// order. Mini Shop's naming trap is kept: order_id is the after-sale id and
+// original_order_id the order's.
+func GenerateAfterSale(id uint64) map[string]any {
+	rng := rand.New(rand.NewPCG(id, 0xaf7e5a1e))
+	orderID := uint64(1000 + rng.IntN(1_000_000))
+	openid := "oSandbox" + strconv.FormatUint(orderID%100000, 36)
+	if id == 1234 {
+		orderID, openid = VendorExampleID, "oDNt95V1edm_RT8K5GSLW4dQYciE"
+	}
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, china).Add(time.Duration(rng.IntN(365*24*3600)) * time.Second)
+	types := []string{"REFUND", "RETURN"}
+	return map[string]any{
+		"order_id": id, "original_order_id": orderID,
+		"status": "MERCHANT_REFUND_SUCCESS", "type": types[rng.IntN(len(types))], "reason": "NO_LONGER_WANT",
+		"openid":       openid,
+		"product_info": map[string]any{"product_id": 234245, "sku_id": 23424, "count": 1 + rng.IntN(3)},
+		"refund_info":  map[string]any{"amount": 100 * (1 + rng.IntN(500))},
+		"return_info":  map[string]any{"waybill_id": "", "delivery_id": "", "delivery_name": ""},
+		"create_time":  created.Unix(), "update_time": created.Add(48 * time.Hour).Unix(),
+	}
+}

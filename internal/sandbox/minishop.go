@@ -81,3 +81,25 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": Generate(id)})
 	}
 }
+
+// miniShopAfterSales answers batchgetaftersaleorder: for each id from 1000
+// up, a made-up after-sale record, the same for the same id; 1234, the
+// vendor example's after-sale order, belongs to that order. Ids below 1000
+// do not exist. Like the real API it answers in an order of its own (here
+// the reverse) and without an errcode.
+func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs []uint64 `json:"after_sale_order_id_list"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.IDs) > 50 {
+		writeJSON(w, errcode(9401020, "invalid parameter"))
+		return
+	}
+	list := []map[string]any{}
+	for i := len(req.IDs) - 1; i >= 0; i-- {
+		if id := req.IDs[i]; id >= 1000 {
+			list = append(list, GenerateAfterSale(id))
+		}
+	}
+	writeJSON(w, map[string]any{"errmsg": "", "after_sale_order_list": list})
+}

@@ -46,7 +46,8 @@ func New(latency time.Duration) *Sandbox {
 // routes lists every family's fake API calls.
 func (s *Sandbox) routes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"POST /product/order/get": s.miniShopOrderGet,
+		"POST /product/order/get":                    s.miniShopOrderGet,
+		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
 	}
 }
 

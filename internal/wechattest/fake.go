@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,25 +37,29 @@ type Fake struct {
 	inFlight   atomic.Int64
 	PeakOrders atomic.Int64 // most order calls in progress at once
 
-	mu        sync.Mutex
-	issued    []string // every token handed out, oldest first
-	valid     map[string]bool
-	sameToken bool // normal mode hands back the current token even if revoked
-	tokenErr  int64
-	expiresIn int64
-	latency   time.Duration
-	orders    map[uint64]string
-	faults    func(id uint64, attempt int) Fault
-	errcodes  map[uint64]int64
-	perID     map[uint64]int
+	mu         sync.Mutex
+	issued     []string // every token handed out, oldest first
+	valid      map[string]bool
+	sameToken  bool // normal mode hands back the current token even if revoked
+	tokenErr   int64
+	expiresIn  int64
+	latency    time.Duration
+	orders     map[uint64]string
+	afterSales map[uint64]string
+	// afterSaleBatches are the id lists of the batchgetaftersaleorder calls.
+	afterSaleBatches [][]uint64
+	faults           func(id uint64, attempt int) Fault
+	errcodes         map[uint64]int64
+	perID            map[uint64]int
 }
 
 // New starts a fake upstream, stopped when the test ends.
 func New(tb testing.TB) *Fake {
-	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
+	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
 	mux.HandleFunc("POST /product/order/get", f.orderCall(miniShop))
+	mux.HandleFunc("POST /product/order/batchgetaftersaleorder", f.afterSaleBatch)
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -65,6 +70,54 @@ func (f *Fake) SetOrder(id uint64, orderJSON string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.orders[id] = orderJSON
+}
+
+// SetAfterSale makes the after-sale order id answer with the raw JSON of an
+// after-sale record.
+func (f *Fake) SetAfterSale(id uint64, recordJSON string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.afterSales[id] = recordJSON
+}
+
+// AfterSaleBatchSizes returns the number of ids of each batch call so far.
+func (f *Fake) AfterSaleBatchSizes() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sizes := make([]int, len(f.afterSaleBatches))
+	for i, b := range f.afterSaleBatches {
+		sizes[i] = len(b)
+	}
+	return sizes
+}
+
+// afterSaleBatch answers the records it knows, last asked first (the real
+// API answers in its own order), and like the vendor's sample without an
+// errcode.
+func (f *Fake) afterSaleBatch(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs []uint64 `json:"after_sale_order_id_list"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.IDs) > 50 {
+		writeErr(w, 9401020)
+		return
+	}
+	f.mu.Lock()
+	f.afterSaleBatches = append(f.afterSaleBatches, req.IDs)
+	valid := f.valid[r.URL.Query().Get("access_token")]
+	var records []string
+	for i := len(req.IDs) - 1; i >= 0; i-- {
+		if rec, ok := f.afterSales[req.IDs[i]]; ok {
+			records = append(records, rec)
+		}
+	}
+	f.mu.Unlock()
+	if !valid {
+		writeErr(w, 40001)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"errmsg":"","after_sale_order_list":[%s]}`, strings.Join(records, ","))
 }
 
 // SetResponse makes id answer with body verbatim (a whole response).
