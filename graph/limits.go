@@ -2,18 +2,21 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ordergraph/ordergraph/internal/codes"
+	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // Limits refuses, before execution, an operation that is too deep, has too
-// many aliases, or would make more than MaxCost upstream fetches: each order
-// or aftersaleOrder field (alias or not) costs one, orders(ids:) one per id,
-// and an order field that asks for its after-sale orders twice that. Every
+// many aliases, or would make more than MaxCost upstream fetches: each order,
+// aftersaleOrder or listOrders field (alias or not) costs one, orders(ids:)
+// one per id; an order field that asks for its after-sale orders costs twice
+// that, and a page that does costs one more per order of the page. Every
 // fetch is counted, repeats included, so the cost is known from the
 // document alone.
 // Introspection subtrees are exempt from the depth limit (GraphiQL's own
@@ -103,6 +106,8 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				case "orders":
 					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
 					f.cost = len(ids)
+				case "listOrders":
+					f.cost = 1 // a page is one upstream call
 				}
 			} else if sel.Name == "aftersaleOrder" {
 				f.aftersales = true
@@ -115,7 +120,11 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				if root && child.aftersales {
 					// The after-sale orders of these orders: batched, so at
 					// most one call per order, a safe bound known now.
-					f.cost *= 2
+					if sel.Name == "listOrders" {
+						f.cost += pageSize(sel, w.vars)
+					} else {
+						f.cost *= 2
+					}
 					child.aftersales = false
 				}
 				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost, aftersales: child.aftersales})
@@ -129,6 +138,21 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 		}
 	}
 	return m
+}
+
+// pageSize is a list field's first argument, or its default.
+func pageSize(sel *ast.Field, vars map[string]any) int {
+	switch n := sel.ArgumentMap(vars)["first"].(type) {
+	case int64:
+		return int(n)
+	case int:
+		return n
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return int(i)
+		}
+	}
+	return listing.DefaultFirst
 }
 
 func (w *walker) fragment(name string, root bool) measures {

@@ -3,10 +3,16 @@
 // place where domain errors become GraphQL errors (errors.go).
 package graph
 
+import "github.com/ordergraph/ordergraph/internal/order"
+
 //go:generate go run github.com/ordergraph/ordergraph/cmd/graphgen
 
 // Resolver holds what the resolvers need besides the request's loaders.
 type Resolver struct {
 	// MaxIDs caps orders(ids:); larger lists are refused before any upstream call.
 	MaxIDs int
+	// Lists pages through the family's orders; nil: listOrders is unavailable.
+	Lists order.Lister
+	// Family is the upstream family's name, carried in list cursors.
+	Family string
 }

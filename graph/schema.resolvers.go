@@ -8,8 +8,11 @@ package graph
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
+	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -53,6 +56,21 @@ func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Orde
 		}
 	}
 	return out, nil
+}
+
+func (r *queryResolver) ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error) {
+	if r.Lists == nil {
+		return nil, order.Errorf(codes.UpstreamUnavailable, "order lists are not available from this upstream", nil)
+	}
+	loaders := loader.For(ctx)
+	req := listing.Request{
+		Family: r.Family, Filter: filter, First: first, After: after, Now: time.Now(),
+		Prime: func(o *order.Order) { loaders.Prime(ctx, o) },
+	}
+	if p := auth.FromContext(ctx); p.Role != auth.RoleMerchant {
+		req.Visible = p.CanSee
+	}
+	return listing.List(ctx, r.Lists, req)
 }
 
 func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error) {

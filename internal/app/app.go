@@ -84,6 +84,27 @@ query ExampleOrder {
 }
 `
 
+// ListExampleQuery is the playground's second tab: the last 7 days, 10 per
+// page, from the sandbox's catalogue of orders.
+const ListExampleQuery = `# Orders created in the last 7 days, 10 per page, newest first.
+# Pass pageInfo.endCursor as "after" for the next page.
+query LastWeek($after: String) {
+  listOrders(first: 10, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id
+        status
+        createTime
+        orderDetail { priceInfo { orderPrice } }
+        aftersaleDetail { onAftersaleOrderCnt }
+      }
+    }
+  }
+}
+`
+
 // Run runs the server until ctx ends and returns the process exit status:
 // 2 for a configuration error, 1 for a failure to serve.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -156,8 +177,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	}
 	h := cfg.HTTP
 	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
-	h.AfterSales = upstream.AfterSales
-	h.Auth, h.PlaygroundQuery, h.Logger, h.Metrics = authn, ExampleQuery, log, m
+	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, upstream.Name
+	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, []string{ExampleQuery, ListExampleQuery}, log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)
 		return err

@@ -45,6 +45,31 @@ func TestSandboxServesThePlaygroundExample(t *testing.T) {
 	}
 }
 
+// The playground's second tab lists the sandbox's catalogue: the last 7
+// days, 10 per page, newest first; each listed order is the one order/get
+// answers for its id, and the page walk goes on.
+func TestSandboxServesThePlaygroundList(t *testing.T) {
+	s := sandboxServer(t)
+	r := s.post(t, app.ListExampleQuery, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	edges, _ := at(r.Data, "listOrders.edges").([]any)
+	perWeek := int64(7 * 24 * time.Hour / sandbox.CatalogueEvery)
+	if len(edges) != 10 || at(r.Data, "listOrders.totalCount") != jsonNumber(perWeek) || at(r.Data, "listOrders.pageInfo.hasNextPage") != true {
+		t.Fatalf("the last week's first page: %s", r.Raw)
+	}
+	id := at(r.Data, "listOrders.edges.3.node.id")
+	one := s.post(t, fmt.Sprintf(`{ order(id: "%v") { id status createTime } }`, id), nil)
+	if at(one.Data, "order.createTime") != at(r.Data, "listOrders.edges.3.node.createTime") || at(one.Data, "order.status") != at(r.Data, "listOrders.edges.3.node.status") {
+		t.Fatalf("order %v listed as %v, answered as %s", id, at(r.Data, "listOrders.edges.3.node"), one.Raw)
+	}
+	next := s.post(t, app.ListExampleQuery, map[string]any{"after": at(r.Data, "listOrders.pageInfo.endCursor")})
+	if at(next.Data, "listOrders.edges.0.node.id") != fmt.Sprint(sandbox.CatalogueFirstID+10) {
+		t.Fatalf("the second page: %s", next.Raw)
+	}
+}
+
 func TestSandboxSpecialIDs(t *testing.T) {
 	s := sandboxServer(t)
 	codes := map[uint64]string{100002: "ORDER_NOT_FOUND", 48001: "UPSTREAM_PERMISSION_DENIED", 45009: "UPSTREAM_RATE_LIMITED",

@@ -25,7 +25,9 @@ const Default = MiniShop
 
 // Family is what one upstream family provides to the server.
 type Family struct {
+	Name       string
 	Orders     order.Source
+	Lists      order.Lister
 	AfterSales order.AfterSaleSource
 }
 
@@ -33,7 +35,7 @@ type Family struct {
 // named but not built yet.
 var builders = map[string]func(*wechat.Client) Family{
 	MiniShop: func(c *wechat.Client) Family {
-		return Family{Orders: minishop.NewOrders(c), AfterSales: minishop.NewAfterSales(c)}
+		return Family{Name: MiniShop, Orders: minishop.NewOrders(c), Lists: minishop.NewLists(c), AfterSales: minishop.NewAfterSales(c)}
 	},
 	Store: nil, // issue 12
 }

@@ -56,12 +56,16 @@ type Config struct {
 	Source order.Source
 	// AfterSales fetches after-sale orders; nil answers that there are none.
 	AfterSales order.AfterSaleSource
+	// Lists pages through orders; nil answers that lists are not available.
+	Lists order.Lister
+	// Family names the upstream family, which every list cursor carries.
+	Family string
 	// APQCache remembers persisted queries; nil: APQCacheSize in process memory.
 	APQCache graphql.Cache[string]
 	// Auth verifies callers; nil accepts everyone as a merchant.
 	Auth *auth.Authenticator
-	// PlaygroundQuery is the query GraphiQL opens with.
-	PlaygroundQuery string
+	// PlaygroundQueries are the queries GraphiQL opens with, a tab each.
+	PlaygroundQueries []string
 	// Ready reports whether the server can serve orders; nil means always.
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
@@ -130,7 +134,7 @@ func New(cfg Config) http.Handler {
 		r.Get("/", gql.ServeHTTP)
 	})
 	if cfg.Playground {
-		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundQuery))
+		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundQueries...))
 		r.Handle(playground.AssetsPath+"*", playground.Assets())
 	}
 	return r
@@ -138,7 +142,7 @@ func New(cfg Config) http.Handler {
 
 // graphQL builds the gqlgen handler with explicit transports and extensions.
 func graphQL(cfg Config) *handler.Server {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family}})
 	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

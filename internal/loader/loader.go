@@ -181,6 +181,13 @@ func (l *Loaders) Orders(ctx context.Context, ids []uint64) ([]*order.Order, []e
 
 type ctxKey struct{}
 
+// Prime gives the loader an order fetched another way (a listed page), so
+// that a lookup of its id later in the request costs no upstream call. An
+// id already loaded or in flight keeps its own.
+func (l *Loaders) Prime(ctx context.Context, o *order.Order) {
+	l.orders.Prime(ctx, o.ID, o)
+}
+
 // AfterSaleOrder loads one after-sale order.
 func (l *Loaders) AfterSaleOrder(ctx context.Context, id uint64) (*order.AfterSaleOrder, error) {
 	return l.aftersales.Load(ctx, id)()

@@ -26,6 +26,66 @@ type Source interface {
 	Order(ctx context.Context, id uint64) (*Order, error)
 }
 
+// Lister lists orders by time range, a page at a time, at absolute
+// positions in the upstream's order.
+type Lister interface {
+	ListOrders(ctx context.Context, q ListQuery) (ListPage, error)
+}
+
+// ListQuery asks for the orders at positions [Offset, Offset+Limit) of the
+// orders whose Field time is in [From, To), of Status when it is set.
+type ListQuery struct {
+	Field    TimeField
+	From, To time.Time
+	Status   *OrderStatus
+	Offset   int
+	Limit    int
+}
+
+// TimeField is the order time a list filters on.
+type TimeField string
+
+const (
+	Created TimeField = "created"
+	Updated TimeField = "updated"
+)
+
+// ListPage is what a Lister found: the orders at the positions asked for
+// (fewer at the end of the list) and how many match in all.
+type ListPage struct {
+	Orders []*Order
+	Total  int
+}
+
+// ListFilter is a client's listOrders filter, as sent.
+type ListFilter struct {
+	CreatedFrom, CreatedTo *time.Time
+	UpdatedFrom, UpdatedTo *time.Time
+	Status                 *OrderStatus
+}
+
+// OrderConnection is a page of orders for a client: the orders with their
+// cursors, and where the page is.
+type OrderConnection struct {
+	Edges      []OrderEdge
+	PageInfo   PageInfo
+	TotalCount *int
+}
+
+// OrderEdge is one order of a page.
+type OrderEdge struct {
+	Cursor string
+	Node   *Order
+}
+
+// PageInfo says where a page is in the list.
+type PageInfo struct {
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     *string
+	EndCursor       *string
+}
+
 // AfterSaleSource fetches after-sale orders in batches of at most MaxBatch
 // ids. An id the upstream does not know is missing from the map; an error
 // fails the whole batch.

@@ -39,7 +39,7 @@ var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher,
-      defaultQuery: {{.Query}},
+      defaultTabs: {{.Tabs}},
       defaultEditorToolsVisibility: true,
     }),
   );
@@ -48,11 +48,24 @@ var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
 </html>
 `))
 
-// Handler serves the GraphiQL page for endpoint, opening with query.
-func Handler(title, endpoint, query string) http.Handler {
+// tab is one query GraphiQL opens with, in a tab of its own.
+type tab struct {
+	Query string `json:"query"`
+}
+
+// Handler serves the GraphiQL page for endpoint, opening with a tab for
+// each of queries.
+func Handler(title, endpoint string, queries ...string) http.Handler {
+	tabs := make([]tab, len(queries))
+	for i, q := range queries {
+		tabs[i] = tab{q}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
-		_ = page.Execute(w, struct{ Title, Endpoint, Query, Assets string }{title, endpoint, query, AssetsPath})
+		_ = page.Execute(w, struct {
+			Title, Endpoint, Assets string
+			Tabs                    []tab
+		}{title, endpoint, AssetsPath, tabs})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // The Mini Shop family's fake: POST /product/order/get. It serves the
@@ -78,7 +79,11 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, errcode(100002, "order not exist"))
 			return
 		}
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": Generate(id)})
+		o, listed := s.catalogue.byID[id]
+		if !listed {
+			o = Generate(id)
+		}
+		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
 	}
 }
 
@@ -102,4 +107,68 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, map[string]any{"errmsg": "", "after_sale_order_list": list})
+}
+
+// catalogue is what get_list lists: CatalogueSize generated orders, one
+// every CatalogueEvery back from the sandbox's start, newest first, shared
+// by CatalogueBuyers buyers in turn. order/get answers the same orders.
+type catalogue struct {
+	orders []map[string]any // newest first
+	byID   map[uint64]map[string]any
+}
+
+// The catalogue's shape: 300 orders over the last 30 days, five buyers.
+const (
+	CatalogueFirstID = 2_000_000
+	CatalogueSize    = 300
+	CatalogueEvery   = 30 * 24 * time.Hour / CatalogueSize
+	CatalogueBuyers  = 5
+)
+
+func newCatalogue(now time.Time) catalogue {
+	c := catalogue{byID: map[uint64]map[string]any{}}
+	newest := now.Truncate(time.Minute)
+	for i := range CatalogueSize {
+		id := uint64(CatalogueFirstID + i)
+		o := Generate(id)
+		created := newest.Add(-time.Duration(i) * CatalogueEvery)
+		o["create_time"], o["update_time"] = wallClock(created), wallClock(created.Add(30*time.Minute))
+		o["openid"] = "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers)
+		c.orders = append(c.orders, o)
+		c.byID[id] = o
+	}
+	return c
+}
+
+// miniShopOrderList answers get_list from the catalogue: the orders whose
+// create_time (or update_time) is in the inclusive range, of the status
+// when one is asked, a page of them.
+func (s *Sandbox) miniShopOrderList(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		StartCreate string `json:"start_create_time"`
+		EndCreate   string `json:"end_create_time"`
+		StartUpdate string `json:"start_update_time"`
+		EndUpdate   string `json:"end_update_time"`
+		Status      *int64 `json:"status"`
+		Page        int    `json:"page"`
+		PageSize    int    `json:"page_size"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Page < 1 || req.PageSize < 1 {
+		writeJSON(w, errcode(9401020, "invalid parameter"))
+		return
+	}
+	field, from, to := "create_time", req.StartCreate, req.EndCreate
+	if req.StartUpdate != "" || req.EndUpdate != "" {
+		field, from, to = "update_time", req.StartUpdate, req.EndUpdate
+	}
+	matching := []map[string]any{}
+	for _, o := range s.catalogue.orders {
+		at := o[field].(string)
+		if at >= from && at <= to && (req.Status == nil || o["status"] == *req.Status) {
+			matching = append(matching, o)
+		}
+	}
+	start := min((req.Page-1)*req.PageSize, len(matching))
+	end := min(start+req.PageSize, len(matching))
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "total_num": len(matching), "orders": matching[start:end]})
 }

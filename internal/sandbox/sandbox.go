@@ -25,16 +25,17 @@ const (
 
 // Sandbox is the fake upstream's HTTP handler.
 type Sandbox struct {
-	token   string
-	latency time.Duration
-	mux     *http.ServeMux
+	token     string
+	latency   time.Duration
+	mux       *http.ServeMux
+	catalogue catalogue
 }
 
 // New returns a sandbox that adds latency to every API call.
 func New(latency time.Duration) *Sandbox {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux()}
+	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(), catalogue: newCatalogue(time.Now())}
 	s.mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	for pattern, h := range s.routes() {
@@ -48,6 +49,7 @@ func (s *Sandbox) routes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"POST /product/order/get":                    s.miniShopOrderGet,
 		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
+		"POST /product/order/get_list":               s.miniShopOrderList,
 	}
 }
 

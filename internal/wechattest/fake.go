@@ -9,10 +9,13 @@
 package wechattest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +51,7 @@ type Fake struct {
 	afterSales map[uint64]string
 	// afterSaleBatches are the id lists of the batchgetaftersaleorder calls.
 	afterSaleBatches [][]uint64
+	listRequests     []string
 	faults           func(id uint64, attempt int) Fault
 	errcodes         map[uint64]int64
 	perID            map[uint64]int
@@ -60,6 +64,7 @@ func New(tb testing.TB) *Fake {
 	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
 	mux.HandleFunc("POST /product/order/get", f.orderCall(miniShop))
 	mux.HandleFunc("POST /product/order/batchgetaftersaleorder", f.afterSaleBatch)
+	mux.HandleFunc("POST /product/order/get_list", f.orderList)
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -118,6 +123,88 @@ func (f *Fake) afterSaleBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = fmt.Fprintf(w, `{"errmsg":"","after_sale_order_list":[%s]}`, strings.Join(records, ","))
+}
+
+// ListRequests returns the bodies of the get_list calls so far.
+func (f *Fake) ListRequests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.listRequests...)
+}
+
+// orderList answers get_list from the orders set with SetOrder: those whose
+// create_time (or update_time) is in the inclusive range, of the status
+// when one is asked, newest first, a page of them.
+func (f *Fake) orderList(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var q map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&q); err != nil {
+		writeErr(w, 9401020)
+		return
+	}
+	field := "create_time"
+	from, to := str(q["start_create_time"]), str(q["end_create_time"])
+	if _, ok := q["start_update_time"]; ok {
+		field, from, to = "update_time", str(q["start_update_time"]), str(q["end_update_time"])
+	}
+	page, _ := strconv.Atoi(str(q["page"]))
+	size, _ := strconv.Atoi(str(q["page_size"]))
+	status, hasStatus := q["status"]
+	f.mu.Lock()
+	f.listRequests = append(f.listRequests, string(body))
+	valid := f.valid[r.URL.Query().Get("access_token")]
+	type listed struct {
+		at   string
+		id   uint64
+		body string
+	}
+	var all []listed
+	for id, o := range f.orders {
+		if strings.HasPrefix(o, "RAW:") {
+			continue
+		}
+		var fields map[string]any
+		d := json.NewDecoder(strings.NewReader(o))
+		d.UseNumber()
+		if d.Decode(&fields) != nil {
+			continue
+		}
+		at := str(fields[field])
+		if at < from || at > to || (hasStatus && str(fields["status"]) != str(status)) {
+			continue
+		}
+		all = append(all, listed{at, id, o})
+	}
+	f.mu.Unlock()
+	if !valid {
+		writeErr(w, 40001)
+		return
+	}
+	if page < 1 || size < 1 {
+		writeErr(w, 9401020)
+		return
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].at != all[j].at {
+			return all[i].at > all[j].at
+		}
+		return all[i].id > all[j].id
+	})
+	var out []string
+	for _, o := range all[min((page-1)*size, len(all)):min(page*size, len(all))] {
+		out = append(out, o.body)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","total_num":%d,"orders":[%s]}`, len(all), strings.Join(out, ","))
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
 }
 
 // SetResponse makes id answer with body verbatim (a whole response).
