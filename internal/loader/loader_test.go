@@ -113,3 +113,22 @@ func TestConcurrencyBoundSpansBatches(t *testing.T) {
 		t.Fatalf("%d calls in flight, bound is 3", src.peak)
 	}
 }
+
+// An order primed from a listed page is served without a call; one already
+// loaded keeps its own.
+func TestPrimedOrdersCostNoCall(t *testing.T) {
+	src := newSource()
+	l := New(src, nil, Config{})
+	ctx := context.Background()
+	l.Prime(ctx, &order.Order{ID: 5, StatusCode: 20})
+	if o, err := l.Order(ctx, 5); err != nil || o.StatusCode != 20 || src.count(5) != 0 {
+		t.Fatalf("primed order: %+v, %v, %d calls", o, err, src.count(5))
+	}
+	if _, err := l.Order(ctx, 6); err != nil || src.count(6) != 1 {
+		t.Fatalf("order 6: %v, %d calls", err, src.count(6))
+	}
+	l.Prime(ctx, &order.Order{ID: 6, StatusCode: 30})
+	if o, _ := l.Order(ctx, 6); o.StatusCode != 0 || src.count(6) != 1 {
+		t.Fatalf("priming replaced a loaded order: %+v", o)
+	}
+}
