@@ -223,6 +223,7 @@ type ComplexityRoot struct {
 		ListOrders     func(childComplexity int, filter *order.ListFilter, first *int, after *string) int
 		Order          func(childComplexity int, id string) int
 		Orders         func(childComplexity int, ids []string) int
+		SearchOrders   func(childComplexity int, filter order.SearchFilter, first *int, after *string) int
 	}
 }
 
@@ -237,6 +238,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, ids []string) ([]*order.Order, error)
 	ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error)
+	SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error)
 	AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error)
 }
 
@@ -1032,6 +1034,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Orders(childComplexity, args["ids"].([]string)), true
+	case "Query.searchOrders":
+		if e.ComplexityRoot.Query.SearchOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(order.SearchFilter), args["first"].(*int), args["after"].(*string)), true
 
 	}
 	return 0, false
@@ -1043,6 +1056,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("OrderListFilter", ec.unmarshalInputOrderListFilter),
+			graphql.NewInputUnmarshaler("OrderSearchFilter", ec.unmarshalInputOrderSearchFilter),
 		)
 	}
 	first := true
@@ -1149,6 +1163,21 @@ type Query {
   listOrders(
     "Which orders: one time range, created or updated, and a status."
     filter: OrderListFilter
+    "How many orders, 1..100 (default 20)."
+    first: Int
+    "Continue after this cursor (an endCursor of this field and filter)."
+    after: String
+  ): OrderConnection!
+
+  """
+  Orders that match a search, paged like listOrders. At least one filter
+  field. Mini Shop searches by orderId, title, skuCode, userName, telNumber,
+  payFrom/payTo, status and hasAftersale; the WeChat Store's own fields
+  (telNumberLast4, merchantNotes, customerNotes) are refused there.
+  """
+  searchOrders(
+    "What to search for; at least one field."
+    filter: OrderSearchFilter!
     "How many orders, 1..100 (default 20)."
     first: Int
     "Continue after this cursor (an endCursor of this field and filter)."
@@ -1600,6 +1629,34 @@ input OrderListFilter {
   updatedTo: DateTime
   "Only orders with exactly this status."
   status: OrderStatus
+}
+
+"""
+What searchOrders looks for; every field given must match. hasAftersale:
+true is at least one after-sale in progress, false none in progress.
+"""
+input OrderSearchFilter {
+  orderId: ID
+  "A keyword of a product title."
+  title: String
+  "The merchant's SKU code."
+  skuCode: String
+  "The receiver's name."
+  userName: String
+  "The receiver's phone number (Mini Shop)."
+  telNumber: String
+  "The last 4 digits of the receiver's phone (WeChat Store)."
+  telNumberLast4: String
+  "Text in the merchant's notes (WeChat Store)."
+  merchantNotes: String
+  "Text in the buyer's notes (WeChat Store)."
+  customerNotes: String
+  "Paid at or after (Mini Shop)."
+  payFrom: DateTime
+  "Paid before (Mini Shop)."
+  payTo: DateTime
+  status: OrderStatus
+  hasAftersale: Boolean
 }
 
 "A page of orders."
@@ -2195,6 +2252,36 @@ func (ec *executionContext) field_Query_orders_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (order.SearchFilter, error) {
+			return ec.unmarshalNOrderSearchFilter2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐSearchFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -5316,6 +5403,50 @@ func (ec *executionContext) fieldContext_Query_listOrders(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searchOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchOrders(ctx, fc.Args["filter"].(order.SearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.OrderConnection) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_aftersaleOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6579,6 +6710,125 @@ func UnmarshalOrderListFilter(ctx context.Context, raw any) (order.ListFilter, e
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOrderSearchFilter(ctx context.Context, obj any) (order.SearchFilter, error) {
+	var it order.SearchFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId", "title", "skuCode", "userName", "telNumber", "telNumberLast4", "merchantNotes", "customerNotes", "payFrom", "payTo", "status", "hasAftersale"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "skuCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skuCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkuCode = data
+		case "userName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserName = data
+		case "telNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("telNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TelNumber = data
+		case "telNumberLast4":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("telNumberLast4"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TelNumberLast4 = data
+		case "merchantNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("merchantNotes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MerchantNotes = data
+		case "customerNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerNotes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerNotes = data
+		case "payFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payFrom"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayFrom = data
+		case "payTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payTo"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PayTo = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOrderStatus2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "hasAftersale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAftersale"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAftersale = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOrderSearchFilter unmarshals raw into the OrderSearchFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrderSearchFilter(ctx context.Context, raw any) (order.SearchFilter, error) {
+	var out order.SearchFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderSearchFilter", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -7803,6 +8053,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_listOrders(ctx, field)
 				})
+		case "searchOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchOrders(ctx, field)
+				})
 		case "aftersaleOrder":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -8484,6 +8740,11 @@ func (ec *executionContext) marshalNOrderEdge2ᚕgithubᚗcomᚋordergraphᚋord
 	return ret
 }
 
+func (ec *executionContext) unmarshalNOrderSearchFilter2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐSearchFilter(ctx context.Context, v any) (order.SearchFilter, error) {
+	res, err := ec.unmarshalInputOrderSearchFilter(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderStatus(ctx context.Context, v any) (order.OrderStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := order.OrderStatus(tmp)
@@ -8823,6 +9084,24 @@ func (ec *executionContext) marshalOExtInfo2ᚖgithubᚗcomᚋordergraphᚋorder
 		return graphql.Null
 	}
 	return ec._ExtInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOID2ᚖuint64(ctx context.Context, v any) (*uint64, error) {

@@ -14,7 +14,7 @@ import (
 
 // Limits refuses, before execution, an operation that is too deep, has too
 // many aliases, or would make more than MaxCost upstream fetches: each order,
-// aftersaleOrder or listOrders field (alias or not) costs one, orders(ids:)
+// aftersaleOrder, listOrders or searchOrders field (alias or not) costs one, orders(ids:)
 // one per id; an order field that asks for its after-sale orders costs twice
 // that, and a page that does costs one more per order of the page. Every
 // fetch is counted, repeats included, so the cost is known from the
@@ -106,7 +106,7 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				case "orders":
 					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
 					f.cost = len(ids)
-				case "listOrders":
+				case "listOrders", "searchOrders":
 					f.cost = 1 // a page is one upstream call
 				}
 			} else if sel.Name == "aftersaleOrder" {
@@ -120,7 +120,7 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				if root && child.aftersales {
 					// The after-sale orders of these orders: batched, so at
 					// most one call per order, a safe bound known now.
-					if sel.Name == "listOrders" {
+					if sel.Name == "listOrders" || sel.Name == "searchOrders" {
 						f.cost += pageSize(sel, w.vars)
 					} else {
 						f.cost *= 2

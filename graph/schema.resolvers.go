@@ -8,9 +8,7 @@ package graph
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/loader"
@@ -60,17 +58,16 @@ func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Orde
 
 func (r *queryResolver) ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error) {
 	if r.Lists == nil {
-		return nil, order.Errorf(codes.UpstreamUnavailable, "order lists are not available from this upstream", nil)
+		return nil, errNoLists
 	}
-	loaders := loader.For(ctx)
-	req := listing.Request{
-		Family: r.Family, Filter: filter, First: first, After: after, Now: time.Now(),
-		Prime: func(o *order.Order) { loaders.Prime(ctx, o) },
+	return listing.List(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+}
+
+func (r *queryResolver) SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error) {
+	if r.Lists == nil {
+		return nil, errNoLists
 	}
-	if p := auth.FromContext(ctx); p.Role != auth.RoleMerchant {
-		req.Visible = p.CanSee
-	}
-	return listing.List(ctx, r.Lists, req)
+	return listing.Search(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
 }
 
 func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error) {

@@ -198,3 +198,74 @@ func TestListCost(t *testing.T) {
 		t.Fatal("a refused query called the upstream")
 	}
 }
+
+const searchQuery = `query($filter: OrderSearchFilter!, $first: Int, $after: String) {
+  searchOrders(filter: $filter, first: $first, after: $after) {
+    edges { node { id } } totalCount pageInfo { hasNextPage endCursor } } }`
+
+// Every search field Mini Shop knows reaches the upstream as documented.
+func TestSearchFilterReachesTheUpstream(t *testing.T) {
+	s := mustOpenServer(t, nil)
+	r := s.post(t, searchQuery, map[string]any{"first": 10, "filter": map[string]any{
+		"orderId": "32423523451235145", "title": "健身环", "skuCode": "SKU-1", "userName": "陈先生", "telNumber": "13800000000",
+		"payFrom": "2024-04-25T00:00:00+08:00", "payTo": "2024-05-01T00:00:00+08:00", "status": "COMPLETED", "hasAftersale": false}})
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	reqs := s.Fake.ListRequests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d search calls", len(reqs))
+	}
+	want := `{"start_pay_time":"2024-04-25 00:00:00","end_pay_time":"2024-04-30 23:59:59","title":"健身环","sku_code":"SKU-1","user_name":"陈先生","tel_number":"13800000000","on_aftersale_order_exist":0,"status":100,"order_id":32423523451235145,"page":1,"page_size":10}`
+	if reqs[0] != want {
+		t.Fatalf("search got %s\nwant       %s", reqs[0], want)
+	}
+}
+
+// A search pages like a list, and refuses what Mini Shop cannot search by.
+func TestSearch(t *testing.T) {
+	s := mustOpenServer(t, nil)
+	for i := range 12 {
+		title := []string{"健身环", "保温杯"}[i%2]
+		s.Fake.SetOrder(uint64(8_000_000+i), fmt.Sprintf(`{"order_id":%d,"status":20,"create_time":"2024-05-%02d 10:00:00","order_detail":{"product_infos":[{"title":%q}]}}`, 8_000_000+i, 1+i, title))
+	}
+	var ids []string
+	vars := map[string]any{"first": 4, "filter": map[string]any{"title": "健身环"}}
+	for range 5 {
+		r := s.post(t, searchQuery, vars)
+		edges, _ := at(r.Data, "searchOrders.edges").([]any)
+		for i := range edges {
+			ids = append(ids, fmt.Sprint(at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.id", i))))
+		}
+		if at(r.Data, "searchOrders.pageInfo.hasNextPage") != true {
+			break
+		}
+		vars["after"] = at(r.Data, "searchOrders.pageInfo.endCursor")
+	}
+	if len(ids) != 6 || strings.Join(ids, ",") != "8000010,8000008,8000006,8000004,8000002,8000000" {
+		t.Fatalf("the search walk visited %v", ids)
+	}
+	for name, filter := range map[string]map[string]any{
+		"empty":          {},
+		"telNumberLast4": {"telNumberLast4": "0000"},
+		"merchantNotes":  {"title": "x", "merchantNotes": "urgent"},
+		"customerNotes":  {"customerNotes": "gift"},
+		"bad orderId":    {"orderId": "12ab"},
+	} {
+		r := s.post(t, searchQuery, map[string]any{"filter": filter})
+		e := r.errorAt("searchOrders")
+		if e == nil || e.Extensions["code"] != "BAD_USER_INPUT" {
+			t.Errorf("%s: %s", name, r.Raw)
+			continue
+		}
+		if strings.HasSuffix(name, "Notes") || name == "telNumberLast4" {
+			if !strings.Contains(e.Message, name) || !strings.Contains(e.Message, "WeChat Store") {
+				t.Errorf("%s: the refusal does not name the field and its family: %s", name, e.Message)
+			}
+		}
+	}
+	listCursor := listPage(t, s, nil, map[string]any{"first": 1}).endCursor
+	if r := s.post(t, searchQuery, map[string]any{"filter": map[string]any{"title": "健身环"}, "after": listCursor}); r.code("searchOrders") != "BAD_USER_INPUT" {
+		t.Errorf("a listOrders cursor passed to searchOrders: %s", r.Raw)
+	}
+}

@@ -70,6 +70,21 @@ func TestSandboxServesThePlaygroundList(t *testing.T) {
 	}
 }
 
+// The sandbox's search finds catalogue orders by a product title.
+func TestSandboxSearch(t *testing.T) {
+	s := sandboxServer(t)
+	r := s.post(t, `{ searchOrders(first: 100, filter: {title: "保温杯"}) { totalCount edges { node { id orderDetail { productInfos { title } } } } } }`, nil)
+	edges, _ := at(r.Data, "searchOrders.edges").([]any)
+	if len(edges) == 0 || at(r.Data, "searchOrders.totalCount") != jsonNumber(int64(len(edges))) {
+		t.Fatalf("%s", r.Raw)
+	}
+	for i := range edges {
+		if !strings.Contains(fmt.Sprint(at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.orderDetail.productInfos", i))), "保温杯") {
+			t.Fatalf("edge %d does not hold the title: %s", i, r.Raw)
+		}
+	}
+}
+
 func TestSandboxSpecialIDs(t *testing.T) {
 	s := sandboxServer(t)
 	codes := map[uint64]string{100002: "ORDER_NOT_FOUND", 48001: "UPSTREAM_PERMISSION_DENIED", 45009: "UPSTREAM_RATE_LIMITED",

@@ -29,10 +29,9 @@ const (
 	BuyerPages = 5
 )
 
-// Request is one listOrders call.
+// Request is what listOrders and searchOrders share.
 type Request struct {
 	Family string // the family's name, part of every cursor
-	Filter *order.ListFilter
 	First  *int
 	After  *string
 	Now    time.Time
@@ -64,8 +63,50 @@ func badInput(format string, args ...any) error {
 	return order.Errorf(codes.BadUserInput, fmt.Sprintf(format, args...), nil)
 }
 
-// List returns the page of lister's orders that req asks for.
-func List(ctx context.Context, lister order.Lister, req Request) (*order.OrderConnection, error) {
+// List returns the page of lister's orders in filter's range that req
+// asks for.
+func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, req Request) (*order.OrderConnection, error) {
+	f := order.ListFilter{}
+	if filter != nil {
+		f = *filter
+	}
+	q, err := resolve(f, req.Now)
+	if err != nil {
+		return nil, err
+	}
+	start := cursor{Family: req.Family, Kind: "list", Filter: filterHash(f), From: q.From.Unix(), To: q.To.Unix()}
+	return page(ctx, req, start, f.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
+		q.From, q.To = time.Unix(c.From, 0), time.Unix(c.To, 0)
+		q.Status, q.Offset, q.Limit = f.Status, offset, limit
+		return lister.ListOrders(ctx, q)
+	})
+}
+
+// Search returns the page of lister's orders that match filter that req
+// asks for.
+func Search(ctx context.Context, lister order.Lister, filter order.SearchFilter, req Request) (*order.OrderConnection, error) {
+	if filter == (order.SearchFilter{}) {
+		return nil, badInput("filter needs at least one field")
+	}
+	if filter.OrderID != nil {
+		if _, err := order.ParseID(*filter.OrderID); err != nil {
+			return nil, err
+		}
+	}
+	if filter.PayFrom != nil && filter.PayTo != nil && !filter.PayFrom.Before(*filter.PayTo) {
+		return nil, badInput("the pay time range is empty: payFrom must be before payTo")
+	}
+	start := cursor{Family: req.Family, Kind: "search", Filter: filterHash(filter)}
+	return page(ctx, req, start, filter.Status, func(_ cursor, offset, limit int) (order.ListPage, error) {
+		return lister.SearchOrders(ctx, order.SearchQuery{Filter: filter, Offset: offset, Limit: limit})
+	})
+}
+
+// page fetches the page after req.After (or the first), of req.First
+// orders at most, checking that the cursor belongs to start's list. A
+// merchant's page is one upstream page; a buyer's scans up to BuyerPages of
+// them for the buyer's own orders.
+func page(ctx context.Context, req Request, start cursor, status *order.OrderStatus, fetch func(c cursor, offset, limit int) (order.ListPage, error)) (*order.OrderConnection, error) {
 	first := DefaultFirst
 	if req.First != nil {
 		first = *req.First
@@ -73,30 +114,21 @@ func List(ctx context.Context, lister order.Lister, req Request) (*order.OrderCo
 	if first < 1 || first > MaxFirst {
 		return nil, badInput("first must be 1..%d, got %d", MaxFirst, first)
 	}
-	filter := order.ListFilter{}
-	if req.Filter != nil {
-		filter = *req.Filter
-	}
-	q, err := resolve(filter, req.Now)
-	if err != nil {
-		return nil, err
-	}
-	here := cursor{Family: req.Family, Kind: "list", Filter: filterHash(filter), Pos: -1, From: q.From.Unix(), To: q.To.Unix()}
+	here := start
+	here.Pos = -1
 	if req.After != nil {
 		after, err := decode(*req.After)
-		if err != nil || after.Family != here.Family || after.Kind != here.Kind || after.Filter != here.Filter {
-			return nil, badInput("after is not a cursor of listOrders with this filter")
+		if err != nil || after.Family != start.Family || after.Kind != start.Kind || after.Filter != start.Filter {
+			return nil, badInput("after is not a cursor of this field with this filter")
 		}
 		here = after
-		q.From, q.To = time.Unix(after.From, 0), time.Unix(after.To, 0)
 	}
-	q.Status, q.Limit = filter.Status, first
 
 	conn := &order.OrderConnection{Edges: []order.OrderEdge{}, PageInfo: order.PageInfo{HasPreviousPage: here.Pos >= 0}}
 	next, total := here.Pos+1, 0
 	for scanned := 0; len(conn.Edges) < first && scanned < BuyerPages; scanned++ {
-		q.Offset = next
-		page, err := lister.ListOrders(ctx, q)
+		offset := next
+		page, err := fetch(here, offset, first)
 		if err != nil {
 			return nil, err
 		}
@@ -105,9 +137,9 @@ func List(ctx context.Context, lister order.Lister, req Request) (*order.OrderCo
 			if req.Prime != nil {
 				req.Prime(o)
 			}
-			pos := q.Offset + i
+			pos := offset + i
 			next = pos + 1
-			if (filter.Status != nil && o.Status != *filter.Status) || (req.Visible != nil && !req.Visible(o)) {
+			if (status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o)) {
 				continue
 			}
 			c := here
@@ -167,7 +199,7 @@ func resolve(f order.ListFilter, now time.Time) (order.ListQuery, error) {
 }
 
 // filterHash identifies a filter as the client sent it.
-func filterHash(f order.ListFilter) string {
+func filterHash(f any) string {
 	b, _ := json.Marshal(f)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
@@ -179,7 +211,7 @@ func decode(s string) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err == nil && (c.Pos < 0 || c.From >= c.To) {
+	if err == nil && (c.Pos < 0 || (c.Kind == "list" && c.From >= c.To)) {
 		err = fmt.Errorf("cursor out of range")
 	}
 	return c, err

@@ -11,8 +11,9 @@ import (
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
-// Lists is the order.Lister backed by POST /product/order/get_list, which
-// pages by page and page_size and answers whole orders.
+// Lists is the order.Lister backed by POST /product/order/get_list and
+// /product/order/search, which page by page and page_size and answer whole
+// orders.
 type Lists struct{ client *wechat.Client }
 
 // NewLists returns a lister that calls through client.
@@ -20,11 +21,9 @@ func NewLists(client *wechat.Client) *Lists { return &Lists{client: client} }
 
 var _ order.Lister = (*Lists)(nil)
 
-// ListOrders returns the orders at [q.Offset, q.Offset+q.Limit). With pages
-// of q.Limit orders, an offset on a page boundary is one call; any other is
-// the two pages around it.
+// ListOrders returns the orders at [q.Offset, q.Offset+q.Limit) of a range.
 func (l *Lists) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPage, error) {
-	req := listRequest{PageSize: q.Limit, Page: q.Offset/q.Limit + 1}
+	var req listRequest
 	// The upstream's bounds are inclusive and to the second: [from, to)
 	// ends one second before to.
 	from, to := wallClock(q.From), wallClock(q.To.Add(-time.Second))
@@ -33,32 +32,88 @@ func (l *Lists) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPa
 	} else {
 		req.StartCreate, req.EndCreate = from, to
 	}
-	if q.Status != nil {
-		code, ok := statusCodes[*q.Status]
-		if !ok {
-			return order.ListPage{}, order.Errorf(codes.BadUserInput, "status "+string(*q.Status)+" cannot be listed", nil)
-		}
-		req.Status = &code
+	var err error
+	if req.Status, err = statusCode(q.Status); err != nil {
+		return order.ListPage{}, err
 	}
+	return l.pages(ctx, "/product/order/get_list", &req, &req.pageFields, q.Offset, q.Limit)
+}
+
+// SearchOrders returns the orders at [q.Offset, q.Offset+q.Limit) of those
+// that match q.Filter.
+func (l *Lists) SearchOrders(ctx context.Context, q order.SearchQuery) (order.ListPage, error) {
+	f := q.Filter
+	for _, field := range []struct {
+		name string
+		v    *string
+	}{{"telNumberLast4", f.TelNumberLast4}, {"merchantNotes", f.MerchantNotes}, {"customerNotes", f.CustomerNotes}} {
+		if field.v != nil {
+			return order.ListPage{}, order.Errorf(codes.BadUserInput, "filter field "+field.name+" is only supported by the WeChat Store family (UPSTREAM_FAMILY=store); Mini Shop cannot search by it", nil)
+		}
+	}
+	req := searchRequest{Title: f.Title, SkuCode: f.SkuCode, UserName: f.UserName, TelNumber: f.TelNumber}
+	if f.OrderID != nil {
+		id, err := order.ParseID(*f.OrderID)
+		if err != nil {
+			return order.ListPage{}, err
+		}
+		req.OrderID = &id
+	}
+	if f.PayFrom != nil {
+		req.StartPay = wallClock(*f.PayFrom)
+	}
+	if f.PayTo != nil {
+		req.EndPay = wallClock(f.PayTo.Add(-time.Second))
+	}
+	if f.HasAftersale != nil {
+		exist := 0
+		if *f.HasAftersale {
+			exist = 1
+		}
+		req.OnAftersale = &exist
+	}
+	var err error
+	if req.Status, err = statusCode(f.Status); err != nil {
+		return order.ListPage{}, err
+	}
+	return l.pages(ctx, "/product/order/search", &req, &req.pageFields, q.Offset, q.Limit)
+}
+
+// pages fetches the orders at [offset, offset+limit) of path's answers to
+// req, whose page fields are pf. With pages of limit orders, an offset on a
+// page boundary is one call; any other is the two pages around it.
+func (l *Lists) pages(ctx context.Context, path string, req any, pf *pageFields, offset, limit int) (order.ListPage, error) {
+	pf.Page, pf.PageSize = offset/limit+1, limit
 	var orders []*order.Order
 	total := 0
 	for call := range 2 {
 		var resp listResponse
-		if err := l.client.Call(ctx, "/product/order/get_list", req, &resp, errcodes); err != nil {
+		if err := l.client.Call(ctx, path, req, &resp, errcodes); err != nil {
 			return order.ListPage{}, err
 		}
 		if call == 0 {
 			total = int(resp.Total.V)
 		}
 		orders = append(orders, resp.Orders...)
-		if q.Offset%q.Limit == 0 || len(resp.Orders) < q.Limit {
+		if offset%limit == 0 || len(resp.Orders) < limit {
 			break
 		}
-		req.Page++
+		pf.Page++
 	}
-	skip := min(q.Offset-(q.Offset/q.Limit)*q.Limit, len(orders))
-	orders = orders[skip:]
-	return order.ListPage{Orders: orders[:min(q.Limit, len(orders))], Total: total}, nil
+	orders = orders[min(offset%limit, len(orders)):]
+	return order.ListPage{Orders: orders[:min(limit, len(orders))], Total: total}, nil
+}
+
+// statusCode is the upstream's code of a status filter, nil for none.
+func statusCode(s *order.OrderStatus) (*int64, error) {
+	if s == nil {
+		return nil, nil
+	}
+	code, ok := statusCodes[*s]
+	if !ok {
+		return nil, order.Errorf(codes.BadUserInput, "status "+string(*s)+" cannot be a filter", nil)
+	}
+	return &code, nil
 }
 
 // statusCodes is orderStatuses the other way round.
@@ -72,14 +127,33 @@ var statusCodes = func() map[order.OrderStatus]int64 {
 
 func wallClock(t time.Time) string { return t.In(order.ChinaTime).Format("2006-01-02 15:04:05") }
 
+type pageFields struct {
+	Page     int `json:"page"`
+	PageSize int `json:"page_size"`
+}
+
 type listRequest struct {
 	StartCreate string `json:"start_create_time,omitempty"`
 	EndCreate   string `json:"end_create_time,omitempty"`
 	StartUpdate string `json:"start_update_time,omitempty"`
 	EndUpdate   string `json:"end_update_time,omitempty"`
 	Status      *int64 `json:"status,omitempty"`
-	Page        int    `json:"page"`
-	PageSize    int    `json:"page_size"`
+	pageFields
+}
+
+// searchRequest leaves out what the filter leaves out: "status": 0 or
+// "on_aftersale_order_exist": 0 would mean something else than "any".
+type searchRequest struct {
+	StartPay    string  `json:"start_pay_time,omitempty"`
+	EndPay      string  `json:"end_pay_time,omitempty"`
+	Title       *string `json:"title,omitempty"`
+	SkuCode     *string `json:"sku_code,omitempty"`
+	UserName    *string `json:"user_name,omitempty"`
+	TelNumber   *string `json:"tel_number,omitempty"`
+	OnAftersale *int    `json:"on_aftersale_order_exist,omitempty"`
+	Status      *int64  `json:"status,omitempty"`
+	OrderID     *uint64 `json:"order_id,omitempty"`
+	pageFields
 }
 
 type listResponse struct {

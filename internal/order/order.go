@@ -26,10 +26,36 @@ type Source interface {
 	Order(ctx context.Context, id uint64) (*Order, error)
 }
 
-// Lister lists orders by time range, a page at a time, at absolute
-// positions in the upstream's order.
+// Lister lists orders by time range, or searches them, a page at a time,
+// at absolute positions in the upstream's order.
 type Lister interface {
 	ListOrders(ctx context.Context, q ListQuery) (ListPage, error)
+	SearchOrders(ctx context.Context, q SearchQuery) (ListPage, error)
+}
+
+// SearchQuery asks for the orders at positions [Offset, Offset+Limit) of
+// those that match Filter.
+type SearchQuery struct {
+	Filter SearchFilter
+	Offset int
+	Limit  int
+}
+
+// SearchFilter is a client's searchOrders filter, as sent. OrderID is the
+// text of the id; it is checked before any call.
+type SearchFilter struct {
+	OrderID        *string
+	Title          *string
+	SkuCode        *string
+	UserName       *string
+	TelNumber      *string
+	TelNumberLast4 *string
+	MerchantNotes  *string
+	CustomerNotes  *string
+	PayFrom        *time.Time
+	PayTo          *time.Time
+	Status         *OrderStatus
+	HasAftersale   *bool
 }
 
 // ListQuery asks for the orders at positions [Offset, Offset+Limit) of the

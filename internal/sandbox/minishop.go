@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -167,6 +168,57 @@ func (s *Sandbox) miniShopOrderList(w http.ResponseWriter, r *http.Request) {
 		if at >= from && at <= to && (req.Status == nil || o["status"] == *req.Status) {
 			matching = append(matching, o)
 		}
+	}
+	start := min((req.Page-1)*req.PageSize, len(matching))
+	end := min(start+req.PageSize, len(matching))
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "total_num": len(matching), "orders": matching[start:end]})
+}
+
+// miniShopOrderSearch answers search from the catalogue: the orders that
+// match every condition asked (a title or SKU code of one of its products,
+// the receiver's name or phone, the status, the id, the pay time range),
+// a page of them.
+func (s *Sandbox) miniShopOrderSearch(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		StartPay string  `json:"start_pay_time"`
+		EndPay   string  `json:"end_pay_time"`
+		Title    string  `json:"title"`
+		SkuCode  string  `json:"sku_code"`
+		UserName string  `json:"user_name"`
+		Tel      string  `json:"tel_number"`
+		Status   *int64  `json:"status"`
+		OrderID  *uint64 `json:"order_id"`
+		Page     int     `json:"page"`
+		PageSize int     `json:"page_size"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Page < 1 || req.PageSize < 1 {
+		writeJSON(w, errcode(9401020, "invalid parameter"))
+		return
+	}
+	matching := []map[string]any{}
+	for _, o := range s.catalogue.orders {
+		detail := o["order_detail"].(map[string]any)
+		address := detail["delivery_info"].(map[string]any)["address_info"].(map[string]any)
+		paid := ""
+		if pay, ok := detail["pay_info"].(map[string]any); ok {
+			paid = pay["pay_time"].(string)
+		}
+		titled, coded := req.Title == "", req.SkuCode == ""
+		for _, p := range detail["product_infos"].([]map[string]any) {
+			titled = titled || strings.Contains(p["title"].(string), req.Title)
+			coded = coded || p["sku_code"] == req.SkuCode
+		}
+		switch {
+		case !titled, !coded,
+			req.UserName != "" && address["user_name"] != req.UserName,
+			req.Tel != "" && address["tel_number"] != req.Tel,
+			req.Status != nil && o["status"] != *req.Status,
+			req.OrderID != nil && o["order_id"] != *req.OrderID,
+			req.StartPay != "" && (paid == "" || paid < req.StartPay),
+			req.EndPay != "" && (paid == "" || paid > req.EndPay):
+			continue
+		}
+		matching = append(matching, o)
 	}
 	start := min((req.Page-1)*req.PageSize, len(matching))
 	end := min(start+req.PageSize, len(matching))

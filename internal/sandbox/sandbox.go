@@ -50,6 +50,7 @@ func (s *Sandbox) routes() map[string]http.HandlerFunc {
 		"POST /product/order/get":                    s.miniShopOrderGet,
 		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
 		"POST /product/order/get_list":               s.miniShopOrderList,
+		"POST /product/order/search":                 s.miniShopOrderSearch,
 	}
 }
 

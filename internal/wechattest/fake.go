@@ -65,6 +65,7 @@ func New(tb testing.TB) *Fake {
 	mux.HandleFunc("POST /product/order/get", f.orderCall(miniShop))
 	mux.HandleFunc("POST /product/order/batchgetaftersaleorder", f.afterSaleBatch)
 	mux.HandleFunc("POST /product/order/get_list", f.orderList)
+	mux.HandleFunc("POST /product/order/search", f.orderList)
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -125,16 +126,17 @@ func (f *Fake) afterSaleBatch(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintf(w, `{"errmsg":"","after_sale_order_list":[%s]}`, strings.Join(records, ","))
 }
 
-// ListRequests returns the bodies of the get_list calls so far.
+// ListRequests returns the bodies of the get_list and search calls so far.
 func (f *Fake) ListRequests() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.listRequests...)
 }
 
-// orderList answers get_list from the orders set with SetOrder: those whose
-// create_time (or update_time) is in the inclusive range, of the status
-// when one is asked, newest first, a page of them.
+// orderList answers get_list and search from the orders set with SetOrder:
+// those whose create_time (or update_time, or for a search the pay time) is
+// in the inclusive range, of the status when one is asked, and for a search
+// whose JSON holds the title, newest first, a page of them.
 func (f *Fake) orderList(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var q map[string]any
@@ -149,6 +151,13 @@ func (f *Fake) orderList(w http.ResponseWriter, r *http.Request) {
 	if _, ok := q["start_update_time"]; ok {
 		field, from, to = "update_time", str(q["start_update_time"]), str(q["end_update_time"])
 	}
+	if strings.HasSuffix(r.URL.Path, "/search") {
+		field, from, to = "create_time", str(q["start_pay_time"]), str(q["end_pay_time"])
+		if to == "" {
+			to = "9999"
+		}
+	}
+	title := str(q["title"])
 	page, _ := strconv.Atoi(str(q["page"]))
 	size, _ := strconv.Atoi(str(q["page_size"]))
 	status, hasStatus := q["status"]
@@ -172,7 +181,7 @@ func (f *Fake) orderList(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		at := str(fields[field])
-		if at < from || at > to || (hasStatus && str(fields["status"]) != str(status)) {
+		if at < from || at > to || (hasStatus && str(fields["status"]) != str(status)) || !strings.Contains(o, title) {
 			continue
 		}
 		all = append(all, listed{at, id, o})
