@@ -70,6 +70,20 @@ func TestSandboxServesThePlaygroundList(t *testing.T) {
 	}
 }
 
+// The sandbox's catalogue orders with an after-sale order in progress
+// answer it, the order's own.
+func TestSandboxCatalogueAfterSales(t *testing.T) {
+	s := sandboxServer(t)
+	r := s.post(t, `{ listOrders(first: 11) { edges { node { id openid aftersaleDetail { aftersaleOrderList { aftersaleOrder { orderId openid status } } } } } } }`, nil)
+	for _, i := range []int{0, 10} {
+		node := fmt.Sprintf("listOrders.edges.%d.node", i)
+		a := node + ".aftersaleDetail.aftersaleOrderList.0.aftersaleOrder"
+		if at(r.Data, a+".orderId") != at(r.Data, node+".id") || at(r.Data, a+".openid") != at(r.Data, node+".openid") || at(r.Data, a+".status") != "MERCHANT_PROCESSING" {
+			t.Fatalf("order %d's after-sale order: %s", i, r.Raw)
+		}
+	}
+}
+
 // The sandbox's search finds catalogue orders by a product title.
 func TestSandboxSearch(t *testing.T) {
 	s := sandboxServer(t)

@@ -155,14 +155,18 @@ func GenerateAfterSale(id uint64) map[string]any {
 	rng := rand.New(rand.NewPCG(id, 0xaf7e5a1e))
 	orderID := uint64(1000 + rng.IntN(1_000_000))
 	openid := "oSandbox" + strconv.FormatUint(orderID%100000, 36)
-	if id == 1234 {
+	status := "MERCHANT_REFUND_SUCCESS"
+	switch i := int(id) - CatalogueAfterSaleFirstID; {
+	case id == 1234:
 		orderID, openid = VendorExampleID, "oDNt95V1edm_RT8K5GSLW4dQYciE"
+	case i >= 0 && i < CatalogueSize && i%10 == 0: // a catalogue order's
+		orderID, openid, status = uint64(CatalogueFirstID+i), catalogueBuyer(i), "MERCHANT_PROCESSING"
 	}
 	created := time.Date(2025, 1, 1, 0, 0, 0, 0, china).Add(time.Duration(rng.IntN(365*24*3600)) * time.Second)
 	types := []string{"REFUND", "RETURN"}
 	return map[string]any{
 		"order_id": id, "original_order_id": orderID,
-		"status": "MERCHANT_REFUND_SUCCESS", "type": types[rng.IntN(len(types))], "reason": "NO_LONGER_WANT",
+		"status": status, "type": types[rng.IntN(len(types))], "reason": "NO_LONGER_WANT",
 		"openid":       openid,
 		"product_info": map[string]any{"product_id": 234245, "sku_id": 23424, "count": 1 + rng.IntN(3)},
 		"refund_info":  map[string]any{"amount": 100 * (1 + rng.IntN(500))},

@@ -118,13 +118,17 @@ type catalogue struct {
 	byID   map[uint64]map[string]any
 }
 
-// The catalogue's shape: 300 orders over the last 30 days, five buyers.
+// The catalogue's shape: 300 orders over the last 30 days, five buyers,
+// and an after-sale order for every tenth.
 const (
-	CatalogueFirstID = 2_000_000
-	CatalogueSize    = 300
-	CatalogueEvery   = 30 * 24 * time.Hour / CatalogueSize
-	CatalogueBuyers  = 5
+	CatalogueFirstID          = 2_000_000
+	CatalogueAfterSaleFirstID = 3_000_000
+	CatalogueSize             = 300
+	CatalogueEvery            = 30 * 24 * time.Hour / CatalogueSize
+	CatalogueBuyers           = 5
 )
+
+func catalogueBuyer(i int) string { return "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers) }
 
 func newCatalogue(now time.Time) catalogue {
 	c := catalogue{byID: map[uint64]map[string]any{}}
@@ -134,7 +138,12 @@ func newCatalogue(now time.Time) catalogue {
 		o := Generate(id)
 		created := newest.Add(-time.Duration(i) * CatalogueEvery)
 		o["create_time"], o["update_time"] = wallClock(created), wallClock(created.Add(30*time.Minute))
-		o["openid"] = "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers)
+		o["openid"] = catalogueBuyer(i)
+		if i%10 == 0 { // every tenth has an after-sale order in progress
+			o["aftersale_detail"] = map[string]any{"on_aftersale_order_cnt": 1, "aftersale_order_list": []map[string]any{
+				{"aftersale_order_id": CatalogueAfterSaleFirstID + i, "status": 2},
+			}}
+		}
 		c.orders = append(c.orders, o)
 		c.byID[id] = o
 	}
