@@ -16,27 +16,23 @@ import (
 // order of someone else and an order that does not exist give the very same
 // error, so a buyer cannot probe which ids exist.
 func visible(ctx context.Context, o *order.Order, err error) (*order.Order, error) {
-	p := auth.FromContext(ctx)
-	if p.Role == auth.RoleMerchant {
-		return o, err
-	}
-	if (err == nil && !p.CanSee(o)) || order.ErrorCode(err) == codes.OrderNotFound {
-		return nil, order.Errorf(codes.OrderNotFound, "order not found", nil)
-	}
-	return o, err
+	return visibleTo(ctx, o, err, auth.Principal.CanSee, codes.OrderNotFound, "order not found")
 }
 
-// visibleAfterSale applies the caller's role to one loaded after-sale order,
-// as visible does to orders.
+// visibleAfterSale does the same for an after-sale order.
 func visibleAfterSale(ctx context.Context, a *order.AfterSaleOrder, err error) (*order.AfterSaleOrder, error) {
+	return visibleTo(ctx, a, err, auth.Principal.CanSeeAfterSale, codes.AfterSaleNotFound, "after-sale order not found")
+}
+
+func visibleTo[T any](ctx context.Context, v *T, err error, canSee func(auth.Principal, *T) bool, notFound codes.Code, msg string) (*T, error) {
 	p := auth.FromContext(ctx)
 	if p.Role == auth.RoleMerchant {
-		return a, err
+		return v, err
 	}
-	if (err == nil && !p.CanSeeAfterSale(a)) || order.ErrorCode(err) == codes.AfterSaleNotFound {
-		return nil, order.Errorf(codes.AfterSaleNotFound, "after-sale order not found", nil)
+	if (err == nil && !canSee(p, v)) || order.ErrorCode(err) == notFound {
+		return nil, order.Errorf(notFound, msg, nil)
 	}
-	return a, err
+	return v, err
 }
 
 // IntrospectionPolicy decides who may read the schema through __schema and

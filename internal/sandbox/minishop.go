@@ -178,9 +178,7 @@ func (s *Sandbox) miniShopOrderList(w http.ResponseWriter, r *http.Request) {
 			matching = append(matching, o)
 		}
 	}
-	start := min((req.Page-1)*req.PageSize, len(matching))
-	end := min(start+req.PageSize, len(matching))
-	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "total_num": len(matching), "orders": matching[start:end]})
+	writePage(w, matching, req.Page, req.PageSize)
 }
 
 // miniShopOrderSearch answers search from the catalogue: the orders that
@@ -229,7 +227,13 @@ func (s *Sandbox) miniShopOrderSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		matching = append(matching, o)
 	}
-	start := min((req.Page-1)*req.PageSize, len(matching))
-	end := min(start+req.PageSize, len(matching))
+	writePage(w, matching, req.Page, req.PageSize)
+}
+
+// writePage answers page (from 1) of size orders out of matching, with
+// their total.
+func writePage(w http.ResponseWriter, matching []map[string]any, page, size int) {
+	start := min((page-1)*size, len(matching))
+	end := min(start+size, len(matching))
 	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "total_num": len(matching), "orders": matching[start:end]})
 }
