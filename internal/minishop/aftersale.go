@@ -7,6 +7,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // AfterSales is the order.AfterSaleSource backed by
@@ -77,15 +78,15 @@ func readAfterSaleOrder(d *flex.Decoder, a *order.AfterSaleOrder) error {
 		case "original_order_id":
 			a.OrderID, err = d.ID()
 		case "status":
-			a.Status, err = stringValue(d)
+			a.Status, err = orderjson.StringValue(d)
 		case "type":
 			var s string
-			s, err = stringValue(d)
+			s, err = orderjson.StringValue(d)
 			a.Type = lookup(afterSaleTypes, s, order.AfterSaleUnknown)
 		case "openid":
-			a.Openid, err = stringPtr(d)
+			a.Openid, err = orderjson.StringPtr(d)
 		case "reason":
-			a.Reason, err = stringPtr(d)
+			a.Reason, err = orderjson.StringPtr(d)
 		case "product_info":
 			_, err = d.Object(afterSaleProductFields, func(name string) (err error) {
 				switch name {
@@ -94,29 +95,29 @@ func readAfterSaleOrder(d *flex.Decoder, a *order.AfterSaleOrder) error {
 				case "sku_id":
 					a.SkuID, err = idPtr(d)
 				case "count":
-					a.Count, err = intPtr(d)
+					a.Count, err = orderjson.IntPtr(d)
 				}
 				return err
 			})
 		case "refund_info":
 			_, err = d.Object(refundInfoFields, func(string) (err error) {
-				a.RefundAmount, err = intPtr(d)
+				a.RefundAmount, err = orderjson.IntPtr(d)
 				return err
 			})
 		case "return_info":
 			_, err = d.Object(returnInfoFields, func(name string) (err error) {
 				switch name {
 				case "waybill_id":
-					a.ReturnWaybillID, err = stringPtr(d)
+					a.ReturnWaybillID, err = orderjson.StringPtr(d)
 				case "delivery_id":
-					a.ReturnDeliveryID, err = stringPtr(d)
+					a.ReturnDeliveryID, err = orderjson.StringPtr(d)
 				}
 				return err
 			})
 		case "create_time":
-			a.CreateTime, err = timePtr(d)
+			a.CreateTime, err = orderjson.TimePtr(d)
 		case "update_time":
-			a.UpdateTime, err = timePtr(d)
+			a.UpdateTime, err = orderjson.TimePtr(d)
 		}
 		return err
 	})

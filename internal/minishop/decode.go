@@ -2,11 +2,11 @@ package minishop
 
 import (
 	"slices"
-	"time"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // The answer of POST /product/order/get, read in one pass straight into the
@@ -40,21 +40,21 @@ func readOrder(d *flex.Decoder, o *order.Order) error {
 		case "order_id":
 			o.ID, err = d.ID()
 		case "status":
-			o.StatusCode, err = intValue(d)
+			o.StatusCode, err = orderjson.IntValue(d)
 		case "create_time":
-			o.CreateTime, err = timePtr(d)
+			o.CreateTime, err = orderjson.TimePtr(d)
 		case "update_time":
-			o.UpdateTime, err = timePtr(d)
+			o.UpdateTime, err = orderjson.TimePtr(d)
 		case "openid":
-			o.Openid, err = stringPtr(d)
+			o.Openid, err = orderjson.StringPtr(d)
 		case "order_type":
-			o.OrderTypeCode, err = intValue(d)
+			o.OrderTypeCode, err = orderjson.IntValue(d)
 		case "order_detail":
 			err = flex.Optional(d, &o.OrderDetail, readOrderDetail)
 		case "aftersale_detail":
-			err = flex.Optional(d, &o.AftersaleDetail, readAfterSaleDetail)
+			err = flex.Optional(d, &o.AftersaleDetail, orderjson.AfterSaleDetail)
 		case "ext_info":
-			err = flex.Optional(d, &o.ExtInfo, readExtInfo)
+			err = flex.Optional(d, &o.ExtInfo, orderjson.ExtInfo)
 		}
 		return err
 	})
@@ -70,9 +70,9 @@ func readOrderDetail(d *flex.Decoder, o *order.OrderDetail) error {
 	_, err := d.Object(orderDetailFields, func(name string) (err error) {
 		switch name {
 		case "product_infos":
-			o.ProductInfos, err = flex.List(d, readProductInfo)
+			o.ProductInfos, err = flex.List(d, orderjson.ProductInfo)
 		case "price_info":
-			err = flex.Optional(d, &o.PriceInfo, readPriceInfo)
+			err = flex.Optional(d, &o.PriceInfo, orderjson.PriceInfo)
 		case "pay_info":
 			err = flex.Optional(d, &o.PayInfo, readPayInfo)
 		case "delivery_info":
@@ -84,60 +84,7 @@ func readOrderDetail(d *flex.Decoder, o *order.OrderDetail) error {
 		}
 		return err
 	})
-	o.ProductInfos = nonNil(o.ProductInfos)
-	return err
-}
-
-var productInfoFields = flex.NewFields("product_id", "out_product_id", "sku_id", "out_sku_id", "thumb_img", "sku_cnt", "sale_price", "title", "sku_attrs", "on_aftersale_sku_cnt", "finish_aftersale_sku_cnt", "sku_code", "market_price")
-
-func readProductInfo(d *flex.Decoder, p *order.ProductInfo) error {
-	_, err := d.Object(productInfoFields, func(name string) (err error) {
-		switch name {
-		case "product_id":
-			p.ProductID, err = d.ID()
-		case "out_product_id":
-			p.OutProductID, err = stringPtr(d)
-		case "sku_id":
-			p.SkuID, err = d.ID()
-		case "out_sku_id":
-			p.OutSkuID, err = stringPtr(d)
-		case "thumb_img":
-			p.ThumbImg, err = stringPtr(d)
-		case "sku_cnt":
-			p.SkuCnt, err = intValue(d)
-		case "sale_price":
-			p.SalePrice, err = intValue(d)
-		case "title":
-			p.Title, err = stringPtr(d)
-		case "sku_attrs":
-			p.SkuAttrs, err = flex.List(d, readAttrInfo)
-		case "on_aftersale_sku_cnt":
-			p.OnAftersaleSkuCnt, err = intValue(d)
-		case "finish_aftersale_sku_cnt":
-			p.FinishAftersaleSkuCnt, err = intValue(d)
-		case "sku_code":
-			p.SkuCode, err = stringPtr(d)
-		case "market_price":
-			p.MarketPrice, err = intPtr(d)
-		}
-		return err
-	})
-	p.SkuAttrs = nonNil(p.SkuAttrs)
-	return err
-}
-
-var attrInfoFields = flex.NewFields("attr_key", "attr_value")
-
-func readAttrInfo(d *flex.Decoder, a *order.AttrInfo) error {
-	_, err := d.Object(attrInfoFields, func(name string) (err error) {
-		switch name {
-		case "attr_key":
-			a.AttrKey, err = stringValue(d)
-		case "attr_value":
-			a.AttrValue, err = stringValue(d)
-		}
-		return err
-	})
+	o.ProductInfos = orderjson.NonNil(o.ProductInfos)
 	return err
 }
 
@@ -147,53 +94,16 @@ func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 	_, err := d.Object(payInfoFields, func(name string) (err error) {
 		switch name {
 		case "pay_method":
-			p.PayMethod, err = stringPtr(d)
+			p.PayMethod, err = orderjson.StringPtr(d)
 			p.PaymentMethod = paymentMethod(p.PayMethod)
 		case "prepay_id":
-			p.PrepayID, err = stringPtr(d)
+			p.PrepayID, err = orderjson.StringPtr(d)
 		case "prepay_time":
-			p.PrepayTime, err = timePtr(d)
+			p.PrepayTime, err = orderjson.TimePtr(d)
 		case "pay_time":
-			p.PayTime, err = timePtr(d)
+			p.PayTime, err = orderjson.TimePtr(d)
 		case "transaction_id":
-			p.TransactionID, err = stringPtr(d)
-		}
-		return err
-	})
-	return err
-}
-
-var priceInfoFields = flex.NewFields("product_price", "order_price", "freight", "discounted_price", "is_discounted", "original_order_price", "estimate_product_price", "change_down_price", "change_freight", "is_change_freight", "buyer_insurance_price")
-
-func readPriceInfo(d *flex.Decoder, p *order.PriceInfo) error {
-	_, err := d.Object(priceInfoFields, func(name string) (err error) {
-		switch name {
-		case "product_price":
-			p.ProductPrice, err = intValue(d)
-		case "order_price":
-			p.OrderPrice, err = intValue(d)
-		case "freight":
-			p.Freight, err = intValue(d)
-		case "discounted_price":
-			p.DiscountedPrice, err = intPtr(d)
-		case "is_discounted":
-			var b flex.Bool
-			b, err = d.Bool()
-			p.IsDiscounted = b.V
-		case "original_order_price":
-			p.OriginalOrderPrice, err = intPtr(d)
-		case "estimate_product_price":
-			p.EstimateProductPrice, err = intPtr(d)
-		case "change_down_price":
-			p.ChangeDownPrice, err = intPtr(d)
-		case "change_freight":
-			p.ChangeFreight, err = intPtr(d)
-		case "is_change_freight":
-			var b flex.Bool
-			b, err = d.Bool()
-			p.IsChangeFreight = d.BoolPtr(b)
-		case "buyer_insurance_price":
-			p.BuyerInsurancePrice, err = intPtr(d)
+			p.TransactionID, err = orderjson.StringPtr(d)
 		}
 		return err
 	})
@@ -210,7 +120,7 @@ func readCouponInfo(d *flex.Decoder, c *order.CouponInfo) error {
 		})
 		return err
 	})
-	c.CouponID = nonNil(c.CouponID)
+	c.CouponID = orderjson.NonNil(c.CouponID)
 	return err
 }
 
@@ -220,29 +130,29 @@ func readDeliveryInfo(d *flex.Decoder, di *order.DeliveryInfo) error {
 	_, err := d.Object(deliveryInfoFields, func(name string) (err error) {
 		switch name {
 		case "address_info":
-			err = flex.Optional(d, &di.AddressInfo, readAddressInfo)
+			err = flex.Optional(d, &di.AddressInfo, orderjson.AddressInfo)
 		case "delivery_method":
-			di.DeliveryMethod, err = stringPtr(d)
+			di.DeliveryMethod, err = orderjson.StringPtr(d)
 		case "express_fee":
 			di.ExpressFee, err = flex.List(d, readExpressFee)
 		case "delivery_product_info":
 			di.DeliveryProductInfo, err = flex.List(d, readDeliveryProductInfo)
 		case "ship_done_time":
-			di.ShipDoneTime, err = timePtr(d)
+			di.ShipDoneTime, err = orderjson.TimePtr(d)
 		case "insurance_info":
 			err = flex.Optional(d, &di.InsuranceInfo, readInsuranceInfo)
 		case "deliver_type":
 			di.DeliverType, err = deliveryType(d)
 		case "offline_delivery_time":
-			di.OfflineDeliveryTime, err = timePtr(d)
+			di.OfflineDeliveryTime, err = orderjson.TimePtr(d)
 		case "offline_pickup_time":
-			di.OfflinePickupTime, err = timePtr(d)
+			di.OfflinePickupTime, err = orderjson.TimePtr(d)
 		case "pickup_address":
-			err = flex.Optional(d, &di.PickupAddress, readAddressInfo)
+			err = flex.Optional(d, &di.PickupAddress, orderjson.AddressInfo)
 		}
 		return err
 	})
-	di.ExpressFee, di.DeliveryProductInfo = nonNil(di.ExpressFee), nonNil(di.DeliveryProductInfo)
+	di.ExpressFee, di.DeliveryProductInfo = orderjson.NonNil(di.ExpressFee), orderjson.NonNil(di.DeliveryProductInfo)
 	return err
 }
 
@@ -264,40 +174,23 @@ func readDeliveryProductInfo(d *flex.Decoder, p *order.DeliveryProductInfo) erro
 	_, err := d.Object(deliveryProductInfoFields, func(name string) (err error) {
 		switch name {
 		case "waybill_id":
-			p.WaybillID, err = stringPtr(d)
+			p.WaybillID, err = orderjson.StringPtr(d)
 		case "delivery_id":
-			p.DeliveryID, err = stringPtr(d)
+			p.DeliveryID, err = orderjson.StringPtr(d)
 		case "product_infos":
-			p.ProductInfos, err = flex.List(d, readFreightProductInfo)
+			p.ProductInfos, err = flex.List(d, orderjson.FreightProductInfo)
 		case "delivery_name":
-			p.DeliveryName, err = stringPtr(d)
+			p.DeliveryName, err = orderjson.StringPtr(d)
 		case "delivery_time":
-			p.DeliveryTime, err = timePtr(d)
+			p.DeliveryTime, err = orderjson.TimePtr(d)
 		case "deliver_type":
 			p.DeliverType, err = deliveryType(d)
 		case "delivery_address":
-			err = flex.Optional(d, &p.DeliveryAddress, readAddressInfo)
+			err = flex.Optional(d, &p.DeliveryAddress, orderjson.AddressInfo)
 		}
 		return err
 	})
-	p.ProductInfos = nonNil(p.ProductInfos)
-	return err
-}
-
-var freightProductInfoFields = flex.NewFields("product_id", "sku_id", "product_cnt")
-
-func readFreightProductInfo(d *flex.Decoder, p *order.FreightProductInfo) error {
-	_, err := d.Object(freightProductInfoFields, func(name string) (err error) {
-		switch name {
-		case "product_id":
-			p.ProductID, err = d.ID()
-		case "sku_id":
-			p.SkuID, err = d.ID()
-		case "product_cnt":
-			p.ProductCnt, err = intValue(d)
-		}
-		return err
-	})
+	p.ProductInfos = orderjson.NonNil(p.ProductInfos)
 	return err
 }
 
@@ -314,38 +207,7 @@ func readInsuranceInfo(d *flex.Decoder, i *order.InsuranceInfo) error {
 			s, err = d.String()
 			i.Type = lookup(insuranceTypes, s.V, order.InsuranceUnknown)
 		case "insurance_price":
-			i.InsurancePrice, err = intValue(d)
-		}
-		return err
-	})
-	return err
-}
-
-var addressInfoFields = flex.NewFields("user_name", "postal_code", "province_name", "city_name", "county_name", "detail_info", "national_code", "tel_number", "house_number")
-
-func readAddressInfo(d *flex.Decoder, a *order.AddressInfo) error {
-	_, err := d.Object(addressInfoFields, func(name string) (err error) {
-		var s *string
-		s, err = stringPtr(d)
-		switch name {
-		case "user_name":
-			a.UserName = s
-		case "postal_code":
-			a.PostalCode = s
-		case "province_name":
-			a.ProvinceName = s
-		case "city_name":
-			a.CityName = s
-		case "county_name":
-			a.CountyName = s
-		case "detail_info":
-			a.DetailInfo = s
-		case "national_code":
-			a.NationalCode = s
-		case "tel_number":
-			a.TelNumber = s
-		case "house_number":
-			a.HouseNumber = s
+			i.InsurancePrice, err = orderjson.IntValue(d)
 		}
 		return err
 	})
@@ -358,9 +220,9 @@ func readCouponCodeInfo(d *flex.Decoder, c *order.CouponCodeInfo) error {
 	_, err := d.Object(couponCodeInfoFields, func(name string) (err error) {
 		switch name {
 		case "start_time":
-			c.StartTime, err = timePtr(d)
+			c.StartTime, err = orderjson.TimePtr(d)
 		case "end_time":
-			c.EndTime, err = timePtr(d)
+			c.EndTime, err = orderjson.TimePtr(d)
 		case "verify_type":
 			var code flex.Int
 			code, err = d.Int()
@@ -370,88 +232,15 @@ func readCouponCodeInfo(d *flex.Decoder, c *order.CouponCodeInfo) error {
 				c.VerifyType = &v
 			}
 		case "phone_number":
-			c.PhoneNumber, err = stringPtr(d)
+			c.PhoneNumber, err = orderjson.StringPtr(d)
 		case "verifier_nickname":
-			c.VerifierNickname, err = stringPtr(d)
+			c.VerifierNickname, err = orderjson.StringPtr(d)
 		case "verify_time":
-			c.VerifyTime, err = timePtr(d)
+			c.VerifyTime, err = orderjson.TimePtr(d)
 		}
 		return err
 	})
 	return err
-}
-
-var afterSaleDetailFields = flex.NewFields("on_aftersale_order_cnt", "aftersale_order_list")
-
-func readAfterSaleDetail(d *flex.Decoder, a *order.AfterSaleDetail) error {
-	_, err := d.Object(afterSaleDetailFields, func(name string) (err error) {
-		switch name {
-		case "on_aftersale_order_cnt":
-			a.OnAftersaleOrderCnt, err = intValue(d)
-		case "aftersale_order_list":
-			a.AftersaleOrderList, err = flex.List(d, readAfterSaleOrderInfo)
-		}
-		return err
-	})
-	a.AftersaleOrderList = nonNil(a.AftersaleOrderList)
-	return err
-}
-
-var afterSaleOrderInfoFields = flex.NewFields("aftersale_order_id", "status")
-
-func readAfterSaleOrderInfo(d *flex.Decoder, a *order.AfterSaleOrderInfo) error {
-	_, err := d.Object(afterSaleOrderInfoFields, func(name string) (err error) {
-		switch name {
-		case "aftersale_order_id":
-			a.AftersaleOrderID, err = d.ID()
-		case "status":
-			a.Status, err = intValue(d)
-		}
-		return err
-	})
-	return err
-}
-
-var extInfoFields = flex.NewFields("customer_notes", "merchant_notes")
-
-func readExtInfo(d *flex.Decoder, e *order.ExtInfo) error {
-	_, err := d.Object(extInfoFields, func(name string) (err error) {
-		switch name {
-		case "customer_notes":
-			e.CustomerNotes, err = stringPtr(d)
-		case "merchant_notes":
-			e.MerchantNotes, err = stringPtr(d)
-		}
-		return err
-	})
-	return err
-}
-
-// The readers of one member's value, as the domain wants it.
-
-func intValue(d *flex.Decoder) (int64, error) {
-	i, err := d.Int()
-	return i.V, err
-}
-
-func intPtr(d *flex.Decoder) (*int64, error) {
-	i, err := d.Int()
-	return d.IntPtr(i), err
-}
-
-func stringValue(d *flex.Decoder) (string, error) {
-	s, err := d.String()
-	return s.V, err
-}
-
-func stringPtr(d *flex.Decoder) (*string, error) {
-	s, err := d.String()
-	return d.StringPtr(s), err
-}
-
-func timePtr(d *flex.Decoder) (*time.Time, error) {
-	t, err := d.Time()
-	return d.TimePtr(t), err
 }
 
 // deliveryType maps an optional deliver_type; absent or "" stays nil.
@@ -474,12 +263,4 @@ func paymentMethod(text *string) *order.PaymentMethod {
 		m = order.PaymentWeChatPay
 	}
 	return &m
-}
-
-// nonNil keeps a missing list from reaching clients as null.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

@@ -1,0 +1,243 @@
+// Package orderjson reads the parts of a WeChat order that the API families
+// share, field for field: SKU lines, amounts, addresses, parcels' SKUs,
+// after-sale summaries and notes are the same JSON in the Mini Shop and the
+// WeChat Store (the Store's order doc maps them one to one). Each family
+// reads the rest of its own shape and calls these for the shared parts.
+package orderjson
+
+import (
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+)
+
+var productInfoFields = flex.NewFields("product_id", "out_product_id", "sku_id", "out_sku_id", "thumb_img", "sku_cnt", "sale_price", "title", "sku_attrs", "on_aftersale_sku_cnt", "finish_aftersale_sku_cnt", "sku_code", "market_price")
+
+// ProductInfo reads one SKU line of an order.
+func ProductInfo(d *flex.Decoder, p *order.ProductInfo) error {
+	_, err := d.Object(productInfoFields, func(name string) (err error) {
+		switch name {
+		case "product_id":
+			p.ProductID, err = d.ID()
+		case "out_product_id":
+			p.OutProductID, err = StringPtr(d)
+		case "sku_id":
+			p.SkuID, err = d.ID()
+		case "out_sku_id":
+			p.OutSkuID, err = StringPtr(d)
+		case "thumb_img":
+			p.ThumbImg, err = StringPtr(d)
+		case "sku_cnt":
+			p.SkuCnt, err = IntValue(d)
+		case "sale_price":
+			p.SalePrice, err = IntValue(d)
+		case "title":
+			p.Title, err = StringPtr(d)
+		case "sku_attrs":
+			p.SkuAttrs, err = flex.List(d, AttrInfo)
+		case "on_aftersale_sku_cnt":
+			p.OnAftersaleSkuCnt, err = IntValue(d)
+		case "finish_aftersale_sku_cnt":
+			p.FinishAftersaleSkuCnt, err = IntValue(d)
+		case "sku_code":
+			p.SkuCode, err = StringPtr(d)
+		case "market_price":
+			p.MarketPrice, err = IntPtr(d)
+		}
+		return err
+	})
+	p.SkuAttrs = NonNil(p.SkuAttrs)
+	return err
+}
+
+var attrInfoFields = flex.NewFields("attr_key", "attr_value")
+
+// AttrInfo reads one SKU attribute.
+func AttrInfo(d *flex.Decoder, a *order.AttrInfo) error {
+	_, err := d.Object(attrInfoFields, func(name string) (err error) {
+		switch name {
+		case "attr_key":
+			a.AttrKey, err = StringValue(d)
+		case "attr_value":
+			a.AttrValue, err = StringValue(d)
+		}
+		return err
+	})
+	return err
+}
+
+var priceInfoFields = flex.NewFields("product_price", "order_price", "freight", "discounted_price", "is_discounted", "original_order_price", "estimate_product_price", "change_down_price", "change_freight", "is_change_freight", "buyer_insurance_price")
+
+// PriceInfo reads an order's amounts.
+func PriceInfo(d *flex.Decoder, p *order.PriceInfo) error {
+	_, err := d.Object(priceInfoFields, func(name string) (err error) {
+		switch name {
+		case "product_price":
+			p.ProductPrice, err = IntValue(d)
+		case "order_price":
+			p.OrderPrice, err = IntValue(d)
+		case "freight":
+			p.Freight, err = IntValue(d)
+		case "discounted_price":
+			p.DiscountedPrice, err = IntPtr(d)
+		case "is_discounted":
+			var b flex.Bool
+			b, err = d.Bool()
+			p.IsDiscounted = b.V
+		case "original_order_price":
+			p.OriginalOrderPrice, err = IntPtr(d)
+		case "estimate_product_price":
+			p.EstimateProductPrice, err = IntPtr(d)
+		case "change_down_price":
+			p.ChangeDownPrice, err = IntPtr(d)
+		case "change_freight":
+			p.ChangeFreight, err = IntPtr(d)
+		case "is_change_freight":
+			var b flex.Bool
+			b, err = d.Bool()
+			p.IsChangeFreight = d.BoolPtr(b)
+		case "buyer_insurance_price":
+			p.BuyerInsurancePrice, err = IntPtr(d)
+		}
+		return err
+	})
+	return err
+}
+
+var freightProductInfoFields = flex.NewFields("product_id", "sku_id", "product_cnt")
+
+// FreightProductInfo reads one SKU of a parcel.
+func FreightProductInfo(d *flex.Decoder, p *order.FreightProductInfo) error {
+	_, err := d.Object(freightProductInfoFields, func(name string) (err error) {
+		switch name {
+		case "product_id":
+			p.ProductID, err = d.ID()
+		case "sku_id":
+			p.SkuID, err = d.ID()
+		case "product_cnt":
+			p.ProductCnt, err = IntValue(d)
+		}
+		return err
+	})
+	return err
+}
+
+var addressInfoFields = flex.NewFields("user_name", "postal_code", "province_name", "city_name", "county_name", "detail_info", "national_code", "tel_number", "house_number")
+
+// AddressInfo reads a postal address.
+func AddressInfo(d *flex.Decoder, a *order.AddressInfo) error {
+	_, err := d.Object(addressInfoFields, func(name string) (err error) {
+		var s *string
+		s, err = StringPtr(d)
+		switch name {
+		case "user_name":
+			a.UserName = s
+		case "postal_code":
+			a.PostalCode = s
+		case "province_name":
+			a.ProvinceName = s
+		case "city_name":
+			a.CityName = s
+		case "county_name":
+			a.CountyName = s
+		case "detail_info":
+			a.DetailInfo = s
+		case "national_code":
+			a.NationalCode = s
+		case "tel_number":
+			a.TelNumber = s
+		case "house_number":
+			a.HouseNumber = s
+		}
+		return err
+	})
+	return err
+}
+
+var afterSaleDetailFields = flex.NewFields("on_aftersale_order_cnt", "aftersale_order_list")
+
+// AfterSaleDetail reads an order's after-sale summary.
+func AfterSaleDetail(d *flex.Decoder, a *order.AfterSaleDetail) error {
+	_, err := d.Object(afterSaleDetailFields, func(name string) (err error) {
+		switch name {
+		case "on_aftersale_order_cnt":
+			a.OnAftersaleOrderCnt, err = IntValue(d)
+		case "aftersale_order_list":
+			a.AftersaleOrderList, err = flex.List(d, AfterSaleOrderInfo)
+		}
+		return err
+	})
+	a.AftersaleOrderList = NonNil(a.AftersaleOrderList)
+	return err
+}
+
+var afterSaleOrderInfoFields = flex.NewFields("aftersale_order_id", "status")
+
+// AfterSaleOrderInfo reads one entry of it.
+func AfterSaleOrderInfo(d *flex.Decoder, a *order.AfterSaleOrderInfo) error {
+	_, err := d.Object(afterSaleOrderInfoFields, func(name string) (err error) {
+		switch name {
+		case "aftersale_order_id":
+			a.AftersaleOrderID, err = d.ID()
+		case "status":
+			a.Status, err = IntValue(d)
+		}
+		return err
+	})
+	return err
+}
+
+var extInfoFields = flex.NewFields("customer_notes", "merchant_notes")
+
+// ExtInfo reads an order's notes.
+func ExtInfo(d *flex.Decoder, e *order.ExtInfo) error {
+	_, err := d.Object(extInfoFields, func(name string) (err error) {
+		switch name {
+		case "customer_notes":
+			e.CustomerNotes, err = StringPtr(d)
+		case "merchant_notes":
+			e.MerchantNotes, err = StringPtr(d)
+		}
+		return err
+	})
+	return err
+}
+
+// IntValue reads an integer; unset is 0.
+func IntValue(d *flex.Decoder) (int64, error) {
+	i, err := d.Int()
+	return i.V, err
+}
+
+// IntPtr reads an optional integer.
+func IntPtr(d *flex.Decoder) (*int64, error) {
+	i, err := d.Int()
+	return d.IntPtr(i), err
+}
+
+// StringValue reads text; unset is "".
+func StringValue(d *flex.Decoder) (string, error) {
+	s, err := d.String()
+	return s.V, err
+}
+
+// StringPtr reads optional text.
+func StringPtr(d *flex.Decoder) (*string, error) {
+	s, err := d.String()
+	return d.StringPtr(s), err
+}
+
+// TimePtr reads an optional instant.
+func TimePtr(d *flex.Decoder) (*time.Time, error) {
+	t, err := d.Time()
+	return d.TimePtr(t), err
+}
+
+// NonNil keeps a missing list from reaching clients as null.
+func NonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
