@@ -149,6 +149,7 @@ type ComplexityRoot struct {
 		OrderTypeCode   func(childComplexity int) int
 		Status          func(childComplexity int) int
 		StatusCode      func(childComplexity int) int
+		Unionid         func(childComplexity int) int
 		UpdateTime      func(childComplexity int) int
 	}
 
@@ -705,6 +706,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.StatusCode(childComplexity), true
+	case "Order.unionid":
+		if e.ComplexityRoot.Order.Unionid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Unionid(childComplexity), true
 	case "Order.updateTime":
 		if e.ComplexityRoot.Order.UpdateTime == nil {
 			break
@@ -1209,6 +1216,8 @@ type Order {
   updateTime: DateTime
   "The buyer's openid within this mini program."
   openid: String
+  "The buyer's unionid (WeChat Store, when the store is bound to an Open Platform account); null on Mini Shop."
+  unionid: String
   "The kind of order; UNKNOWN for a code this server does not know (see orderTypeCode)."
   orderType: OrderType!
   "The upstream's raw order type code, e.g. 0 for ORDINARY."
@@ -1497,6 +1506,10 @@ type ExtInfo {
 enum OrderStatus {
   "Awaiting payment (10)."
   PENDING_PAYMENT
+  "A gift order waiting for its receiver to accept it (WeChat Store 12)."
+  GIFT_AWAITING_ACCEPT
+  "A group-buy order waiting for the group to form (WeChat Store 13)."
+  GROUP_ORDER_AWAITING_GROUP
   "Group-buying order paid, waiting for the group to fill (15)."
   GROUP_PAID_AWAITING_GROUP
   "Paid, waiting for the merchant to accept: same-city delivery or offline pick-up (16)."
@@ -1907,6 +1920,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_updateTime(ctx, field)
 	case "openid":
 		return ec.fieldContext_Order_openid(ctx, field)
+	case "unionid":
+		return ec.fieldContext_Order_unionid(ctx, field)
 	case "orderType":
 		return ec.fieldContext_Order_orderType(ctx, field)
 	case "orderTypeCode":
@@ -4001,6 +4016,29 @@ func (ec *executionContext) _Order_openid(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Order_openid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
+}
+
+func (ec *executionContext) _Order_unionid(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_unionid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unionid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_unionid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
 }
 
@@ -7550,6 +7588,11 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "openid":
 			out.Values[i] = ec._Order_openid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unionid":
+			out.Values[i] = ec._Order_unionid(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

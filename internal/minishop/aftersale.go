@@ -82,7 +82,7 @@ func readAfterSaleOrder(d *flex.Decoder, a *order.AfterSaleOrder) error {
 		case "type":
 			var s string
 			s, err = orderjson.StringValue(d)
-			a.Type = lookup(afterSaleTypes, s, order.AfterSaleUnknown)
+			a.Type = orderjson.Lookup(afterSaleTypes, s, order.AfterSaleUnknown)
 		case "openid":
 			a.Openid, err = orderjson.StringPtr(d)
 		case "reason":

@@ -53,10 +53,3 @@ var verifyTypes = map[int64]order.VerifyType{
 	0: order.VerifyAnyDay,
 	1: order.VerifyNotOnHolidays,
 }
-
-func lookup[K comparable, V any](table map[K]V, code K, unknown V) V {
-	if v, ok := table[code]; ok {
-		return v
-	}
-	return unknown
-}

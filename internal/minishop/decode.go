@@ -59,8 +59,8 @@ func readOrder(d *flex.Decoder, o *order.Order) error {
 		return err
 	})
 	// An absent code is 0, which maps as any code does.
-	o.Status = lookup(orderStatuses, o.StatusCode, order.StatusUnknown)
-	o.OrderType = lookup(orderTypes, o.OrderTypeCode, order.TypeUnknown)
+	o.Status = orderjson.Lookup(orderStatuses, o.StatusCode, order.StatusUnknown)
+	o.OrderType = orderjson.Lookup(orderTypes, o.OrderTypeCode, order.TypeUnknown)
 	return err
 }
 
@@ -162,7 +162,7 @@ func readExpressFee(d *flex.Decoder, f *order.DeliveryExpressFee) error {
 	f.ShippingMethod = order.ShippingUnknown
 	_, err := d.Object(expressFeeFields, func(string) error {
 		s, err := d.String()
-		f.ShippingMethod = lookup(shippingMethods, s.V, order.ShippingUnknown)
+		f.ShippingMethod = orderjson.Lookup(shippingMethods, s.V, order.ShippingUnknown)
 		return err
 	})
 	return err
@@ -205,7 +205,7 @@ func readInsuranceInfo(d *flex.Decoder, i *order.InsuranceInfo) error {
 		case "type":
 			var s flex.String
 			s, err = d.String()
-			i.Type = lookup(insuranceTypes, s.V, order.InsuranceUnknown)
+			i.Type = orderjson.Lookup(insuranceTypes, s.V, order.InsuranceUnknown)
 		case "insurance_price":
 			i.InsurancePrice, err = orderjson.IntValue(d)
 		}
@@ -224,13 +224,7 @@ func readCouponCodeInfo(d *flex.Decoder, c *order.CouponCodeInfo) error {
 		case "end_time":
 			c.EndTime, err = orderjson.TimePtr(d)
 		case "verify_type":
-			var code flex.Int
-			code, err = d.Int()
-			c.VerifyType = nil
-			if code.Set {
-				v := lookup(verifyTypes, code.V, order.VerifyUnknown)
-				c.VerifyType = &v
-			}
+			c.VerifyType, err = orderjson.Code(d, verifyTypes, order.VerifyUnknown)
 		case "phone_number":
 			c.PhoneNumber, err = orderjson.StringPtr(d)
 		case "verifier_nickname":
@@ -249,7 +243,7 @@ func deliveryType(d *flex.Decoder) (*order.DeliveryType, error) {
 	if err != nil || s.V == "" {
 		return nil, err
 	}
-	t := lookup(deliveryTypes, s.V, order.DeliveryUnknown)
+	t := orderjson.Lookup(deliveryTypes, s.V, order.DeliveryUnknown)
 	return &t, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 func decode(t *testing.T, body string) (*order.Order, error) {
@@ -28,7 +29,7 @@ func decodeBody(body []byte, id uint64) (*order.Order, error) {
 	if err := resp.Err(errcodes); err != nil {
 		return nil, err
 	}
-	return resp.result(id)
+	return orderjson.Result(resp.Order, id)
 }
 
 func cst(y int, mo time.Month, d, h, mi, s int) *time.Time {

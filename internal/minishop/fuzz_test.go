@@ -10,6 +10,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // FuzzDecodeOrder feeds arbitrary bytes to the upstream decoder, starting
@@ -37,7 +38,7 @@ func FuzzDecodeOrder(f *testing.F) {
 		err := resp.Err(errcodes)
 		var o *order.Order
 		if err == nil {
-			o, err = resp.result(7)
+			o, err = orderjson.Result(resp.Order, 7)
 		}
 		if err != nil {
 			if order.ErrorCode(err) == codes.Internal {

@@ -9,6 +9,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // Errcodes of the Mini Shop order endpoints, from their vendor doc; the ones
@@ -37,23 +38,9 @@ func (o *Orders) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	if err := o.client.Call(ctx, "/product/order/get", orderRequest{OrderID: id}, &resp, errcodes); err != nil {
 		return nil, err
 	}
-	return resp.result(id)
+	return orderjson.Result(resp.Order, id)
 }
 
 type orderRequest struct {
 	OrderID uint64 `json:"order_id"`
-}
-
-var errNoOrder = order.Errorf(codes.UpstreamUnavailable, "upstream sent no order", nil)
-
-// result turns an answer with errcode 0 into an order.
-func (r *orderResponse) result(id uint64) (*order.Order, error) {
-	if r.Order == nil {
-		return nil, errNoOrder
-	}
-	if r.Order.ID == 0 {
-		// Some responses omit the echo of the id; the caller asked for this one.
-		r.Order.ID = id
-	}
-	return r.Order, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // decodeReference decodes body for id as the old decoder did: a nil order
@@ -34,7 +35,7 @@ func decodeReference(body []byte, id uint64) (*order.Order, error) {
 		return nil, err
 	}
 	if resp.Order == nil {
-		return nil, errNoOrder
+		return orderjson.Result(nil, id)
 	}
 	o := resp.Order.toDomain()
 	if o.ID == 0 {
@@ -433,12 +434,12 @@ func mapPtr[W, D any](in *W, f func(*W) D) *D {
 func (w *wireOrder) toDomain() *order.Order {
 	return &order.Order{
 		ID:              uint64(w.OrderID),
-		Status:          lookup(orderStatuses, w.Status.V, order.StatusUnknown),
+		Status:          orderjson.Lookup(orderStatuses, w.Status.V, order.StatusUnknown),
 		StatusCode:      w.Status.V,
 		CreateTime:      w.CreateTime.ptr(),
 		UpdateTime:      w.UpdateTime.ptr(),
 		Openid:          w.Openid.ptr(),
-		OrderType:       lookup(orderTypes, w.OrderType.V, order.TypeUnknown),
+		OrderType:       orderjson.Lookup(orderTypes, w.OrderType.V, order.TypeUnknown),
 		OrderTypeCode:   w.OrderType.V,
 		OrderDetail:     mapPtr(w.OrderDetail, (*wireOrderDetail).toDomain),
 		AftersaleDetail: mapPtr(w.AftersaleDetail, (*wireAfterSaleDetail).toDomain),
@@ -525,7 +526,7 @@ func (w *wireDeliveryInfo) toDomain() order.DeliveryInfo {
 }
 
 func (w *wireExpressFee) toDomain() order.DeliveryExpressFee {
-	return order.DeliveryExpressFee{ShippingMethod: lookup(shippingMethods, w.ShippingMethod.V, order.ShippingUnknown)}
+	return order.DeliveryExpressFee{ShippingMethod: orderjson.Lookup(shippingMethods, w.ShippingMethod.V, order.ShippingUnknown)}
 }
 
 func (w *wireDeliveryProductInfo) toDomain() order.DeliveryProductInfo {
@@ -545,7 +546,7 @@ func (w *wireFreightProductInfo) toDomain() order.FreightProductInfo {
 }
 
 func (w *wireInsuranceInfo) toDomain() order.InsuranceInfo {
-	return order.InsuranceInfo{Type: lookup(insuranceTypes, w.Type.V, order.InsuranceUnknown), InsurancePrice: w.InsurancePrice.V}
+	return order.InsuranceInfo{Type: orderjson.Lookup(insuranceTypes, w.Type.V, order.InsuranceUnknown), InsurancePrice: w.InsurancePrice.V}
 }
 
 func (w *wireAddressInfo) toDomain() order.AddressInfo {
@@ -565,7 +566,7 @@ func (w *wireAddressInfo) toDomain() order.AddressInfo {
 func (w *wireCouponCodeInfo) toDomain() order.CouponCodeInfo {
 	var verify *order.VerifyType
 	if w.VerifyType.Set {
-		v := lookup(verifyTypes, w.VerifyType.V, order.VerifyUnknown)
+		v := orderjson.Lookup(verifyTypes, w.VerifyType.V, order.VerifyUnknown)
 		verify = &v
 	}
 	return order.CouponCodeInfo{
@@ -598,6 +599,6 @@ func refDeliveryType(s flexString) *order.DeliveryType {
 	if s.V == "" {
 		return nil
 	}
-	t := lookup(deliveryTypes, s.V, order.DeliveryUnknown)
+	t := orderjson.Lookup(deliveryTypes, s.V, order.DeliveryUnknown)
 	return &t
 }

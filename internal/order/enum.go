@@ -10,6 +10,8 @@ type OrderStatus string
 
 const (
 	StatusPendingPayment             OrderStatus = "PENDING_PAYMENT"
+	StatusGiftAwaitingAccept         OrderStatus = "GIFT_AWAITING_ACCEPT"
+	StatusGroupOrderAwaitingGroup    OrderStatus = "GROUP_ORDER_AWAITING_GROUP"
 	StatusGroupPaidAwaitingGroup     OrderStatus = "GROUP_PAID_AWAITING_GROUP"
 	StatusPaidAwaitingMerchantAccept OrderStatus = "PAID_AWAITING_MERCHANT_ACCEPT"
 	StatusPaidAwaitingVerification   OrderStatus = "PAID_AWAITING_VERIFICATION"

@@ -128,6 +128,7 @@ type Order struct {
 	CreateTime      *time.Time
 	UpdateTime      *time.Time
 	Openid          *string
+	Unionid         *string
 	OrderType       OrderType
 	OrderTypeCode   int64
 	OrderDetail     *OrderDetail

@@ -8,6 +8,7 @@ package orderjson
 import (
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
@@ -240,4 +241,38 @@ func NonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// Lookup maps an upstream code through a family's table; a code missing
+// from it is the enum's unknown value, so a new code never fails an order.
+func Lookup[K comparable, V any](table map[K]V, code K, unknown V) V {
+	if v, ok := table[code]; ok {
+		return v
+	}
+	return unknown
+}
+
+// Code reads a numeric code through a family's table: absent or null is
+// nil, a code missing from the table the enum's unknown value.
+func Code[V any](d *flex.Decoder, table map[int64]V, unknown V) (*V, error) {
+	code, err := d.Int()
+	if err != nil || !code.Set {
+		return nil, err
+	}
+	v := Lookup(table, code.V, unknown)
+	return &v, nil
+}
+
+var errNoOrder = order.Errorf(codes.UpstreamUnavailable, "upstream sent no order", nil)
+
+// Result is the order of an answer with errcode 0, with the requested id
+// filled in where the upstream left out its echo.
+func Result(o *order.Order, id uint64) (*order.Order, error) {
+	if o == nil {
+		return nil, errNoOrder
+	}
+	if o.ID == 0 {
+		o.ID = id
+	}
+	return o, nil
 }
