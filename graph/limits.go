@@ -16,12 +16,17 @@ import (
 // many aliases, or would make more than MaxCost upstream fetches: each order,
 // aftersaleOrder, listOrders or searchOrders field (alias or not) costs one, orders(ids:)
 // one per id; an order field that asks for its after-sale orders costs twice
-// that, and a page that does costs one more per order of the page. Every
+// that, and a page that does costs one more per order of the page. Where
+// the family's lists answer ids only (PagesLoadOrders), a page also costs
+// one per order of it: one list call and a get for each order. Every
 // fetch is counted, repeats included, so the cost is known from the
 // document alone.
 // Introspection subtrees are exempt from the depth limit (GraphiQL's own
 // introspection query nests type references a dozen levels deep).
-type Limits struct{ MaxCost, MaxDepth, MaxAliases int }
+type Limits struct {
+	MaxCost, MaxDepth, MaxAliases int
+	PagesLoadOrders               bool
+}
 
 // DefaultLimits are the limits unless told otherwise (MAX_QUERY_COST,
 // MAX_QUERY_DEPTH, MAX_ALIASES).
@@ -36,14 +41,14 @@ func (Limits) ExtensionName() string                   { return "Limits" }
 func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	m := measure(oc)
+	m := measure(oc, l.PagesLoadOrders)
 	switch {
 	case m.depth > l.MaxDepth:
 		return refused(codes.DepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders)", m.cost, l.MaxCost), m.cost, l.MaxCost)
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one, plus one per order where the family fetches each listed order)", m.cost, l.MaxCost), m.cost, l.MaxCost)
 	}
 	return nil
 }
@@ -62,8 +67,8 @@ type measures struct {
 }
 
 // measure walks the operation of oc once.
-func measure(oc *graphql.OperationContext) measures {
-	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}}
+func measure(oc *graphql.OperationContext, pagesLoadOrders bool) measures {
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: pagesLoadOrders}
 	return w.selection(oc.Operation.SelectionSet, true)
 }
 
@@ -85,6 +90,8 @@ type walker struct {
 	fragments ast.FragmentDefinitionList
 	vars      map[string]any
 	memo      map[string]measures
+	// pagesLoadOrders: a page is a list call and a get per order.
+	pagesLoadOrders bool
 }
 
 // selection measures set; root says it is a selection on Query, where the
@@ -108,6 +115,9 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 					f.cost = len(ids)
 				case "listOrders", "searchOrders":
 					f.cost = 1 // a page is one upstream call
+					if w.pagesLoadOrders {
+						f.cost += pageSize(sel, w.vars)
+					}
 				}
 			} else if sel.Name == "aftersaleOrder" {
 				f.aftersales = true

@@ -178,6 +178,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	h := cfg.HTTP
 	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, upstream.Name
+	h.Limits.PagesLoadOrders = upstream.PagesLoadOrders
 	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, []string{ExampleQuery, ListExampleQuery}, log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)
@@ -262,7 +263,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		defer stopAdmin()
 	}
 	// Last: "listening on" tells whoever waits for it that all is up.
-	announce(log, cfg.Mode(), cfg.HTTP.Playground, ln.Addr())
+	announce(log, cfg.Mode(), cfg.Family, cfg.HTTP.Playground, ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -314,13 +315,13 @@ func startAdmin(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-func announce(log *slog.Logger, mode config.Mode, playground bool, addr net.Addr) {
+func announce(log *slog.Logger, mode config.Mode, family string, playground bool, addr net.Addr) {
 	host, port, _ := net.SplitHostPort(addr.String())
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
 	base := "http://" + net.JoinHostPort(host, port)
-	attrs := []any{slog.String("mode", string(mode)), slog.String("graphql", base+"/graphql")}
+	attrs := []any{slog.String("mode", string(mode)), slog.String("family", family), slog.String("graphql", base+"/graphql")}
 	if playground {
 		attrs = append(attrs, slog.String("playground", base+"/"))
 	}

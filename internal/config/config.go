@@ -116,7 +116,7 @@ type setting struct {
 // it, and a test holds the two together.
 var Settings = []setting{
 	{env: "ADDR", flag: "addr", field: func(c *Config) any { return &c.Addr }, help: "listen address"},
-	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.Family }, help: "upstream API family: minishop (WeChat Mini Shop); store (WeChat Store) is not available yet"},
+	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.Family }, help: "upstream API family: minishop (WeChat Mini Shop, /product/order/*) or store (WeChat Store, /channels/ec/*)"},
 	{env: "WECHAT_APP_ID", field: func(c *Config) any { return &c.AppID }, help: "app id; unset (and no WECHAT_ACCESS_TOKEN) runs the sandbox"},
 	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
 	{env: "WECHAT_API_BASE_URL", flag: "api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},

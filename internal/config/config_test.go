@@ -219,7 +219,7 @@ func TestUpstreamFamily(t *testing.T) {
 	if c, err := load([]string{"-upstream-family", "minishop"}, nil); err != nil || c.Family != "minishop" {
 		t.Fatalf("minishop: %q, %v", c.Family, err)
 	}
-	for value, want := range map[string]string{"store": "not available yet", "bogus": "minishop, store", "": ""} {
+	for value, want := range map[string]string{"store": "", "bogus": "minishop, store", "": ""} {
 		_, err := load(nil, map[string]string{"UPSTREAM_FAMILY": value})
 		if want == "" {
 			if err != nil {

@@ -6,12 +6,14 @@ package family
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/ordergraph/ordergraph/internal/minishop"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wxstore"
 )
 
 // Names of the families, as UPSTREAM_FAMILY takes them.
@@ -29,30 +31,26 @@ type Family struct {
 	Orders     order.Source
 	Lists      order.Lister
 	AfterSales order.AfterSaleSource
+	// PagesLoadOrders says the family's lists answer ids only, so that a
+	// page of N orders costs N gets besides the list call.
+	PagesLoadOrders bool
 }
 
-// builders holds each family's constructor; nil marks a family that is
-// named but not built yet.
+// builders holds each family's constructor.
 var builders = map[string]func(*wechat.Client) Family{
 	MiniShop: func(c *wechat.Client) Family {
 		return Family{Name: MiniShop, Orders: minishop.NewOrders(c), Lists: minishop.NewLists(c), AfterSales: minishop.NewAfterSales(c)}
 	},
-	Store: nil, // issue 12
+	Store: func(c *wechat.Client) Family {
+		return Family{Name: Store, Orders: wxstore.NewOrders(c), Lists: wxstore.NewLists(c), AfterSales: wxstore.NewAfterSales(c), PagesLoadOrders: true}
+	},
 }
 
 // Check reports whether name is a family this build can serve.
 func Check(name string) error {
-	build, known := builders[name]
-	switch {
-	case !known:
-		names := make([]string, 0, len(builders))
-		for n := range builders {
-			names = append(names, n)
-		}
-		slices.Sort(names)
+	if _, known := builders[name]; !known {
+		names := slices.Sorted(maps.Keys(builders))
 		return fmt.Errorf("has %q; want one of %s", name, strings.Join(names, ", "))
-	case build == nil:
-		return fmt.Errorf("is %q, which is not available yet in this version; use %s", name, Default)
 	}
 	return nil
 }

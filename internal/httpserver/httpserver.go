@@ -104,8 +104,9 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxIDs <= 0 {
 		cfg.MaxIDs = def.MaxIDs
 	}
-	if cfg.Limits == (graph.Limits{}) {
+	if l := cfg.Limits; l.MaxCost == 0 && l.MaxDepth == 0 && l.MaxAliases == 0 {
 		cfg.Limits = def.Limits
+		cfg.Limits.PagesLoadOrders = l.PagesLoadOrders
 	}
 	if cfg.MaxTokens <= 0 {
 		cfg.MaxTokens = def.MaxTokens

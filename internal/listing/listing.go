@@ -38,8 +38,14 @@ type Request struct {
 	// Visible says whether the caller may see an order; nil sees all. With
 	// it, pages are filtered and totalCount is not told.
 	Visible func(*order.Order) bool
+	// Buyer is the openid a buyer's list is scoped to upstream, where the
+	// family can; "" for merchants.
+	Buyer string
 	// Prime hands each listed order to the request's order loader.
 	Prime func(*order.Order)
+	// Load fetches orders by id through the request's order loader, for a
+	// family whose list answers ids only; results align with ids.
+	Load func(ids []uint64) ([]*order.Order, []error)
 }
 
 // cursor is what an opaque cursor holds: whose list, which filter (as a
@@ -52,6 +58,9 @@ type cursor struct {
 	Pos    int    `json:"p"`
 	From   int64  `json:"a"`
 	To     int64  `json:"b"`
+	// Resume is the family's token to resume after Pos, for a family
+	// that pages by key.
+	Resume string `json:"r,omitempty"`
 }
 
 func (c cursor) encode() string {
@@ -77,7 +86,7 @@ func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, re
 	start := cursor{Family: req.Family, Kind: "list", Filter: filterHash(f), From: q.From.Unix(), To: q.To.Unix()}
 	return page(ctx, req, start, f.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
 		q.From, q.To = time.Unix(c.From, 0), time.Unix(c.To, 0)
-		q.Status, q.Offset, q.Limit = f.Status, offset, limit
+		q.Status, q.Buyer, q.Offset, q.Limit, q.Resume = f.Status, req.Buyer, offset, limit, c.Resume
 		return lister.ListOrders(ctx, q)
 	})
 }
@@ -97,8 +106,8 @@ func Search(ctx context.Context, lister order.Lister, filter order.SearchFilter,
 		return nil, badInput("the pay time range is empty: payFrom must be before payTo")
 	}
 	start := cursor{Family: req.Family, Kind: "search", Filter: filterHash(filter)}
-	return page(ctx, req, start, filter.Status, func(_ cursor, offset, limit int) (order.ListPage, error) {
-		return lister.SearchOrders(ctx, order.SearchQuery{Filter: filter, Offset: offset, Limit: limit})
+	return page(ctx, req, start, filter.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
+		return lister.SearchOrders(ctx, order.SearchQuery{Filter: filter, Offset: offset, Limit: limit, Resume: c.Resume})
 	})
 }
 
@@ -125,48 +134,81 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 	}
 
 	conn := &order.OrderConnection{Edges: []order.OrderEdge{}, PageInfo: order.PageInfo{HasPreviousPage: here.Pos >= 0}}
-	next, total := here.Pos+1, 0
+	at, total, counted, more := here, 0, true, false
+	next := here.Pos + 1
 	for scanned := 0; len(conn.Edges) < first && scanned < BuyerPages; scanned++ {
 		offset := next
-		page, err := fetch(here, offset, first)
+		page, err := fetch(at, offset, first)
 		if err != nil {
 			return nil, err
 		}
-		total = page.Total
-		for i, o := range page.Orders {
-			if req.Prime != nil {
-				req.Prime(o)
-			}
+		orders, err := pageOrders(req, page)
+		if err != nil {
+			return nil, err
+		}
+		total, counted, more = page.Total, !page.Uncounted, page.More
+		for i, o := range orders {
 			pos := offset + i
 			next = pos + 1
-			if (status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o)) {
+			if page.Resume != nil {
+				at.Resume = page.Resume[i]
+			}
+			if o == nil || (status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o)) {
 				continue
 			}
-			c := here
+			c := at
 			c.Pos = pos
 			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: c.encode(), Node: o})
 			if len(conn.Edges) == first {
+				more = more || i < len(orders)-1
 				break
 			}
 		}
-		if req.Visible == nil || len(page.Orders) == 0 || next >= total {
+		if req.Visible == nil || len(orders) == 0 || (counted && next >= total) || (!counted && !more) {
 			break // a merchant's page is one upstream page; a buyer's may take several
 		}
 	}
-	conn.PageInfo.HasNextPage = next < total
+	conn.PageInfo.HasNextPage = more
+	if counted {
+		conn.PageInfo.HasNextPage = next < total
+	}
 	if len(conn.Edges) > 0 {
 		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
 	}
 	if next > here.Pos+1 {
-		end := here
+		end := at
 		end.Pos = next - 1 // resumes after everything scanned, shown or not
 		s := end.encode()
 		conn.PageInfo.EndCursor = &s
 	}
-	if req.Visible == nil {
+	if req.Visible == nil && counted {
 		conn.TotalCount = &total
 	}
 	return conn, nil
+}
+
+// pageOrders is page's orders: as listed, or loaded by id through the
+// request's loader. An order gone between the list and its fetch is nil
+// and skipped; any other failure fails the page, which the client retries
+// as a whole.
+func pageOrders(req Request, page order.ListPage) ([]*order.Order, error) {
+	if page.IDs == nil {
+		if req.Prime != nil {
+			for _, o := range page.Orders {
+				req.Prime(o)
+			}
+		}
+		return page.Orders, nil
+	}
+	orders, errs := req.Load(page.IDs)
+	for i, err := range errs {
+		if order.IsCode(err, codes.OrderNotFound) {
+			orders[i] = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return orders, nil
 }
 
 // resolve checks filter and turns it into a query on one time range.

@@ -83,7 +83,7 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	}
 	return &Loaders{
 		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
-		aftersales: afterSaleLoader(after, afterSaleWait),
+		aftersales: afterSaleLoader(after, afterSaleWait, slots),
 	}
 }
 
@@ -95,25 +95,29 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 const afterSaleWait = 5 * time.Millisecond
 
 // afterSaleLoader batches after-sale ids up to the source's batch size: a
-// query that names 120 ids makes three calls, which the loader sends at once.
-func afterSaleLoader(after order.AfterSaleSource, wait time.Duration) *dataloader.Loader[uint64, *order.AfterSaleOrder] {
+// query that names 120 ids makes three calls, which the loader sends at once
+// within the request's bound (slots, shared with its order calls). A source
+// without a batch call (MaxBatch 1) thus gets one call per distinct id.
+func afterSaleLoader(after order.AfterSaleSource, wait time.Duration, slots chan struct{}) *dataloader.Loader[uint64, *order.AfterSaleOrder] {
 	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{dataloader.WithWait[uint64, *order.AfterSaleOrder](wait)}
 	if after != nil {
 		opts = append(opts, dataloader.WithBatchCapacity[uint64, *order.AfterSaleOrder](after.MaxBatch()))
 	}
-	return dataloader.NewBatchedLoader(afterSaleBatch(after), opts...)
+	return dataloader.NewBatchedLoader(afterSaleBatch(after, slots), opts...)
 }
 
 // afterSaleBatch asks after for one batch of after-sale orders. An id it
 // does not return is not found; a failure of the call is every id's in the
 // batch, and is not remembered.
-func afterSaleBatch(after order.AfterSaleSource) dataloader.BatchFunc[uint64, *order.AfterSaleOrder] {
+func afterSaleBatch(after order.AfterSaleSource, slots chan struct{}) dataloader.BatchFunc[uint64, *order.AfterSaleOrder] {
 	return func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.AfterSaleOrder] {
 		results := make([]*dataloader.Result[*order.AfterSaleOrder], len(ids))
 		var found map[uint64]*order.AfterSaleOrder
 		err := error(order.Errorf(codes.UpstreamUnavailable, "after-sale orders are not available from this upstream", nil))
 		if after != nil {
+			slots <- struct{}{}
 			found, err = fetchAfterSales(ctx, after, ids)
+			<-slots
 		}
 		for i, id := range ids {
 			switch a := found[id]; {

@@ -9,6 +9,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
+	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
 // Lists is the order.Lister backed by POST /product/order/get_list and
@@ -105,25 +106,7 @@ func (l *Lists) pages(ctx context.Context, path string, req any, pf *pageFields,
 }
 
 // statusCode is the upstream's code of a status filter, nil for none.
-func statusCode(s *order.OrderStatus) (*int64, error) {
-	if s == nil {
-		return nil, nil
-	}
-	code, ok := statusCodes[*s]
-	if !ok {
-		return nil, order.Errorf(codes.BadUserInput, "status "+string(*s)+" cannot be a filter", nil)
-	}
-	return &code, nil
-}
-
-// statusCodes is orderStatuses the other way round.
-var statusCodes = func() map[order.OrderStatus]int64 {
-	m := make(map[order.OrderStatus]int64, len(orderStatuses))
-	for code, s := range orderStatuses {
-		m[s] = code
-	}
-	return m
-}()
+var statusCode = orderjson.StatusFilter(orderStatuses)
 
 func wallClock(t time.Time) string { return t.In(order.ChinaTime).Format("2006-01-02 15:04:05") }
 

@@ -52,3 +52,9 @@ func ErrorCode(err error) codes.Code {
 	}
 	return codes.Internal
 }
+
+// IsCode reports whether err is an *Error of code.
+func IsCode(err error, code codes.Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}

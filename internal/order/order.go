@@ -27,7 +27,9 @@ type Source interface {
 }
 
 // Lister lists orders by time range, or searches them, a page at a time,
-// at absolute positions in the upstream's order.
+// at absolute positions in the upstream's order. A family that pages by
+// key rather than by position resumes from the token it gave with the last
+// order of the previous page (Resume).
 type Lister interface {
 	ListOrders(ctx context.Context, q ListQuery) (ListPage, error)
 	SearchOrders(ctx context.Context, q SearchQuery) (ListPage, error)
@@ -39,6 +41,7 @@ type SearchQuery struct {
 	Filter SearchFilter
 	Offset int
 	Limit  int
+	Resume string
 }
 
 // SearchFilter is a client's searchOrders filter, as sent. OrderID is the
@@ -60,12 +63,18 @@ type SearchFilter struct {
 
 // ListQuery asks for the orders at positions [Offset, Offset+Limit) of the
 // orders whose Field time is in [From, To), of Status when it is set.
+//
+// Buyer, when set, is the openid of the buyer whose orders alone are
+// wanted; a family that can filter by buyer upstream does, and the caller
+// filters again either way.
 type ListQuery struct {
 	Field    TimeField
 	From, To time.Time
 	Status   *OrderStatus
+	Buyer    string
 	Offset   int
 	Limit    int
+	Resume   string
 }
 
 // TimeField is the order time a list filters on.
@@ -78,9 +87,18 @@ const (
 
 // ListPage is what a Lister found: the orders at the positions asked for
 // (fewer at the end of the list) and how many match in all.
+//
+// A family whose list answers ids only (the WeChat Store) sets IDs instead
+// of Orders, and the caller loads them; one that pages by key sets Resume,
+// each order's token to resume after it, and, since it cannot count,
+// Uncounted and More (whether anything follows the page).
 type ListPage struct {
-	Orders []*Order
-	Total  int
+	Orders    []*Order
+	IDs       []uint64
+	Resume    []string
+	Total     int
+	Uncounted bool
+	More      bool
 }
 
 // ListFilter is a client's listOrders filter, as sent.

@@ -116,6 +116,9 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 type catalogue struct {
 	orders []map[string]any // newest first
 	byID   map[uint64]map[string]any
+	// The same orders in the WeChat Store's shape.
+	storeOrders []map[string]any
+	storeByID   map[uint64]map[string]any
 }
 
 // The catalogue's shape: 300 orders over the last 30 days, five buyers,
@@ -131,7 +134,7 @@ const (
 func catalogueBuyer(i int) string { return "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers) }
 
 func newCatalogue(now time.Time) catalogue {
-	c := catalogue{byID: map[uint64]map[string]any{}}
+	c := catalogue{byID: map[uint64]map[string]any{}, storeByID: map[uint64]map[string]any{}}
 	newest := now.Truncate(time.Minute)
 	for i := range CatalogueSize {
 		id := uint64(CatalogueFirstID + i)
@@ -146,6 +149,8 @@ func newCatalogue(now time.Time) catalogue {
 		}
 		c.orders = append(c.orders, o)
 		c.byID[id] = o
+		c.storeOrders = append(c.storeOrders, storeOrder(o))
+		c.storeByID[id] = c.storeOrders[i]
 	}
 	return c
 }

@@ -4,7 +4,7 @@
 //
 // This file is the part every family shares: the token endpoint, the check
 // of the access token on each call, and the route table. Each family's fake
-// endpoints live in a file of their own (minishop.go) and are listed in
+// endpoints live in a file of their own (minishop.go, store.go) and are listed in
 // routes; a new family adds its file and its lines there.
 package sandbox
 
@@ -47,10 +47,14 @@ func New(latency time.Duration) *Sandbox {
 // routes lists every family's fake API calls.
 func (s *Sandbox) routes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"POST /product/order/get":                    s.miniShopOrderGet,
-		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
-		"POST /product/order/get_list":               s.miniShopOrderList,
-		"POST /product/order/search":                 s.miniShopOrderSearch,
+		"POST /product/order/get":                       s.miniShopOrderGet,
+		"POST /product/order/batchgetaftersaleorder":    s.miniShopAfterSales,
+		"POST /product/order/get_list":                  s.miniShopOrderList,
+		"POST /product/order/search":                    s.miniShopOrderSearch,
+		"POST /channels/ec/order/get":                   s.storeOrderGet,
+		"POST /channels/ec/order/list/get":              s.storeOrderList,
+		"POST /channels/ec/order/search":                s.storeOrderSearch,
+		"POST /channels/ec/aftersale/getaftersaleorder": s.storeAfterSaleGet,
 	}
 }
 

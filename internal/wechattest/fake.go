@@ -52,6 +52,8 @@ type Fake struct {
 	// afterSaleBatches are the id lists of the batchgetaftersaleorder calls.
 	afterSaleBatches [][]uint64
 	listRequests     []string
+	searchKey        string
+	searchWhole      bool
 	faults           func(id uint64, attempt int) Fault
 	errcodes         map[uint64]int64
 	perID            map[uint64]int
@@ -66,6 +68,10 @@ func New(tb testing.TB) *Fake {
 	mux.HandleFunc("POST /product/order/batchgetaftersaleorder", f.afterSaleBatch)
 	mux.HandleFunc("POST /product/order/get_list", f.orderList)
 	mux.HandleFunc("POST /product/order/search", f.orderList)
+	mux.HandleFunc("POST /channels/ec/order/get", f.orderCall(store))
+	mux.HandleFunc("POST /channels/ec/aftersale/getaftersaleorder", f.storeAfterSale)
+	mux.HandleFunc("POST /channels/ec/order/list/get", f.storeList)
+	mux.HandleFunc("POST /channels/ec/order/search", f.storeList)
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -346,7 +352,10 @@ type family struct {
 	badID, notFound int64
 }
 
-var miniShop = family{readID: numericOrderID, badID: 9401020, notFound: 100002}
+var (
+	miniShop = family{readID: numericOrderID, badID: 9401020, notFound: 100002}
+	store    = family{readID: textOrderID, badID: 47001, notFound: 100002}
+)
 
 // numericOrderID reads a Mini Shop order call: {"order_id": <number>}.
 func numericOrderID(r *http.Request) (uint64, error) {
@@ -359,6 +368,18 @@ func numericOrderID(r *http.Request) (uint64, error) {
 		return 0, err
 	}
 	return strconv.ParseUint(string(req.OrderID), 10, 64)
+}
+
+// textOrderID reads a WeChat Store order call: {"order_id": "<decimal>"}.
+// A number is refused, as a wrong JSON type is by the Store (47001).
+func textOrderID(r *http.Request) (uint64, error) {
+	var req struct {
+		OrderID string `json:"order_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(req.OrderID, 10, 64)
 }
 
 // orderCall serves fam's order call with what the test scripted for the id.

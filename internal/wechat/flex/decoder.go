@@ -187,6 +187,10 @@ func (f *Fields) match(name []byte) (string, bool) {
 	return "", false
 }
 
+// PeekObject reports whether the next value is an object, for a value the
+// upstream sends either as a scalar or as an object.
+func (d *Decoder) PeekObject() bool { return d.dec.PeekKind() == '{' }
+
 // Object reads an object, calling member for each member that fields knows
 // with its canonical name; member must read the value. Other members are
 // skipped. A null reads as nothing and reports null; any other kind of value

@@ -276,3 +276,112 @@ func Result(o *order.Order, id uint64) (*order.Order, error) {
 	}
 	return o, nil
 }
+
+// AfterSaleKeys names the members of an after-sale record that the
+// families call differently: the two ids are swapped between them, and the
+// Store's readable reason is reason_text.
+type AfterSaleKeys struct{ ID, OrderID, Reason string }
+
+var afterSaleTypes = map[string]order.AfterSaleType{
+	"REFUND":   order.AfterSaleRefund,
+	"RETURN":   order.AfterSaleReturn,
+	"EXCHANGE": order.AfterSaleExchange,
+}
+
+// AfterSaleOrderReader returns the reader of one after-sale record under
+// the family's keys.
+func AfterSaleOrderReader(k AfterSaleKeys) func(*flex.Decoder, *order.AfterSaleOrder) error {
+	fields := flex.NewFields(k.ID, k.OrderID, "status", "type", "openid", k.Reason, "product_info", "refund_info", "return_info", "create_time", "update_time")
+	return func(d *flex.Decoder, a *order.AfterSaleOrder) error {
+		return readAfterSaleOrder(d, a, fields, k)
+	}
+}
+
+func readAfterSaleOrder(d *flex.Decoder, a *order.AfterSaleOrder, fields *flex.Fields, k AfterSaleKeys) error {
+	a.Type = order.AfterSaleUnknown
+	_, err := d.Object(fields, func(name string) (err error) {
+		switch name {
+		case k.ID:
+			a.ID, err = d.ID()
+		case k.OrderID:
+			a.OrderID, err = d.ID()
+		case "status":
+			a.Status, err = StringValue(d)
+		case "type":
+			var s string
+			s, err = StringValue(d)
+			a.Type = Lookup(afterSaleTypes, s, order.AfterSaleUnknown)
+		case "openid":
+			a.Openid, err = StringPtr(d)
+		case k.Reason:
+			a.Reason, err = StringPtr(d)
+		case "product_info":
+			_, err = d.Object(afterSaleProductFields, func(name string) (err error) {
+				switch name {
+				case "product_id":
+					a.ProductID, err = idPtr(d)
+				case "sku_id":
+					a.SkuID, err = idPtr(d)
+				case "count":
+					a.Count, err = IntPtr(d)
+				}
+				return err
+			})
+		case "refund_info":
+			_, err = d.Object(refundInfoFields, func(string) (err error) {
+				a.RefundAmount, err = IntPtr(d)
+				return err
+			})
+		case "return_info":
+			_, err = d.Object(returnInfoFields, func(name string) (err error) {
+				switch name {
+				case "waybill_id":
+					a.ReturnWaybillID, err = StringPtr(d)
+				case "delivery_id":
+					a.ReturnDeliveryID, err = StringPtr(d)
+				}
+				return err
+			})
+		case "create_time":
+			a.CreateTime, err = TimePtr(d)
+		case "update_time":
+			a.UpdateTime, err = TimePtr(d)
+		}
+		return err
+	})
+	return err
+}
+
+var (
+	afterSaleProductFields = flex.NewFields("product_id", "sku_id", "count")
+	refundInfoFields       = flex.NewFields("amount")
+	returnInfoFields       = flex.NewFields("waybill_id", "delivery_id")
+)
+
+func idPtr(d *flex.Decoder) (*uint64, error) {
+	id, err := d.ID()
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// StatusFilter returns the function that gives a status filter the code of
+// a family's table, nil for no filter; a status without a code there (such
+// as UNKNOWN) cannot be a filter.
+func StatusFilter(statuses map[int64]order.OrderStatus) func(*order.OrderStatus) (*int64, error) {
+	codeOf := make(map[order.OrderStatus]int64, len(statuses))
+	for code, s := range statuses {
+		codeOf[s] = code
+	}
+	return func(s *order.OrderStatus) (*int64, error) {
+		if s == nil {
+			return nil, nil
+		}
+		code, ok := codeOf[*s]
+		if !ok {
+			return nil, order.Errorf(codes.BadUserInput, "status "+string(*s)+" cannot be a filter with this upstream family", nil)
+		}
+		return &code, nil
+	}
+}
