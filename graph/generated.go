@@ -1165,7 +1165,10 @@ type Query {
   defaults to 20 and may be 1..100; after is the endCursor of an earlier page
   of this field with the same filter. A listed order costs no further
   upstream call when the same query asks for it again. A buyer only ever sees
-  their own orders, and no totalCount.
+  their own orders, and no totalCount. On the WeChat Store the range is walked
+  in windows of 7 days, a page costs one list call plus one get per order,
+  totalCount is null, and a status filter answers that exact status (the
+  Store's own also matches neighbouring statuses).
   """
   listOrders(
     "Which orders: one time range, created or updated, and a status."
@@ -1180,7 +1183,10 @@ type Query {
   Orders that match a search, paged like listOrders. At least one filter
   field. Mini Shop searches by orderId, title, skuCode, userName, telNumber,
   payFrom/payTo, status and hasAftersale; the WeChat Store's own fields
-  (telNumberLast4, merchantNotes, customerNotes) are refused there.
+  (telNumberLast4, merchantNotes, customerNotes) are refused there. The
+  WeChat Store searches by orderId, title, skuCode, userName, telNumberLast4,
+  merchantNotes, customerNotes, status and hasAftersale, and needs at least
+  one of the text fields; telNumber and payFrom/payTo are refused there.
   """
   searchOrders(
     "What to search for; at least one field."
@@ -1202,7 +1208,7 @@ type Query {
   ): AfterSaleOrder
 }
 
-"A Mini Shop order."
+"A shop order, from the Mini Shop or the WeChat Store."
 type Order {
   "Order number (upstream order_id), a 64-bit integer as a decimal string."
   id: ID!
@@ -1220,7 +1226,7 @@ type Order {
   unionid: String
   "The kind of order; UNKNOWN for a code this server does not know (see orderTypeCode)."
   orderType: OrderType!
-  "The upstream's raw order type code, e.g. 0 for ORDINARY."
+  "The upstream's raw order type code, e.g. 0 for ORDINARY. The WeChat Store has no order type: always ORDINARY and 0 there."
   orderTypeCode: Int!
   "What was bought, the prices, payment and delivery. Null when the upstream sent none."
   orderDetail: OrderDetail
@@ -1286,7 +1292,7 @@ type AttrInfo {
 
 "How and when the order was paid."
 type PayInfo {
-  "The upstream's payment method text, e.g. 微信支付."
+  "The upstream's payment method text, e.g. 微信支付 (on the WeChat Store, the same words for its payment_method code)."
   payMethod: String
   "The payment method: 微信支付 is WECHAT_PAY, any other text UNKNOWN; null when none was sent."
   paymentMethod: PaymentMethod
@@ -1336,7 +1342,7 @@ type CouponInfo {
 type DeliveryInfo {
   "The buyer's delivery address."
   addressInfo: AddressInfo
-  "Delivery method, currently always express."
+  "Delivery method: 快递 (express), or on the WeChat Store 虚拟发货 for virtual goods."
   deliveryMethod: String
   "Upstream documents an object and sends an array: both are accepted, always exposed as a list."
   expressFee: [DeliveryExpressFee!]!
@@ -1452,21 +1458,23 @@ type AfterSaleOrderInfo {
   status: Int!
   """
   The after-sale order itself. All the after-sale orders a query asks for are
-  fetched together, up to 50 per upstream call. Null with AFTERSALE_NOT_FOUND
+  fetched together, up to 50 per upstream call (on the WeChat Store, one call
+  per distinct id, concurrently). Null with AFTERSALE_NOT_FOUND
   when the upstream does not return it.
   """
   aftersaleOrder: AfterSaleOrder
 }
 
 """
-A refund or return. Mini Shop answers it from batchgetaftersaleorder, whose
-order_id is the after-sale id and original_order_id the order's: here they are
-id and orderId.
+A refund, return or exchange. Mini Shop answers it from batchgetaftersaleorder,
+whose order_id is the after-sale id and original_order_id the order's; the
+WeChat Store from getaftersaleorder, whose after_sale_order_id is the after-sale
+id and order_id the order's. Here they are id and orderId.
 """
 type AfterSaleOrder {
-  "The after-sale order id (Mini Shop's order_id in an after-sale record)."
+  "The after-sale order id (Mini Shop's order_id in an after-sale record; the WeChat Store's after_sale_order_id)."
   id: ID!
-  "The order it belongs to (Mini Shop's original_order_id)."
+  "The order it belongs to (Mini Shop's original_order_id; the WeChat Store's order_id)."
   orderId: ID!
   "The upstream's status text, e.g. MERCHANT_REFUND_SUCCESS."
   status: String!
@@ -1474,7 +1482,7 @@ type AfterSaleOrder {
   type: AfterSaleType!
   "The buyer's openid."
   openid: String
-  "Why the buyer asked: the upstream's text, e.g. NO_LONGER_WANT."
+  "Why the buyer asked: the upstream's text, e.g. NO_LONGER_WANT (the WeChat Store's reason_text)."
   reason: String
   "Refund amount in fen."
   refundAmount: Int
@@ -1676,7 +1684,7 @@ input OrderSearchFilter {
 type OrderConnection {
   edges: [OrderEdge!]!
   pageInfo: PageInfo!
-  "How many orders match (Mini Shop's total_num); null for buyers."
+  "How many orders match (Mini Shop's total_num); null for buyers, and on the WeChat Store, which does not count."
   totalCount: Int
 }
 
@@ -4495,7 +4503,7 @@ func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.C
 			return ec.fieldContext_OrderEdge_node(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
+			return obj.Node()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
@@ -4509,7 +4517,7 @@ func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "OrderEdge",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Order(ctx, field)

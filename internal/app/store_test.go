@@ -342,3 +342,22 @@ func TestStoreAfterSaleOrders(t *testing.T) {
 		t.Fatalf("getaftersaleorder calls %v, want one per distinct id", sizes)
 	}
 }
+
+// One listed order that cannot be fetched is a null node with its error at
+// that edge's path; the other orders of the page come through.
+func TestStoreListedOrderFailsAlone(t *testing.T) {
+	s := mustOpenServer(t, storeEnv)
+	inRange, _, _ := may2024Store(s)
+	newest := inRange[len(inRange)-1]
+	second := inRange[len(inRange)-2]
+	var id uint64
+	fmt.Sscan(second, &id)
+	s.Fake.SetErrcode(id, 48001)
+	r := s.post(t, `{ listOrders(filter: {createdFrom: "2024-05-24T00:00:00+08:00", createdTo: "2024-05-31T00:00:00+08:00"}, first: 3) { edges { cursor node { id } } } }`, nil)
+	if got := fmt.Sprint(at(r.Data, "listOrders.edges.0.node.id"), " ", at(r.Data, "listOrders.edges.1.node"), " ", at(r.Data, "listOrders.edges.2.node.id") != nil); got != newest+" <nil> true" {
+		t.Fatalf("edges %s: %s", got, r.Raw)
+	}
+	if r.code("listOrders.edges.1.node") != "UPSTREAM_PERMISSION_DENIED" || len(r.Errors) != 1 {
+		t.Fatalf("the failed order's error: %s", r.Raw)
+	}
+}

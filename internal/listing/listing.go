@@ -142,10 +142,7 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 		if err != nil {
 			return nil, err
 		}
-		orders, err := pageOrders(req, page)
-		if err != nil {
-			return nil, err
-		}
+		orders, errs := pageOrders(req, page)
 		total, counted, more = page.Total, !page.Uncounted, page.More
 		for i, o := range orders {
 			pos := offset + i
@@ -153,12 +150,14 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 			if page.Resume != nil {
 				at.Resume = page.Resume[i]
 			}
-			if o == nil || (status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o)) {
+			// An order that could not be fetched cannot be filtered: it is
+			// shown as an edge with its error, which says nothing of it.
+			if errs[i] == nil && ((status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o))) {
 				continue
 			}
 			c := at
 			c.Pos = pos
-			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: c.encode(), Node: o})
+			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: c.encode(), Order: o, Err: errs[i]})
 			if len(conn.Edges) == first {
 				more = more || i < len(orders)-1
 				break
@@ -187,28 +186,18 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 	return conn, nil
 }
 
-// pageOrders is page's orders: as listed, or loaded by id through the
-// request's loader. An order gone between the list and its fetch is nil
-// and skipped; any other failure fails the page, which the client retries
-// as a whole.
-func pageOrders(req Request, page order.ListPage) ([]*order.Order, error) {
+// pageOrders is page's orders, as listed or loaded by id through the
+// request's loader, and each one's error, if its fetch failed.
+func pageOrders(req Request, page order.ListPage) ([]*order.Order, []error) {
 	if page.IDs == nil {
 		if req.Prime != nil {
 			for _, o := range page.Orders {
 				req.Prime(o)
 			}
 		}
-		return page.Orders, nil
+		return page.Orders, make([]error, len(page.Orders))
 	}
-	orders, errs := req.Load(page.IDs)
-	for i, err := range errs {
-		if order.IsCode(err, codes.OrderNotFound) {
-			orders[i] = nil
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	return orders, nil
+	return req.Load(page.IDs)
 }
 
 // resolve checks filter and turns it into a query on one time range.

@@ -116,11 +116,17 @@ type OrderConnection struct {
 	TotalCount *int
 }
 
-// OrderEdge is one order of a page.
+// OrderEdge is one order of a page: the order, or why it could not be
+// fetched (a family whose list answers ids fetches each order on its own,
+// and one failure must not fail the page).
 type OrderEdge struct {
 	Cursor string
-	Node   *Order
+	Order  *Order
+	Err    error
 }
+
+// Node is the edge's order, or its error at the edge's path.
+func (e OrderEdge) Node() (*Order, error) { return e.Order, e.Err }
 
 // PageInfo says where a page is in the list.
 type PageInfo struct {
