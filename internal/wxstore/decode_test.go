@@ -247,3 +247,35 @@ func TestDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+// list/get and search answer ids under either key, as strings, numbers or
+// whole orders; the vendor's two samples are testdata, verbatim.
+func TestDecodeListPages(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tt := range []struct {
+		name, body string
+		ids        []uint64
+		next       string
+		more       bool
+	}{
+		{"list/get sample", read("list-get.json"), []uint64{3705115058471208928, 3705115058471208929}, "CAESBgjA4o6xBg==", true},
+		{"search sample", read("search.json"), []uint64{3715847042071365120}, "THE_NEXT_KEY_NEW", false},
+		{"order_id_list of whole orders", `{"errcode":0,"order_id_list":[{"order_id":"9007199254740993","status":20},{"order_id":12}],"has_more":false}`, []uint64{9007199254740993, 12}, "", false},
+		{"both keys, one empty", `{"errcode":0,"orders":["5"],"order_id_list":[],"has_more":false}`, []uint64{5}, "", false},
+		{"no ids", `{"errcode":0,"has_more":false,"next_key":""}`, nil, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r listResponse
+			if err := flex.Decode([]byte(tt.body), r.ReadReply); err != nil {
+				t.Fatal(err)
+			}
+			mustEqual(t, []any{r.IDs, r.NextKey, r.HasMore}, []any{tt.ids, tt.next, tt.more})
+		})
+	}
+}
