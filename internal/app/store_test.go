@@ -361,3 +361,24 @@ func TestStoreListedOrderFailsAlone(t *testing.T) {
 		t.Fatalf("the failed order's error: %s", r.Raw)
 	}
 }
+
+// The Store has no batch after-sale call: a query's distinct after-sale ids
+// go one per call, concurrently, within UPSTREAM_CONCURRENCY.
+func TestStoreAfterSaleCallsAreBounded(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"UPSTREAM_FAMILY": "store", "UPSTREAM_CONCURRENCY": "3"})
+	s.Fake.SetLatency(20 * time.Millisecond)
+	var query strings.Builder
+	query.WriteString("{")
+	for i := range 12 {
+		id := 6_000_000_000_000_100 + i
+		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"1","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
+		fmt.Fprintf(&query, ` a%d: aftersaleOrder(id: "%d") { id } b%d: aftersaleOrder(id: "%d") { orderId }`, i, id, i, id)
+	}
+	query.WriteString(" }")
+	if r := s.post(t, query.String(), nil); len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	if calls, peak := len(s.Fake.AfterSaleBatchSizes()), s.Fake.PeakOrders.Load(); calls != 12 || peak > 3 || peak < 2 {
+		t.Fatalf("%d calls, %d at once; want 12, at most 3 at once and more than 1", calls, peak)
+	}
+}

@@ -38,7 +38,7 @@ type Fake struct {
 	ForceCalls atomic.Int64 // of which force_refresh=true
 	OrderCalls atomic.Int64 // calls to /product/order/get
 	inFlight   atomic.Int64
-	PeakOrders atomic.Int64 // most order calls in progress at once
+	PeakOrders atomic.Int64 // most order calls (and Store after-sale calls) in progress at once
 
 	mu         sync.Mutex
 	issued     []string // every token handed out, oldest first
@@ -382,23 +382,38 @@ func textOrderID(r *http.Request) (uint64, error) {
 	return strconv.ParseUint(req.OrderID, 10, 64)
 }
 
+// enter counts a call of one order (or, on the Store, one after-sale
+// order) in flight, for PeakOrders, until the function it returns runs.
+func (f *Fake) enter() (leave func()) {
+	now := f.inFlight.Add(1)
+	for peak := f.PeakOrders.Load(); now > peak && !f.PeakOrders.CompareAndSwap(peak, now); peak = f.PeakOrders.Load() {
+	}
+	return func() { f.inFlight.Add(-1) }
+}
+
+// wait adds the scripted latency; false when the caller gave up first.
+func (f *Fake) wait(r *http.Request) bool {
+	f.mu.Lock()
+	latency := f.latency
+	f.mu.Unlock()
+	if latency <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(latency):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 // orderCall serves fam's order call with what the test scripted for the id.
 func (f *Fake) orderCall(fam family) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.OrderCalls.Add(1)
-		now := f.inFlight.Add(1)
-		defer f.inFlight.Add(-1)
-		for peak := f.PeakOrders.Load(); now > peak && !f.PeakOrders.CompareAndSwap(peak, now); peak = f.PeakOrders.Load() {
-		}
-		f.mu.Lock()
-		latency := f.latency
-		f.mu.Unlock()
-		if latency > 0 {
-			select {
-			case <-time.After(latency):
-			case <-r.Context().Done():
-				return
-			}
+		defer f.enter()()
+		if !f.wait(r) {
+			return
 		}
 		id, err := fam.readID(r)
 		if err != nil {

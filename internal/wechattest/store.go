@@ -27,6 +27,10 @@ func (f *Fake) SetSearchKey(key string, whole bool) {
 // storeAfterSale answers getaftersaleorder for one id, counted as a batch
 // of one (see AfterSaleBatchSizes).
 func (f *Fake) storeAfterSale(w http.ResponseWriter, r *http.Request) {
+	defer f.enter()()
+	if !f.wait(r) {
+		return
+	}
 	var req struct {
 		ID string `json:"after_sale_order_id"`
 	}

@@ -18,8 +18,12 @@ import (
 // the transport has read it.
 func decode(t *testing.T, body string) (*order.Order, error) {
 	t.Helper()
+	return decodeBody([]byte(body))
+}
+
+func decodeBody(body []byte) (*order.Order, error) {
 	var resp orderResponse
-	if err := flex.Decode([]byte(body), resp.ReadReply); err != nil {
+	if err := flex.Decode(body, resp.ReadReply); err != nil {
 		return nil, err
 	}
 	if err := resp.Err(errcodes); err != nil {
