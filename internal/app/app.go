@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -83,6 +85,17 @@ query ExampleOrder {
   }
 }
 `
+
+// PlaygroundQueries are the playground's tabs for a family: ExampleQuery,
+// naming the example order that family's sandbox serves, and
+// ListExampleQuery.
+func PlaygroundQueries(familyName string) []string {
+	example := ExampleQuery
+	if familyName == family.Store {
+		example = strings.Replace(example, strconv.FormatUint(sandbox.VendorExampleID, 10), strconv.FormatUint(sandbox.StoreVendorExampleID, 10), 1)
+	}
+	return []string{example, ListExampleQuery}
+}
 
 // ListExampleQuery is the playground's second tab: the last 7 days, 10 per
 // page, from the sandbox's catalogue of orders.
@@ -179,7 +192,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, upstream.Name
 	h.Limits.PagesLoadOrders = upstream.PagesLoadOrders
-	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, []string{ExampleQuery, ListExampleQuery}, log, m
+	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, PlaygroundQueries(upstream.Name), log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)
 		return err

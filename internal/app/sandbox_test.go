@@ -45,6 +45,24 @@ func TestSandboxServesThePlaygroundExample(t *testing.T) {
 	}
 }
 
+// With UPSTREAM_FAMILY=store the playground opens on the Store doc's
+// example order, which the Store sandbox serves.
+func TestStoreSandboxServesThePlaygroundExample(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": "store"})
+	r := s.post(t, app.PlaygroundQueries("store")[0], nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%s", r.Raw)
+	}
+	for path, want := range map[string]any{
+		"order.id": "3705115058471208928", "order.status": "TO_BE_SHIPPED", "order.createTime": "2024-04-26T14:20:00+08:00",
+		"order.orderDetail.priceInfo.orderPrice": jsonNumber(2000), "order.extInfo.customerNotes": "发顺丰",
+	} {
+		if got := at(r.Data, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+}
+
 // The playground's second tab lists the sandbox's catalogue: the last 7
 // days, 10 per page, newest first; each listed order is the one order/get
 // answers for its id, and the page walk goes on.

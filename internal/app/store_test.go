@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
 
 // The WeChat Store family (UPSTREAM_FAMILY=store) end to end, against the
@@ -47,15 +49,11 @@ func may2024Store(s *server) (inRange []string, buyers map[string][]string, stat
 	return inRange, buyers, statuses
 }
 
-// The vendor's order/get sample (testdata of package wxstore, verbatim)
+// The vendor's order/get sample (sandbox.StoreVendorExample, verbatim)
 // comes through every field the Store sends.
 func TestStoreVendorSample(t *testing.T) {
 	s := mustOpenServer(t, storeEnv)
-	body, err := os.ReadFile("../wxstore/testdata/order-get.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Fake.SetResponse(3705115058471208928, string(body))
+	s.Fake.SetResponse(sandbox.StoreVendorExampleID, string(sandbox.StoreVendorExample))
 	r := s.post(t, `{ order(id: "3705115058471208928") { id status statusCode orderType orderTypeCode openid unionid createTime
 		orderDetail { productInfos { productId skuId title salePrice skuAttrs { attrKey attrValue } }
 		  payInfo { payMethod paymentMethod prepayId transactionId payTime }

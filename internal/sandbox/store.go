@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	_ "embed"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -12,11 +13,21 @@ import (
 // The WeChat Store family's fake: /channels/ec/order/get, list/get and
 // search, and /channels/ec/aftersale/getaftersaleorder. It serves the same
 // orders as the Mini Shop fake (the catalogue, and a generated order for any
-// other id from 1000 up), in the Store's shape: ids as strings, times in
+// other id from 1000 up), in the Store's shape, and the Store doc's example
+// order at StoreVendorExampleID: ids as strings, times in
 // Unix seconds, the payment method a code, the notes in order_detail, the
 // after-sale ids the other way round. Like the real API, list/get refuses
 // ranges over 7 days, search refuses a condition without a text key, and
 // a status filter also matches its neighbours.
+
+// StoreVendorExample is the example answer of the Store's order/get doc,
+// verbatim. The Store sandbox serves it at StoreVendorExampleID.
+//
+//go:embed store_vendor_example.json
+var StoreVendorExample []byte
+
+// StoreVendorExampleID is the order id of StoreVendorExample.
+const StoreVendorExampleID = 3705115058471208928
 
 // Store paging limits, as the vendor documents them.
 const (
@@ -145,6 +156,9 @@ func (s *Sandbox) storeOrderGet(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		writeJSON(w, errcode(40097, "invalid args"))
+	case id == StoreVendorExampleID:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(StoreVendorExample)
 	case id < 1000 || id == VendorExampleID || (id >= 900000 && id < 1000000):
 		writeJSON(w, errcode(100002, "order not exist"))
 	default:

@@ -3,16 +3,14 @@ package wxstore
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
+
+	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
 
 // benchSample runs op on the Store's order/get sample in a loop.
 func benchSample(b *testing.B, op func([]byte) error) {
-	body, err := os.ReadFile("testdata/order-get.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	body := sandbox.StoreVendorExample
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {

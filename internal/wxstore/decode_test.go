@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
@@ -48,13 +49,9 @@ func mustEqual(t *testing.T, got, want any) {
 	}
 }
 
-// testdata/order-get.json is the vendor doc's example answer, verbatim.
+// sandbox.StoreVendorExample is the vendor doc's example answer, verbatim.
 func TestDecodeVendorExample(t *testing.T) {
-	body, err := os.ReadFile("testdata/order-get.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decode(t, string(body))
+	got, err := decode(t, string(sandbox.StoreVendorExample))
 	if err != nil {
 		t.Fatal(err)
 	}
