@@ -114,7 +114,9 @@ func Search(ctx context.Context, lister order.Lister, filter order.SearchFilter,
 // page fetches the page after req.After (or the first), of req.First
 // orders at most, checking that the cursor belongs to start's list. A
 // merchant's page is one upstream page; a buyer's scans up to BuyerPages of
-// them for the buyer's own orders.
+// them for the buyer's own orders, unless the family fetches each listed
+// order (IDs): then a further page would cost first more fetches than the
+// query was charged, and the buyer follows the cursor instead.
 func page(ctx context.Context, req Request, start cursor, status *order.OrderStatus, fetch func(c cursor, offset, limit int) (order.ListPage, error)) (*order.OrderConnection, error) {
 	first := DefaultFirst
 	if req.First != nil {
@@ -163,7 +165,7 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 				break
 			}
 		}
-		if req.Visible == nil || len(orders) == 0 || (counted && next >= total) || (!counted && !more) {
+		if req.Visible == nil || page.IDs != nil || len(orders) == 0 || (counted && next >= total) || (!counted && !more) {
 			break // a merchant's page is one upstream page; a buyer's may take several
 		}
 	}
