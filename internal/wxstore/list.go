@@ -103,9 +103,9 @@ func (p position) token() string {
 }
 
 // walk collects up to limit ids from resume on, calling path with the
-// request that request builds for a window and a next_key. It reads one
-// page past a full one only when the full one ended a page, to tell
-// whether anything follows.
+// request that request builds for a window and a next_key. When the ids
+// run out exactly at the end of a window, it reads on into the next
+// windows to tell whether anything follows; has_more says so within one.
 func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, request func(w int, key string) any, path string) (order.ListPage, error) {
 	var at position
 	if resume != "" {
@@ -128,6 +128,10 @@ func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, req
 			page.Resume = append(page.Resume, position{W: at.W, Key: at.Key, Skip: at.Skip + i + 1}.token())
 		}
 		if resp.HasMore && resp.NextKey != "" && resp.NextKey != at.Key {
+			if len(page.IDs) == limit {
+				page.More = true // the Store says so; no need to look
+				return page, nil
+			}
 			at = position{W: at.W, Key: resp.NextKey}
 		} else {
 			at = position{W: at.W + 1}
