@@ -31,6 +31,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/token"
 	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
 
 // ExampleQuery is what the playground opens with: the vendor's example
@@ -210,7 +211,30 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 	if store != nil {
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
 	}
+	if cfg.Push.Token != "" {
+		if h.Push, err = pushHandler(cfg, store, m, log); err != nil {
+			return fail(err)
+		}
+	}
 	return httpserver.New(h), stop, nil
+}
+
+// pushHandler takes the WeChat Store's pushed events (config has checked
+// the settings), deduped across the fleet when Redis is set. Each event is
+// logged; GraphQL subscriptions to them are issue 13's next part.
+func pushHandler(cfg config.Config, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
+	if err != nil {
+		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
+	}
+	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, time.Now)
+	if store != nil {
+		seen = store.PushSeen(wxpush.RetryWindow, log)
+	}
+	publish := func(ev order.Event) {
+		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At))
+	}
+	return &wxpush.Handler{Crypter: crypter, Publish: publish, Seen: seen, Logger: log, Metrics: m}, nil
 }
 
 // tokenSource is the configured token policy: a static token as given, or

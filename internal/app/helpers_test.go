@@ -70,7 +70,7 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	tb.Cleanup(func() {
 		s.Close()
 		stop()
-		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"])
+		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"], vars["WECHAT_PUSH_TOKEN"], vars["WECHAT_PUSH_AES_KEY"])
 	})
 	return s
 }

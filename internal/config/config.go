@@ -26,6 +26,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/ordercache"
 	"github.com/ordergraph/ordergraph/internal/token"
 	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
 
 // Mode says where orders come from.
@@ -57,6 +58,10 @@ type Config struct {
 	Upstream    wechat.TransportConfig
 	Token       token.Config
 	OrderCache  ordercache.Config
+	// Push is the WeChat Store console's message push Token and
+	// EncodingAESKey; with them the server takes events at
+	// httpserver.PushPath.
+	Push struct{ Token, AESKey string }
 
 	Auth           auth.Config
 	AllowAnonymous bool
@@ -121,6 +126,8 @@ var Settings = []setting{
 	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
 	{env: "WECHAT_API_BASE_URL", flag: "api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
 	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
+	{env: "WECHAT_PUSH_TOKEN", field: func(c *Config) any { return &c.Push.Token }, help: "the Store console's message push Token; set, the server takes order events at /wechat/events (store only)"},
+	{env: "WECHAT_PUSH_AES_KEY", field: func(c *Config) any { return &c.Push.AESKey }, help: "the console's EncodingAESKey, 43 characters; required with WECHAT_PUSH_TOKEN (safe mode)"},
 	{env: "UPSTREAM_TIMEOUT", flag: "upstream-timeout", field: func(c *Config) any { return &c.Upstream.Timeout }, help: "timeout of one upstream call"},
 	{env: "UPSTREAM_CONCURRENCY", flag: "upstream-concurrency", field: func(c *Config) any { return &c.HTTP.Loader.Concurrency }, help: "upstream calls in flight for one GraphQL request"},
 	{env: "UPSTREAM_MAX_IN_FLIGHT", flag: "upstream-max-in-flight", field: func(c *Config) any { return &c.Upstream.MaxInFlight }, help: "upstream calls in flight for the whole process"},
@@ -306,6 +313,26 @@ func (v *validator) fail(env, why string) {
 	v.errs = append(v.errs, fmt.Errorf("%s %s", env, why))
 }
 
+// push checks the message push settings: the Store's only, in safe mode,
+// checked against the shop's appid.
+func (v *validator) push(c *Config) {
+	switch {
+	case c.Push.Token == "" && c.Push.AESKey == "":
+	case c.Push.Token == "":
+		v.fail("WECHAT_PUSH_TOKEN", "is required with WECHAT_PUSH_AES_KEY")
+	case c.Family != family.Store:
+		v.fail("WECHAT_PUSH_TOKEN", "needs UPSTREAM_FAMILY=store: the Mini Shop pushes no order events")
+	case c.AppID == "":
+		v.fail("WECHAT_APP_ID", "is required with WECHAT_PUSH_TOKEN: each event is checked against it")
+	case c.Push.AESKey == "":
+		v.fail("WECHAT_PUSH_AES_KEY", "is required with WECHAT_PUSH_TOKEN: the Store pushes in safe mode only")
+	default:
+		if _, err := wxpush.NewCrypter(c.Push.Token, c.Push.AESKey, c.AppID); err != nil {
+			v.fail("WECHAT_PUSH_AES_KEY", err.Error())
+		}
+	}
+}
+
 // check derives the settings that depend on others and validates the
 // combination.
 func (v *validator) check(c *Config) {
@@ -341,6 +368,7 @@ func (v *validator) check(c *Config) {
 	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !ephemeral(c.Addr) {
 		v.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
 	}
+	v.push(c)
 	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
 		v.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
 	}

@@ -69,7 +69,11 @@ type Config struct {
 	// Ready reports whether the server can serve orders; nil means always.
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
-	Report  func(context.Context) []string
+	Report func(context.Context) []string
+	// Push, when set, serves the WeChat Store's message push at
+	// /wechat/events, outside client authentication and rate limits:
+	// WeChat signs its calls instead.
+	Push    http.Handler
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -126,6 +130,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		r.Handle("/metrics", cfg.Metrics.Handler())
 	}
+	if cfg.Push != nil {
+		r.Get(PushPath, cfg.Push.ServeHTTP)
+		r.Post(PushPath, cfg.Push.ServeHTTP)
+	}
 
 	gql := graphQL(cfg)
 	r.Route("/graphql", func(r chi.Router) {
@@ -140,6 +148,9 @@ func New(cfg Config) http.Handler {
 	}
 	return r
 }
+
+// PushPath is where the WeChat Store console's push URL points.
+const PushPath = "/wechat/events"
 
 // graphQL builds the gqlgen handler with explicit transports and extensions.
 func graphQL(cfg Config) *handler.Server {

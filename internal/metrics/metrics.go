@@ -36,6 +36,7 @@ type Metrics struct {
 	breakerState     *prometheus.GaugeVec
 	breakerChanges   *prometheus.CounterVec
 	rateLimited      prometheus.Counter
+	pushes           *prometheus.CounterVec
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -91,6 +92,9 @@ func New() *Metrics {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ordergraph_upstream_rate_limited_total", Help: "Upstream calls refused by this server's own rate limit (UPSTREAM_RATE_LIMIT), without calling the upstream.",
 		}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_push_events_total", Help: "WeChat Store pushes by result: published, duplicate, ignored (not an order event), refused (signature, key or appid), malformed.",
+		}, []string{"result"}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -102,7 +106,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
-		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited,
+		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes,
 	)
 	return m
 }
@@ -229,5 +233,12 @@ func (m *Metrics) BreakerTransition(state string) {
 func (m *Metrics) RateLimited() {
 	if m != nil {
 		m.rateLimited.Inc()
+	}
+}
+
+// Push counts a WeChat Store push by its result.
+func (m *Metrics) Push(result string) {
+	if m != nil {
+		m.pushes.WithLabelValues(result).Inc()
 	}
 }
