@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/ordergraph/ordergraph/graph/scalar"
+	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/order"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -31,6 +32,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AfterSaleOrderInfo() AfterSaleOrderInfoResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -173,6 +175,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	OrderEvent struct {
+		At      func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Order   func(childComplexity int) int
+		OrderID func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -226,6 +235,10 @@ type ComplexityRoot struct {
 		Orders         func(childComplexity int, ids []string) int
 		SearchOrders   func(childComplexity int, filter order.SearchFilter, first *int, after *string) int
 	}
+
+	Subscription struct {
+		OrderEvents func(childComplexity int, filter *order.EventFilter) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -241,6 +254,9 @@ type QueryResolver interface {
 	ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error)
 	SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error)
 	AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error)
+}
+type SubscriptionResolver interface {
+	OrderEvents(ctx context.Context, filter *order.EventFilter) (<-chan *events.Delivery, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -788,6 +804,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderEdge.Node(childComplexity), true
 
+	case "OrderEvent.at":
+		if e.ComplexityRoot.OrderEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.At(childComplexity), true
+	case "OrderEvent.kind":
+		if e.ComplexityRoot.OrderEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.Kind(childComplexity), true
+	case "OrderEvent.order":
+		if e.ComplexityRoot.OrderEvent.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.Order(childComplexity), true
+	case "OrderEvent.orderId":
+		if e.ComplexityRoot.OrderEvent.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.OrderID(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1053,6 +1094,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(order.SearchFilter), args["first"].(*int), args["after"].(*string)), true
 
+	case "Subscription.orderEvents":
+		if e.ComplexityRoot.Subscription.OrderEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_orderEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OrderEvents(childComplexity, args["filter"].(*order.EventFilter)), true
+
 	}
 	return 0, false
 }
@@ -1062,6 +1115,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("OrderEventFilter", ec.unmarshalInputOrderEventFilter),
 			graphql.NewInputUnmarshaler("OrderListFilter", ec.unmarshalInputOrderListFilter),
 			graphql.NewInputUnmarshaler("OrderSearchFilter", ec.unmarshalInputOrderSearchFilter),
 		)
@@ -1098,6 +1152,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -1206,6 +1277,67 @@ type Query {
     "The after-sale order id, e.g. \"1234\"."
     id: ID!
   ): AfterSaleOrder
+}
+
+"""
+Live order events. Served by the WeChat Store family when the server takes the
+Store's message push (WECHAT_PUSH_TOKEN); subscribe over WebSocket on /graphql
+(graphql-transport-ws, or the legacy graphql-ws).
+"""
+type Subscription {
+  """
+  Events as they happen, from now on (no replay). A buyer receives only events
+  of their own orders, decided on the order as fetched. A subscriber that does
+  not keep up has its subscription ended with SUBSCRIBER_TOO_SLOW.
+  """
+  orderEvents(
+    "Which events; null: all."
+    filter: OrderEventFilter
+  ): OrderEvent!
+}
+
+"Which order events a subscription receives."
+input OrderEventFilter {
+  "Only these kinds; null or empty: all."
+  kinds: [OrderEventKind!]
+  "Only events of this order."
+  orderId: ID
+}
+
+"A change of an order."
+type OrderEvent {
+  "What happened."
+  kind: OrderEventKind!
+  "The order it happened to."
+  orderId: ID!
+  "When the upstream says the change happened: the pushed event's CreateTime (WeChat Store), the order's update_time (Mini Shop polling)."
+  at: DateTime!
+  "The order as it is after the change, fetched once per event when it is delivered."
+  order: Order
+}
+
+"What happened to an order."
+enum OrderEventKind {
+  "A new order (channels_ec_order_new)."
+  CREATED
+  "Paid (channels_ec_order_pay)."
+  PAID
+  "Cancelled (channels_ec_order_cancel)."
+  CANCELLED
+  "Waiting for shipment (channels_ec_order_wait_shipping)."
+  WAITING_SHIPMENT
+  "Shipped, in part or in full (channels_ec_order_deliver)."
+  SHIPPED
+  "Receipt confirmed (channels_ec_order_confirm)."
+  CONFIRMED
+  "Settled (channels_ec_order_settle)."
+  SETTLED
+  "Notes, address or other details changed (channels_ec_order_ext_info_update)."
+  EXT_INFO_UPDATED
+  "An after-sale order of it changed (channels_ec_aftersale_update)."
+  AFTERSALE_UPDATED
+  "A change found by polling (Mini Shop has no push)."
+  UPDATED
 }
 
 "A shop order, from the Mini Shop or the WeChat Store."
@@ -1984,6 +2116,20 @@ func (ec *executionContext) childFields_OrderEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type OrderEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_OrderEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_OrderEvent_kind(ctx, field)
+	case "orderId":
+		return ec.fieldContext_OrderEvent_orderId(ctx, field)
+	case "at":
+		return ec.fieldContext_OrderEvent_at(ctx, field)
+	case "order":
+		return ec.fieldContext_OrderEvent_order(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2305,6 +2451,20 @@ func (ec *executionContext) field_Query_searchOrders_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_orderEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*order.EventFilter, error) {
+			return ec.unmarshalOOrderEventFilter2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
 	return args, nil
 }
 
@@ -4526,6 +4686,107 @@ func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _OrderEvent_kind(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.EventKind) graphql.Marshaler {
+			return ec.marshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "OrderEventKind")
+}
+
+func (ec *executionContext) _OrderEvent_orderId(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNID2uint64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrderEvent_at(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _OrderEvent_order(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *order.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5613,6 +5874,50 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_orderEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OrderEvents(ctx, fc.Args["filter"].(*order.EventFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Delivery) graphql.Marshaler {
+			return ec.marshalNOrderEvent2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋeventsᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_orderEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6685,6 +6990,55 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
+
+func (ec *executionContext) unmarshalInputOrderEventFilter(ctx context.Context, obj any) (order.EventFilter, error) {
+	var it order.EventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kinds", "orderId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kinds"))
+			data, err := ec.unmarshalOOrderEventKind2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kinds = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOrderEventFilter unmarshals raw into the OrderEventFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrderEventFilter(ctx context.Context, raw any) (order.EventFilter, error) {
+	var out order.EventFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderEventFilter", raw, &out)
+	return out, err
+}
 
 func (ec *executionContext) unmarshalInputOrderListFilter(ctx context.Context, obj any) (order.ListFilter, error) {
 	var it order.ListFilter
@@ -7785,6 +8139,55 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var orderEventImplementors = []string{"OrderEvent"}
+
+func (ec *executionContext) _OrderEvent(ctx context.Context, sel ast.SelectionSet, obj *events.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderEvent")
+		case "kind":
+			out.Values[i] = ec._OrderEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderId":
+			out.Values[i] = ec._OrderEvent_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._OrderEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "order":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OrderEvent_order(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *order.PageInfo) graphql.Marshaler {
@@ -8145,6 +8548,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "orderEvents":
+		return ec._Subscription_orderEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -8578,6 +9001,20 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalar.UnmarshalDateTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDateTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNDeliveryExpressFee2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryExpressFee(ctx context.Context, sel ast.SelectionSet, v order.DeliveryExpressFee) graphql.Marshaler {
 	return ec._DeliveryExpressFee(ctx, sel, &v)
 }
@@ -8789,6 +9226,29 @@ func (ec *executionContext) marshalNOrderEdge2ᚕgithubᚗcomᚋordergraphᚋord
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOrderEvent2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋeventsᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *events.Delivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderEvent!")
+		return graphql.Null
+	}
+	return ec._OrderEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx context.Context, v any) (order.EventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := order.EventKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx context.Context, sel ast.SelectionSet, v order.EventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "OrderEventKind!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNOrderSearchFilter2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐSearchFilter(ctx context.Context, v any) (order.SearchFilter, error) {
@@ -9228,6 +9688,50 @@ func (ec *executionContext) marshalOOrderDetail2ᚖgithubᚗcomᚋordergraphᚋo
 		return graphql.Null
 	}
 	return ec._OrderDetail(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOrderEventFilter2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventFilter(ctx context.Context, v any) (*order.EventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOrderEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOOrderEventKind2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKindᚄ(ctx context.Context, v any) ([]order.EventKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]order.EventKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOrderEventKind2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKindᚄ(ctx context.Context, sel ast.SelectionSet, v []order.EventKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOOrderListFilter2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐListFilter(ctx context.Context, v any) (*order.ListFilter, error) {

@@ -3,7 +3,10 @@
 // place where domain errors become GraphQL errors (errors.go).
 package graph
 
-import "github.com/ordergraph/ordergraph/internal/order"
+import (
+	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/order"
+)
 
 //go:generate go run github.com/ordergraph/ordergraph/cmd/graphgen
 
@@ -15,4 +18,9 @@ type Resolver struct {
 	Lists order.Lister
 	// Family is the upstream family's name, carried in list cursors.
 	Family string
+	// Events is the process's order event bus; nil: orderEvents is
+	// unavailable (no push configured).
+	Events *events.Bus
+	// EventBuffer is how many events a subscriber may fall behind.
+	EventBuffer int
 }

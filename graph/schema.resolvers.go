@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
+	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -79,13 +80,27 @@ func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.A
 	return visibleAfterSale(ctx, a, err)
 }
 
+func (r *subscriptionResolver) OrderEvents(ctx context.Context, filter *order.EventFilter) (<-chan *events.Delivery, error) {
+	if r.Events == nil {
+		return nil, errNoEvents
+	}
+	match, err := eventMatcher(filter)
+	if err != nil {
+		return nil, err
+	}
+	return subscribe(ctx, r.Events, r.EventBuffer, match), nil
+}
+
 func (r *Resolver) AfterSaleOrderInfo() AfterSaleOrderInfoResolver {
 	return &afterSaleOrderInfoResolver{r}
 }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
 	afterSaleOrderInfoResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	subscriptionResolver       struct{ *Resolver }
 )

@@ -4,3 +4,9 @@ package model
 
 type Query struct {
 }
+
+// Live order events. Served by the WeChat Store family when the server takes the
+// Store's message push (WECHAT_PUSH_TOKEN); subscribe over WebSocket on /graphql
+// (graphql-transport-ws, or the legacy graphql-ws).
+type Subscription struct {
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/family"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
 	"github.com/ordergraph/ordergraph/internal/metrics"
@@ -141,7 +142,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // Build assembles the server's handler for cfg. In sandbox mode it first
 // starts the fake upstream; stop shuts down whatever Build started.
-func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func(), err error) {
+func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), err error) {
 	mode := cfg.Mode()
 	var closers []func()
 	stop = func() {
@@ -149,7 +150,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 			closers[i]()
 		}
 	}
-	fail := func(err error) (http.Handler, func(), error) { stop(); return nil, nil, err }
+	fail := func(err error) (*Server, func(), error) { stop(); return nil, nil, err }
 
 	if mode == config.ModeSandbox {
 		base, stopSandbox, err := startSandbox()
@@ -212,17 +213,45 @@ func Build(cfg config.Config, log *slog.Logger) (handler http.Handler, stop func
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
 	}
 	if cfg.Push.Token != "" {
-		if h.Push, err = pushHandler(cfg, store, m, log); err != nil {
+		h.Events, h.EventBuffer = events.NewBus(h.Source), EventBuffer
+		if h.Push, err = pushHandler(cfg, h.Events, store, m, log); err != nil {
 			return fail(err)
 		}
 	}
-	return httpserver.New(h), stop, nil
+	return &Server{Handler: httpserver.New(h), events: h.Events}, stop, nil
+}
+
+// EventBuffer is how many events a subscriber may fall behind before its
+// subscription is ended: a burst of pushes (a batch shipment) fits.
+const EventBuffer = 64
+
+// Server is the server's handler, and what must happen when it shuts down.
+type Server struct {
+	http.Handler
+	events *events.Bus
+}
+
+// Subscribers is how many orderEvents subscriptions are open.
+func (s *Server) Subscribers() int {
+	if s.events == nil {
+		return 0
+	}
+	return s.events.Subscribers()
+}
+
+// EndSubscriptions completes every open subscription, so that clients see
+// their streams end when the server begins to shut down: the HTTP drain
+// does not wait for WebSocket connections.
+func (s *Server) EndSubscriptions() {
+	if s.events != nil {
+		s.events.Close()
+	}
 }
 
 // pushHandler takes the WeChat Store's pushed events (config has checked
-// the settings), deduped across the fleet when Redis is set. Each event is
-// logged; GraphQL subscriptions to them are issue 13's next part.
-func pushHandler(cfg config.Config, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+// the settings), deduped across the fleet when Redis is set, and publishes
+// each to the subscribers of this process.
+func pushHandler(cfg config.Config, bus *events.Bus, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
@@ -232,7 +261,9 @@ func pushHandler(cfg config.Config, store *redisstore.Store, m *metrics.Metrics,
 		seen = store.PushSeen(wxpush.RetryWindow, log)
 	}
 	publish := func(ev order.Event) {
-		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At))
+		delivered, dropped := bus.Publish(ev)
+		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At),
+			slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
 	}
 	return &wxpush.Handler{Crypter: crypter, Publish: publish, Seen: seen, Logger: log, Metrics: m}, nil
 }
@@ -302,6 +333,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// Last: "listening on" tells whoever waits for it that all is up.
 	announce(log, cfg.Mode(), cfg.Family, cfg.HTTP.Playground, ln.Addr())
 
+	srv.RegisterOnShutdown(handler.EndSubscriptions)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -24,6 +24,7 @@ import (
 type server struct {
 	*httptest.Server
 	Fake *wechattest.Fake
+	App  *app.Server
 
 	mu     sync.Mutex
 	logs   bytes.Buffer
@@ -66,6 +67,7 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.App = h
 	s.Server = httptest.NewServer(h)
 	tb.Cleanup(func() {
 		s.Close()

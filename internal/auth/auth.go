@@ -36,6 +36,9 @@ type Principal struct {
 	// Subject names the caller for rate limits and logs: "jwt:<sub>",
 	// "apikey:<name>", or "" for anonymous access.
 	Subject string
+	// Expires is when the caller's token expires; zero for none. A
+	// long-lived subscription ends then.
+	Expires time.Time
 }
 
 // Anonymous is the principal of every request when authentication is off:
@@ -180,11 +183,15 @@ func (a *Authenticator) jwt(raw string) (Principal, error) {
 	if _, err := a.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return a.key, nil }); err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
+	var expires time.Time
+	if c.ExpiresAt != nil {
+		expires = c.ExpiresAt.Time
+	}
 	switch {
 	case c.Role == RoleMerchant:
-		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject}, nil
+		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires}, nil
 	case c.Role == RoleBuyer && c.Openid != "":
-		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject}, nil
+		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject, Expires: expires}, nil
 	}
 	return Principal{}, fmt.Errorf("%w: role %q (buyers need an openid claim)", ErrUnauthenticated, c.Role)
 }

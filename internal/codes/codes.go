@@ -18,6 +18,7 @@ const (
 	UpstreamRateLimited      Code = "UPSTREAM_RATE_LIMITED"
 	UpstreamAuthFailed       Code = "UPSTREAM_AUTH_FAILED"
 	UpstreamUnavailable      Code = "UPSTREAM_UNAVAILABLE"
+	SubscriberTooSlow        Code = "SUBSCRIBER_TOO_SLOW"
 	Internal                 Code = "INTERNAL_SERVER_ERROR"
 )
 
@@ -63,6 +64,7 @@ var All = []Info{
 	{UpstreamRateLimited, 0, "the upstream's quota or frequency limit (errcodes 45009, 45011, 30000)"},
 	{UpstreamAuthFailed, 0, "no access token can be had (errcodes 40013, 40125, 40164; the message names the setting to fix), or the upstream keeps refusing one"},
 	{UpstreamUnavailable, 0, "errcode -1, 1400007 or any other errcode, a network error, a timeout, a non-2xx answer or malformed JSON, after the retries; or the circuit breaker is open"},
+	{SubscriberTooSlow, 0, "an orderEvents subscriber did not read its events as fast as they came: its subscription is ended"},
 	{Internal, 0, "a bug; the details are in the log, not in the response"},
 	{BadRequest, 400, "the HTTP body is not a GraphQL request (413 when it is larger than MAX_BODY_BYTES)"},
 	{Unauthenticated, 401, "no or bad credentials; the response has WWW-Authenticate"},

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -58,10 +59,13 @@ func authenticate(a *auth.Authenticator, log *slog.Logger) func(http.Handler) ht
 	}
 }
 
-// requireAuth answers 401 to a request that authenticate found no principal for.
+// requireAuth answers 401 to a request that authenticate found no
+// principal for. A WebSocket upgrade goes on: browsers cannot set its
+// headers, and the connection_init payload is checked instead (see
+// websocket.go) before any operation runs.
 func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth.FromContext(r.Context()).Role == "" {
+		if auth.FromContext(r.Context()).Role == "" && !isUpgrade(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ordergraph"`)
 			writeGraphQLError(w, http.StatusUnauthorized, codes.Unauthenticated, auth.ErrUnauthenticated.Error())
 			return
@@ -86,4 +90,8 @@ func rateLimit(limit int, window time.Duration) func(http.Handler) http.Handler 
 		writeGraphQLError(w, http.StatusTooManyRequests, codes.RateLimited,
 			"too many requests: the limit is "+strconv.Itoa(limit)+" per "+window.String()+"; retry after the time in Retry-After")
 	}))
+}
+
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -70,6 +71,11 @@ type Config struct {
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
 	Report func(context.Context) []string
+	// Events, when set, serves Subscription.orderEvents over WebSocket.
+	Events *events.Bus
+	// EventBuffer is how many events a subscriber may fall behind before
+	// its subscription is ended.
+	EventBuffer int
 	// Push, when set, serves the WeChat Store's message push at
 	// /wechat/events, outside client authentication and rate limits:
 	// WeChat signs its calls instead.
@@ -140,7 +146,16 @@ func New(cfg Config) http.Handler {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
 		r.Use(specResponse, loader.Middleware(cfg.Source, cfg.AfterSales, cfg.Loader))
 		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
-		r.Get("/", gql.ServeHTTP)
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			if isUpgrade(r) {
+				// A WebSocket outlives the server's read and write timeouts,
+				// which would otherwise close it after seconds.
+				rc := http.NewResponseController(w)
+				_ = rc.SetReadDeadline(time.Time{})
+				_ = rc.SetWriteDeadline(time.Time{})
+			}
+			gql.ServeHTTP(w, r)
+		})
 	})
 	if cfg.Playground {
 		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundQueries...))
@@ -154,10 +169,11 @@ const PushPath = "/wechat/events"
 
 // graphQL builds the gqlgen handler with explicit transports and extensions.
 func graphQL(cfg Config) *handler.Server {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Events: cfg.Events, EventBuffer: cfg.EventBuffer}})
 	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(websocket(cfg))
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
@@ -173,7 +189,7 @@ func graphQL(cfg Config) *handler.Server {
 			name = oc.Operation.Name
 		}
 		if info := infoFrom(ctx); info != nil {
-			info.operation = name
+			info.setOperation(name)
 		}
 		respond := next(ctx)
 		return func(ctx context.Context) *graphql.Response {

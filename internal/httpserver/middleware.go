@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -20,8 +21,23 @@ import (
 
 // requestInfo collects what the request log line reports from deeper layers.
 type requestInfo struct {
+	subject string
+
+	// A WebSocket runs several operations at once on one request.
+	mu        sync.Mutex
 	operation string
-	subject   string
+}
+
+func (i *requestInfo) setOperation(name string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.operation = name
+}
+
+func (i *requestInfo) op() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.operation
 }
 
 type infoKey struct{}
@@ -58,7 +74,7 @@ func requestLog(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Ha
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.String("operation", info.operation),
+				slog.String("operation", info.op()),
 				slog.String("subject", info.subject),
 				slog.Int("status", ww.Status()),
 				slog.Int("bytes", ww.BytesWritten()),

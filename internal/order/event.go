@@ -31,3 +31,10 @@ type Event struct {
 	// same content but sends no message id.
 	Key string
 }
+
+// EventFilter is a client's orderEvents filter, as sent. OrderID is the
+// text of the id; it is checked before the subscription starts.
+type EventFilter struct {
+	Kinds   []EventKind
+	OrderID *string
+}

@@ -1,0 +1,300 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/coder/websocket"
+	"github.com/ordergraph/ordergraph/internal/app"
+)
+
+// wsClient speaks graphql-transport-ws, the protocol of the graphql-ws
+// library that Apollo Client and urql use.
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+type wsMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// dialWS connects and sends connection_init with payload; it returns the
+// client once acknowledged, or the close error.
+func dialWS(t *testing.T, s *server, payload map[string]any) (*wsClient, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	c := &wsClient{t: t, conn: conn}
+	body, _ := json.Marshal(payload)
+	c.send(wsMessage{Type: "connection_init", Payload: body})
+	m, err := c.read(5 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != "connection_ack" {
+		t.Fatalf("want connection_ack, got %+v", m)
+	}
+	return c, nil
+}
+
+func (c *wsClient) send(m wsMessage) {
+	b, _ := json.Marshal(m)
+	if err := c.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// read returns the next message other than a ping.
+func (c *wsClient) read(timeout time.Duration) (wsMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		_, b, err := c.conn.Read(ctx)
+		if err != nil {
+			return wsMessage{}, err
+		}
+		var m wsMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			c.t.Fatalf("not JSON: %s", b)
+		}
+		if m.Type != "ping" && m.Type != "pong" {
+			return m, nil
+		}
+	}
+}
+
+func (c *wsClient) subscribe(id, query string) {
+	payload, _ := json.Marshal(map[string]any{"query": query})
+	c.send(wsMessage{Type: "subscribe", ID: id, Payload: payload})
+}
+
+// next waits for the next message of subscription id.
+func (c *wsClient) next(timeout time.Duration) wsMessage {
+	c.t.Helper()
+	m, err := c.read(timeout)
+	if err != nil {
+		c.t.Fatalf("no message: %v", err)
+	}
+	return m
+}
+
+// quiet asserts nothing arrives for a while.
+func (c *wsClient) quiet(d time.Duration) {
+	c.t.Helper()
+	if m, err := c.read(d); err == nil {
+		c.t.Fatalf("unexpected %s: %s", m.Type, m.Payload)
+	}
+}
+
+const eventsQuery = `subscription { orderEvents { kind orderId at order { id openid } } }`
+
+func storeEvent(name string, orderID uint64, createTime int64) string {
+	return fmt.Sprintf(`{"ToUserName":"gh_1","FromUserName":"o1","CreateTime":%d,"MsgType":"event","Event":%q,"order_info":{"order_id":%d}}`, createTime, name, orderID)
+}
+
+// subscribed waits until the server holds n subscriptions, so that an
+// event pushed next reaches them.
+func subscribed(t *testing.T, s *server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if s.App.Subscribers() == n {
+			return
+		}
+	}
+	t.Fatalf("%d subscriptions, want %d", s.App.Subscribers(), n)
+}
+
+// A pushed event reaches a graphql-transport-ws subscriber authenticated
+// by its connection_init payload, under the production auth defaults,
+// with the order fetched and its id exact beyond 2^53.
+func TestSubscriptionOverGraphQLTransportWS(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	const id = 9223372036854775807
+	s.Fake.SetOrder(id, storeOrder(id, 20, "buyer-A", time.Unix(1714112400, 0), ""))
+	c, err := dialWS(t, s, map[string]any{"authorization": "Bearer " + hs(t, claims("merchant", ""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", eventsQuery)
+	subscribed(t, s, 1)
+	if code, _ := push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_pay", id, 1714112445)); code != 200 {
+		t.Fatalf("push %d", code)
+	}
+	m := c.next(5 * time.Second)
+	if m.Type != "next" || m.ID != "1" {
+		t.Fatalf("got %+v", m)
+	}
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"PAID","orderId":"9223372036854775807","at":"2024-04-26T14:20:45+08:00","order":{"id":"9223372036854775807","openid":"buyer-A"}}}}`)
+}
+
+// Refused credentials in connection_init close the socket with 4403.
+func TestSubscriptionRefusesBadCredentials(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	for _, payload := range []map[string]any{nil, {"Authorization": "Bearer nope"}, {"x-api-key": "wrong"}} {
+		_, err := dialWS(t, s, payload)
+		if websocket.CloseStatus(err) != 4403 {
+			t.Errorf("payload %v: %v, want close 4403", payload, err)
+		}
+	}
+	if !strings.Contains(s.logText(), "websocket refused") {
+		t.Error("refusals are not logged")
+	}
+}
+
+// A buyer receives the events of their own orders only, decided on the
+// fetched order; filters by kind and order id apply; a bad order id in the
+// filter is BAD_USER_INPUT.
+func TestSubscriptionBuyerAndFilters(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	s.Fake.SetOrder(5001, storeOrder(5001, 20, "buyer-A", time.Unix(1714112400, 0), ""))
+	s.Fake.SetOrder(5002, storeOrder(5002, 20, "buyer-B", time.Unix(1714112400, 0), ""))
+	buyer, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("buyer", "buyer-A"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buyer.subscribe("b", `subscription { orderEvents { kind orderId } }`)
+	merchant, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merchant.subscribe("m", `subscription { orderEvents(filter: {kinds: [SHIPPED], orderId: "5002"}) { kind orderId } }`)
+	merchant.subscribe("bad", `subscription { orderEvents(filter: {orderId: "12x"}) { kind } }`)
+	if m := merchant.next(5 * time.Second); m.ID != "bad" || !strings.Contains(string(m.Payload), "BAD_USER_INPUT") {
+		t.Fatalf("a bad orderId: %+v %s", m, m.Payload)
+	}
+	if m := merchant.next(5 * time.Second); m.ID != "bad" || m.Type != "complete" {
+		t.Fatalf("a refused subscription goes on: %+v", m)
+	}
+	subscribed(t, s, 2)
+	for i, ev := range []string{
+		storeEvent("channels_ec_order_pay", 5002, 1),     // B's: not for buyer A; not SHIPPED
+		storeEvent("channels_ec_order_deliver", 5001, 2), // A's: the buyer's; not 5002
+		storeEvent("channels_ec_order_deliver", 5002, 3), // the merchant's filter
+	} {
+		if code, _ := push(t, s, "wxfaketestapp0001", ev); code != 200 {
+			t.Fatalf("push %d: %d", i, code)
+		}
+	}
+	if m := buyer.next(5 * time.Second); !strings.Contains(string(m.Payload), `"orderId":"5001"`) {
+		t.Fatalf("buyer got %s", m.Payload)
+	}
+	if m := merchant.next(5 * time.Second); !strings.Contains(string(m.Payload), `{"kind":"SHIPPED","orderId":"5002"}`) {
+		t.Fatalf("merchant got %s", m.Payload)
+	}
+	buyer.quiet(200 * time.Millisecond)
+	merchant.quiet(10 * time.Millisecond)
+}
+
+// The legacy graphql-ws protocol (gqlgen's test client speaks it) works
+// too, with anonymous access where it is allowed.
+func TestSubscriptionOverLegacyGraphQLWS(t *testing.T) {
+	s := mustOpenServer(t, pushEnv)
+	s.Fake.SetOrder(6001, storeOrder(6001, 30, "o1", time.Unix(1714112400, 0), ""))
+	sub := client.New(s.App, client.Path("/graphql")).Websocket(`subscription { orderEvents { kind orderId order { id } } }`)
+	defer sub.Close()
+	subscribed(t, s, 1)
+	push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_confirm", 6001, 7))
+	var resp struct {
+		OrderEvents struct {
+			Kind, OrderID string
+			Order         struct{ ID string }
+		}
+	}
+	if err := sub.Next(&resp); err != nil || resp.OrderEvents.Kind != "CONFIRMED" || resp.OrderEvents.OrderID != "6001" || resp.OrderEvents.Order.ID != "6001" {
+		t.Fatalf("%+v, %v", resp, err)
+	}
+}
+
+// At shutdown every stream is completed at once.
+func TestShutdownCompletesSubscriptions(t *testing.T) {
+	s := mustOpenServer(t, pushEnv)
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", eventsQuery)
+	subscribed(t, s, 1)
+	s.App.EndSubscriptions()
+	if m := c.next(5 * time.Second); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("got %+v", m)
+	}
+}
+
+// Without the push configured, orderEvents says why it is unavailable.
+func TestSubscriptionWithoutPush(t *testing.T) {
+	s := mustOpenServer(t, nil)
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", eventsQuery)
+	if m := c.next(5 * time.Second); !strings.Contains(string(m.Payload), "WECHAT_PUSH_TOKEN") {
+		t.Fatalf("got %+v %s", m, m.Payload)
+	}
+}
+
+func decode(t *testing.T, raw json.RawMessage) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A subscriber that falls behind (here a buyer's, whose every event waits
+// for a slow upstream fetch of its order) is ended with
+// SUBSCRIBER_TOO_SLOW; a merchant's subscription on the same server, and
+// the webhook, go on unhindered.
+func TestSlowSubscriberIsEndedAlone(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	s.Fake.SetLatency(300 * time.Millisecond)
+	buyer, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("buyer", "buyer-A"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buyer.subscribe("slow", `subscription { orderEvents { orderId } }`)
+	merchant, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merchant.subscribe("fast", `subscription { orderEvents { orderId } }`)
+	subscribed(t, s, 2)
+	start := time.Now()
+	n := app.EventBuffer + 2
+	for i := range n {
+		if code, _ := push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_new", uint64(7000+i), int64(i))); code != 200 {
+			t.Fatalf("push %d: %d", i, code)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("%d pushes took %v: the webhook waited for a subscriber", n, d)
+	}
+	for i := range n {
+		if m := merchant.next(5 * time.Second); !strings.Contains(string(m.Payload), fmt.Sprintf(`"orderId":"%d"`, 7000+i)) {
+			t.Fatalf("merchant event %d: %s", i, m.Payload)
+		}
+	}
+	for {
+		m := buyer.next(10 * time.Second)
+		if m.Type == "next" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") || m.Type == "error" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") {
+			return
+		}
+		if m.Type == "complete" {
+			t.Fatalf("the slow subscription ended without SUBSCRIBER_TOO_SLOW")
+		}
+	}
+}
