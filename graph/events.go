@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -19,6 +20,7 @@ var (
 	errNoEvents = order.Errorf(codes.UpstreamUnavailable, "order events are not available from this server: it takes them from the WeChat Store's message push (UPSTREAM_FAMILY=store with WECHAT_PUSH_TOKEN)", nil)
 	errTooSlow  = order.Errorf(codes.SubscriberTooSlow, "this subscription fell too far behind its events and was ended; subscribe again", nil)
 	errExpired  = order.Errorf(codes.Unauthenticated, "the token of this subscription expired; subscribe again with a fresh one", nil)
+	errTooMany  = order.Errorf(codes.RateLimited, "too many orderEvents subscriptions open for this client (MAX_SUBSCRIPTIONS_PER_CLIENT); end one first", nil)
 )
 
 // eventMatcher checks filter and returns whether an event passes it.
@@ -42,9 +44,17 @@ func eventMatcher(filter *order.EventFilter) (func(order.Event) bool, error) {
 // subscribe streams the bus's events that match to the subscriber until
 // it leaves, the bus closes, or it falls behind. A buyer gets an event only
 // when the order, as fetched, is theirs.
-func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(order.Event) bool) <-chan *events.Delivery {
+func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(order.Event) bool) (<-chan *events.Delivery, error) {
 	p := auth.FromContext(ctx)
-	sub := bus.Subscribe(buffer)
+	// A client is its credential's subject, else its address.
+	client := p.Subject
+	if client == "" {
+		client = "ip:" + middleware.GetClientIP(ctx)
+	}
+	sub, err := bus.Subscribe(client, buffer)
+	if err != nil {
+		return nil, errTooMany
+	}
 	out := make(chan *events.Delivery)
 	end := func(err *order.Error) {
 		transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: err.Message, Extensions: map[string]any{"code": string(err.Code)}})
@@ -89,7 +99,7 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 			}
 		}
 	}()
-	return out
+	return out, nil
 }
 
 // ended reports whether sub has ended, although deliveries may remain.

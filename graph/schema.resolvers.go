@@ -88,7 +88,7 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, filter *order.Ev
 	if err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Events, r.EventBuffer, match), nil
+	return subscribe(ctx, r.Events, r.EventBuffer, match)
 }
 
 func (r *Resolver) AfterSaleOrderInfo() AfterSaleOrderInfoResolver {

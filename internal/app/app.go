@@ -213,7 +213,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
 	}
 	if cfg.Push.Token != "" {
-		h.Events, h.EventBuffer = events.NewBus(h.Source), EventBuffer
+		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
 		if h.Push, err = pushHandler(cfg, h.Events, store, m, log); err != nil {
 			return fail(err)
 		}

@@ -1,15 +1,19 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/ordergraph/ordergraph/internal/app"
 )
 
@@ -297,4 +301,72 @@ func TestSlowSubscriberIsEndedAlone(t *testing.T) {
 			t.Fatalf("the slow subscription ended without SUBSCRIBER_TOO_SLOW")
 		}
 	}
+}
+
+// graphql-sse's distinct-connections mode on POST /graphql/stream,
+// authenticated by the HTTP header, delivers a pushed event.
+func TestSubscriptionOverSSE(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	s.Fake.SetOrder(6101, storeOrder(6101, 20, "o1", time.Unix(1714112400, 0), ""))
+	body := `{"query":"subscription { orderEvents { kind orderId order { id } } }"}`
+	req, _ := http.NewRequest("POST", s.URL+"/graphql/stream", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	if resp, err := http.DefaultClient.Do(req.Clone(context.Background())); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %v %v", resp.StatusCode, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+hs(t, claims("merchant", "")))
+	req.Body = io.NopCloser(strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	subscribed(t, s, 1)
+	push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_settle", 6101, 9))
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok && strings.Contains(data, "orderEvents") {
+			jsonEqual(t, decode(t, json.RawMessage(data)), `{"data":{"orderEvents":{"kind":"SETTLED","orderId":"6101","order":{"id":"6101"}}}}`)
+			return
+		}
+	}
+	t.Fatalf("the stream ended without the event: %v", lines.Err())
+}
+
+// A subscription ends with UNAUTHENTICATED when its token expires.
+func TestSubscriptionEndsWhenTheTokenExpires(t *testing.T) {
+	s := secureServer(t, pushEnv)
+	tok := hs(t, claims("merchant", "", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(1500 * time.Millisecond).Unix() }))
+	c, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", eventsQuery)
+	if m := c.next(5 * time.Second); m.Type != "error" && m.Type != "next" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
+		t.Fatalf("got %+v %s", m, m.Payload)
+	}
+}
+
+// A client holds at most MAX_SUBSCRIPTIONS_PER_CLIENT subscriptions; over
+// it, RATE_LIMITED, and another client is not affected.
+func TestSubscriptionsPerClient(t *testing.T) {
+	s := secureServer(t, map[string]string{"UPSTREAM_FAMILY": "store", "WECHAT_PUSH_TOKEN": pushToken, "WECHAT_PUSH_AES_KEY": pushKey, "MAX_SUBSCRIPTIONS_PER_CLIENT": "2"})
+	a, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.subscribe("1", eventsQuery)
+	a.subscribe("2", eventsQuery)
+	subscribed(t, s, 2)
+	a.subscribe("3", eventsQuery)
+	if m := a.next(5 * time.Second); m.ID != "3" || !strings.Contains(string(m.Payload), "RATE_LIMITED") {
+		t.Fatalf("a third subscription: %+v %s", m, m.Payload)
+	}
+	b, err := dialWS(t, s, map[string]any{"X-API-Key": opsKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.subscribe("1", eventsQuery)
+	subscribed(t, s, 3)
 }

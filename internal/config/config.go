@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/family"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
@@ -58,6 +59,7 @@ type Config struct {
 	Upstream    wechat.TransportConfig
 	Token       token.Config
 	OrderCache  ordercache.Config
+	Events      events.Config
 	// Push is the WeChat Store console's message push Token and
 	// EncodingAESKey; with them the server takes events at
 	// httpserver.PushPath.
@@ -95,6 +97,7 @@ func Defaults() Config {
 		Family:          family.Default,
 		Upstream:        wechat.DefaultTransportConfig(),
 		OrderCache:      ordercache.DefaultConfig(),
+		Events:          events.DefaultConfig(),
 		HTTP:            httpserver.DefaultConfig(),
 	}
 	c.raw.authMode = "none"
@@ -128,6 +131,7 @@ var Settings = []setting{
 	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
 	{env: "WECHAT_PUSH_TOKEN", field: func(c *Config) any { return &c.Push.Token }, help: "the Store console's message push Token; set, the server takes order events at /wechat/events (store only)"},
 	{env: "WECHAT_PUSH_AES_KEY", field: func(c *Config) any { return &c.Push.AESKey }, help: "the console's EncodingAESKey, 43 characters; required with WECHAT_PUSH_TOKEN (safe mode)"},
+	{env: "MAX_SUBSCRIPTIONS_PER_CLIENT", flag: "max-subscriptions-per-client", field: func(c *Config) any { return &c.Events.MaxPerClient }, help: "most orderEvents subscriptions one client (token subject, API key or IP) holds open"},
 	{env: "UPSTREAM_TIMEOUT", flag: "upstream-timeout", field: func(c *Config) any { return &c.Upstream.Timeout }, help: "timeout of one upstream call"},
 	{env: "UPSTREAM_CONCURRENCY", flag: "upstream-concurrency", field: func(c *Config) any { return &c.HTTP.Loader.Concurrency }, help: "upstream calls in flight for one GraphQL request"},
 	{env: "UPSTREAM_MAX_IN_FLIGHT", flag: "upstream-max-in-flight", field: func(c *Config) any { return &c.Upstream.MaxInFlight }, help: "upstream calls in flight for the whole process"},

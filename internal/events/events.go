@@ -14,8 +14,13 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
-// ErrTooSlow ends the subscription of a subscriber whose buffer is full.
-var ErrTooSlow = errors.New("events: the subscriber did not keep up")
+// Errors of a subscription.
+var (
+	// ErrTooSlow ends the subscription of a subscriber whose buffer is full.
+	ErrTooSlow = errors.New("events: the subscriber did not keep up")
+	// ErrTooMany refuses a subscription over a client's cap.
+	ErrTooMany = errors.New("events: too many subscriptions for this client")
+)
 
 // fetchTimeout bounds the fetch of an event's order, which runs detached
 // from any one subscriber.
@@ -43,25 +48,38 @@ func (d *Delivery) Order(ctx context.Context) (*order.Order, error) {
 	return d.order, d.err
 }
 
+// Config tunes the bus.
+type Config struct {
+	// MaxPerClient caps one client's open subscriptions
+	// (MAX_SUBSCRIPTIONS_PER_CLIENT): a dashboard with a few tabs fits.
+	MaxPerClient int
+}
+
+// DefaultConfig is the bus's configuration unless told otherwise.
+func DefaultConfig() Config { return Config{MaxPerClient: 16} }
+
 // Bus is the process's event bus.
 type Bus struct {
-	source order.Source
+	source       order.Source
+	maxPerClient int
 
-	mu     sync.Mutex
-	subs   map[*Subscription]struct{}
-	closed bool
+	mu       sync.Mutex
+	subs     map[*Subscription]struct{}
+	byClient map[string]int
+	closed   bool
 }
 
 // NewBus returns a bus whose events fetch their orders from source.
-func NewBus(source order.Source) *Bus {
-	return &Bus{source: source, subs: map[*Subscription]struct{}{}}
+func NewBus(source order.Source, cfg Config) *Bus {
+	return &Bus{source: source, maxPerClient: cfg.MaxPerClient, subs: map[*Subscription]struct{}{}, byClient: map[string]int{}}
 }
 
 // Subscription is one subscriber's stream of deliveries.
 type Subscription struct {
-	ch   chan *Delivery
-	done chan struct{}
-	err  error
+	client string
+	ch     chan *Delivery
+	done   chan struct{}
+	err    error
 }
 
 // Events is the stream; it is closed when the subscription ends.
@@ -75,18 +93,23 @@ func (s *Subscription) Done() <-chan struct{} { return s.done }
 // subscriber or the bus ended it. Read it after Done or Events closed.
 func (s *Subscription) Err() error { return s.err }
 
-// Subscribe adds a subscriber with room for buffer deliveries.
-func (b *Bus) Subscribe(buffer int) *Subscription {
-	s := &Subscription{ch: make(chan *Delivery, buffer), done: make(chan struct{})}
+// Subscribe adds a subscriber of client (whatever names it for the cap)
+// with room for buffer deliveries.
+func (b *Bus) Subscribe(client string, buffer int) (*Subscription, error) {
+	s := &Subscription{client: client, ch: make(chan *Delivery, buffer), done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	switch {
+	case b.closed:
 		close(s.ch)
 		close(s.done)
-		return s
+	case b.byClient[client] >= b.maxPerClient:
+		return nil, ErrTooMany
+	default:
+		b.subs[s] = struct{}{}
+		b.byClient[client]++
 	}
-	b.subs[s] = struct{}{}
-	return s
+	return s, nil
 }
 
 // Unsubscribe ends s; ending it twice is harmless.
@@ -103,6 +126,9 @@ func (b *Bus) endLocked(s *Subscription, err error) {
 		return
 	}
 	delete(b.subs, s)
+	if b.byClient[s.client]--; b.byClient[s.client] == 0 {
+		delete(b.byClient, s.client)
+	}
 	s.err = err // before the closes, which publish it to the reader
 	close(s.done)
 	close(s.ch)

@@ -21,8 +21,8 @@ func (c *countingSource) Order(_ context.Context, id uint64) (*order.Order, erro
 // however many subscribers read it, concurrently.
 func TestEveryoneGetsItOrderFetchedOnce(t *testing.T) {
 	src := &countingSource{}
-	b := NewBus(src)
-	subs := []*Subscription{b.Subscribe(4), b.Subscribe(4), b.Subscribe(4)}
+	b := NewBus(src, DefaultConfig())
+	subs := []*Subscription{subscribe(t, b, "a", 4), subscribe(t, b, "b", 4), subscribe(t, b, "a", 4)}
 	if got, dropped := b.Publish(order.Event{Kind: order.EventPaid, OrderID: 9223372036854775807}); got != 3 || dropped != 0 {
 		t.Fatalf("delivered %d, dropped %d", got, dropped)
 	}
@@ -44,8 +44,8 @@ func TestEveryoneGetsItOrderFetchedOnce(t *testing.T) {
 // A subscriber that does not keep up is ended with ErrTooSlow; the others
 // keep getting events and Publish never waits.
 func TestSlowSubscriberIsDropped(t *testing.T) {
-	b := NewBus(&countingSource{})
-	slow, fast := b.Subscribe(2), b.Subscribe(8)
+	b := NewBus(&countingSource{}, DefaultConfig())
+	slow, fast := subscribe(t, b, "a", 2), subscribe(t, b, "a", 8)
 	for i := range 5 {
 		b.Publish(order.Event{OrderID: uint64(i + 1)})
 		<-fast.Events()
@@ -61,14 +61,36 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 
 // Close ends every stream without an error and refuses new ones.
 func TestCloseEndsStreams(t *testing.T) {
-	b := NewBus(&countingSource{})
-	s := b.Subscribe(1)
+	b := NewBus(&countingSource{}, DefaultConfig())
+	s := subscribe(t, b, "a", 1)
 	b.Close()
 	if _, open := <-s.Events(); open || s.Err() != nil {
 		t.Fatal("a stream survived Close")
 	}
-	if _, open := <-b.Subscribe(1).Events(); open {
+	if _, open := <-subscribe(t, b, "a", 1).Events(); open {
 		t.Fatal("a subscription after Close is open")
 	}
 	b.Unsubscribe(s) // harmless
+}
+
+func subscribe(t *testing.T, b *Bus, client string, buffer int) *Subscription {
+	t.Helper()
+	s, err := b.Subscribe(client, buffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A client holds at most the cap; ending one frees its place.
+func TestPerClientCap(t *testing.T) {
+	b := NewBus(&countingSource{}, Config{MaxPerClient: 2})
+	first := subscribe(t, b, "a", 1)
+	subscribe(t, b, "a", 1)
+	if _, err := b.Subscribe("a", 1); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("a third subscription: %v", err)
+	}
+	subscribe(t, b, "b", 1)
+	b.Unsubscribe(first)
+	subscribe(t, b, "a", 1)
 }

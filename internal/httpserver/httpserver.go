@@ -141,20 +141,30 @@ func New(cfg Config) http.Handler {
 		r.Post(PushPath, cfg.Push.ServeHTTP)
 	}
 
-	gql := graphQL(cfg)
+	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: wsKeepAlive})
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
-		r.Use(specResponse, loader.Middleware(cfg.Source, cfg.AfterSales, cfg.Loader))
-		r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
-		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-			if isUpgrade(r) {
-				// A WebSocket outlives the server's read and write timeouts,
-				// which would otherwise close it after seconds.
-				rc := http.NewResponseController(w)
-				_ = rc.SetReadDeadline(time.Time{})
-				_ = rc.SetWriteDeadline(time.Time{})
-			}
-			gql.ServeHTTP(w, r)
+		r.Use(loader.Middleware(cfg.Source, cfg.AfterSales, cfg.Loader))
+		// graphql-sse's distinct-connections mode, on a path of its own: on
+		// /graphql, urql's Accept header would send every query there. It
+		// streams, so it bypasses specResponse's rewriting.
+		r.With(limitBody(cfg.MaxBodyBytes)).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // a stream outlives WriteTimeout
+			stream.ServeHTTP(w, r)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(specResponse)
+			r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
+			r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+				if isUpgrade(r) {
+					// A WebSocket outlives the server's read and write
+					// timeouts, which would otherwise close it after seconds.
+					rc := http.NewResponseController(w)
+					_ = rc.SetReadDeadline(time.Time{})
+					_ = rc.SetWriteDeadline(time.Time{})
+				}
+				gql.ServeHTTP(w, r)
+			})
 		})
 	})
 	if cfg.Playground {
@@ -167,13 +177,14 @@ func New(cfg Config) http.Handler {
 // PushPath is where the WeChat Store console's push URL points.
 const PushPath = "/wechat/events"
 
-// graphQL builds the gqlgen handler with explicit transports and extensions.
-func graphQL(cfg Config) *handler.Server {
+// graphQL builds a gqlgen handler with the given transports and the
+// server's extensions.
+func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Events: cfg.Events, EventBuffer: cfg.EventBuffer}})
 	srv := handler.New(schema)
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.AddTransport(websocket(cfg))
+	for _, t := range transports {
+		srv.AddTransport(t)
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.SetParserTokenLimit(cfg.MaxTokens)

@@ -135,7 +135,9 @@ func catalogueBuyer(i int) string { return "oSandboxBuyer" + strconv.Itoa(1+i%Ca
 
 func newCatalogue(now time.Time) catalogue {
 	c := catalogue{byID: map[uint64]map[string]any{}, storeByID: map[uint64]map[string]any{}}
-	newest := now.Truncate(time.Minute)
+	// A minute back: a list of "the last 7 days" ends a second before now,
+	// and must still hold the newest order in the first second of a minute.
+	newest := now.Truncate(time.Minute).Add(-time.Minute)
 	for i := range CatalogueSize {
 		id := uint64(CatalogueFirstID + i)
 		o := Generate(id)
