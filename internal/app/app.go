@@ -262,6 +262,7 @@ func pushHandler(cfg config.Config, bus *events.Bus, store *redisstore.Store, m 
 	}
 	publish := func(ev order.Event) {
 		delivered, dropped := bus.Publish(ev)
+		m.Published(delivered, dropped, bus.Subscribers())
 		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At),
 			slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
 	}

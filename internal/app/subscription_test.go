@@ -292,6 +292,10 @@ func TestSlowSubscriberIsEndedAlone(t *testing.T) {
 			t.Fatalf("merchant event %d: %s", i, m.Payload)
 		}
 	}
+	metrics := s.do(t, "GET", "/metrics", "", "", nil)
+	if !strings.Contains(string(metrics.Raw), `ordergraph_event_deliveries_total{result="dropped"} 1`) || !strings.Contains(string(metrics.Raw), `ordergraph_push_events_total{result="published"} `+fmt.Sprint(n)) {
+		t.Errorf("metrics do not count the drop and the pushes:\n%s", metrics.Raw)
+	}
 	for {
 		m := buyer.next(10 * time.Second)
 		if m.Type == "next" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") || m.Type == "error" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") {

@@ -37,6 +37,8 @@ type Metrics struct {
 	breakerChanges   *prometheus.CounterVec
 	rateLimited      prometheus.Counter
 	pushes           *prometheus.CounterVec
+	deliveries       *prometheus.CounterVec
+	subscribers      prometheus.Gauge
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -95,6 +97,12 @@ func New() *Metrics {
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_push_events_total", Help: "WeChat Store pushes by result: published, duplicate, ignored (not an order event), refused (signature, key or appid), malformed.",
 		}, []string{"result"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_event_deliveries_total", Help: "Order events handed to subscribers, by result: delivered, or dropped (a slow subscriber ended).",
+		}, []string{"result"}),
+		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ordergraph_event_subscribers", Help: "orderEvents subscriptions open in this process.",
+		}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -106,7 +114,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
-		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes,
+		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes, m.deliveries, m.subscribers,
 	)
 	return m
 }
@@ -240,5 +248,15 @@ func (m *Metrics) RateLimited() {
 func (m *Metrics) Push(result string) {
 	if m != nil {
 		m.pushes.WithLabelValues(result).Inc()
+	}
+}
+
+// Published counts one event's deliveries and the slow subscribers it
+// ended, and sets the subscriptions left open.
+func (m *Metrics) Published(delivered, dropped, open int) {
+	if m != nil {
+		m.deliveries.WithLabelValues("delivered").Add(float64(delivered))
+		m.deliveries.WithLabelValues("dropped").Add(float64(dropped))
+		m.subscribers.Set(float64(open))
 	}
 }
