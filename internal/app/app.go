@@ -152,13 +152,19 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	fail := func(err error) (*Server, func(), error) { stop(); return nil, nil, err }
 
+	var sb *sandbox.Sandbox
 	if mode == config.ModeSandbox {
-		base, stopSandbox, err := startSandbox()
-		if err != nil {
+		var base string
+		var stopSandbox func()
+		if sb, base, stopSandbox, err = startSandbox(); err != nil {
 			return fail(err)
 		}
 		closers = append(closers, stopSandbox)
 		cfg.Upstream.BaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
+		if cfg.Family == family.Store && cfg.Push.Token == "" {
+			// The sandbox pushes events as WeChat would (see sandboxEvents).
+			cfg.Push.Token, cfg.Push.AESKey = sandboxPushKeys()
+		}
 	}
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
@@ -216,6 +222,9 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
 		if h.Push, err = pushHandler(cfg, h.Events, store, m, log); err != nil {
 			return fail(err)
+		}
+		if sb != nil {
+			closers = append(closers, sandboxEvents(sb, h.Push, cfg, log))
 		}
 	}
 	return &Server{Handler: httpserver.New(h), events: h.Events}, stop, nil
@@ -356,14 +365,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // startSandbox serves the fake upstream on a loopback port of its own, so
 // the real HTTP client code runs against it.
-func startSandbox() (baseURL string, stop func(), err error) {
+func startSandbox() (sb *sandbox.Sandbox, baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("sandbox: %w", err)
+		return nil, "", nil, fmt.Errorf("sandbox: %w", err)
 	}
-	srv := &http.Server{Handler: sandbox.New(0), ReadHeaderTimeout: 5 * time.Second}
+	sb = sandbox.New(0)
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return sb, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // startAdmin serves pprof on its own listener, so profiling is reachable

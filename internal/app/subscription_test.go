@@ -374,3 +374,33 @@ func TestSubscriptionsPerClient(t *testing.T) {
 	b.subscribe("1", eventsQuery)
 	subscribed(t, s, 3)
 }
+
+// In sandbox mode with the Store family, the sandbox plays WeChat: orders
+// move on and their events, signed and encrypted, go through the server's
+// own push handler to subscribers; the order they carry has changed.
+func TestStoreSandboxPushesEvents(t *testing.T) {
+	app.SetSandboxEventInterval(t, 20*time.Millisecond)
+	s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": "store"})
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", `subscription { orderEvents { kind orderId order { id status updateTime } } }`)
+	for range 3 {
+		m := c.next(5 * time.Second)
+		var got struct {
+			Data struct {
+				OrderEvents struct {
+					Kind, OrderID string
+					Order         struct{ ID, Status, UpdateTime string }
+				}
+			}
+		}
+		if err := json.Unmarshal(m.Payload, &got); err != nil || got.Data.OrderEvents.Order.ID != got.Data.OrderEvents.OrderID || got.Data.OrderEvents.Kind == "" {
+			t.Fatalf("%s", m.Payload)
+		}
+		if at, err := time.Parse(time.RFC3339, got.Data.OrderEvents.Order.UpdateTime); err != nil || time.Since(at) > time.Minute {
+			t.Fatalf("the order did not change: %s", m.Payload)
+		}
+	}
+}

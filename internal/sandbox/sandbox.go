@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -25,10 +26,14 @@ const (
 
 // Sandbox is the fake upstream's HTTP handler.
 type Sandbox struct {
-	token     string
-	latency   time.Duration
-	mux       *http.ServeMux
+	token   string
+	latency time.Duration
+	mux     *http.ServeMux
+
+	// mu guards the catalogue, which Advance changes while handlers read.
+	mu        sync.RWMutex
 	catalogue catalogue
+	advanced  int
 }
 
 // New returns a sandbox that adds latency to every API call.
@@ -94,6 +99,8 @@ func (s *Sandbox) authorized(h http.HandlerFunc) http.Handler {
 			writeJSON(w, errcode(40001, "invalid credential, access_token is invalid or not latest"))
 			return
 		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
 		h(w, r)
 	})
 }

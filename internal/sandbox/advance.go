@@ -1,0 +1,44 @@
+package sandbox
+
+import (
+	"fmt"
+	"time"
+)
+
+// The sandbox plays a live shop: Advance moves one catalogue order a step
+// on, as a buyer and a merchant would, so that events have something to
+// tell. Both families' shapes of the order change together.
+
+// nextStep is where each status goes, and the WeChat Store event that
+// tells of it.
+var nextStep = map[int64]struct {
+	status int64
+	event  string
+}{
+	10:  {20, "channels_ec_order_pay"},
+	20:  {30, "channels_ec_order_deliver"},
+	21:  {30, "channels_ec_order_deliver"},
+	30:  {100, "channels_ec_order_confirm"},
+	100: {100, "channels_ec_order_settle"},
+	181: {181, "channels_ec_order_ext_info_update"},
+	250: {250, "channels_ec_order_ext_info_update"},
+}
+
+// Advance moves the next catalogue order (newest first, in turn) a step on
+// at now, and returns the WeChat Store event that tells of it, as the
+// decrypted JSON WeChat would push.
+func (s *Sandbox) Advance(now time.Time) (orderID uint64, event []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.advanced % len(s.catalogue.orders)
+	s.advanced++
+	o := s.catalogue.orders[i]
+	step := nextStep[o["status"].(int64)]
+	o["status"], o["update_time"] = step.status, wallClock(now)
+	s.catalogue.storeOrders[i] = storeOrder(o)
+	orderID = o["order_id"].(uint64)
+	s.catalogue.storeByID[orderID] = s.catalogue.storeOrders[i]
+	event = fmt.Appendf(nil, `{"ToUserName":"gh_sandbox","FromUserName":%q,"CreateTime":%d,"MsgType":"event","Event":%q,"order_info":{"order_id":"%d"}}`,
+		o["openid"], now.Unix(), step.event, orderID)
+	return orderID, event
+}
