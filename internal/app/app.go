@@ -220,7 +220,13 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	if cfg.Push.Token != "" {
 		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
-		if h.Push, err = pushHandler(cfg, h.Events, store, m, log); err != nil {
+		publish := deliverer(h.Events, m, log)
+		if store != nil {
+			fanout := store.Events(publish, log)
+			closers = append(closers, fanout.Close)
+			publish = fanout.Publish
+		}
+		if h.Push, err = pushHandler(cfg, publish, store, m, log); err != nil {
 			return fail(err)
 		}
 		if sb != nil {
@@ -257,10 +263,22 @@ func (s *Server) EndSubscriptions() {
 	}
 }
 
+// deliverer hands an event to this process's subscribers, counting and
+// logging it.
+func deliverer(bus *events.Bus, m *metrics.Metrics, log *slog.Logger) func(order.Event) {
+	return func(ev order.Event) {
+		delivered, dropped := bus.Publish(ev)
+		m.Published(delivered, dropped, bus.Subscribers())
+		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At),
+			slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
+	}
+}
+
 // pushHandler takes the WeChat Store's pushed events (config has checked
-// the settings), deduped across the fleet when Redis is set, and publishes
-// each to the subscribers of this process.
-func pushHandler(cfg config.Config, bus *events.Bus, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+// the settings), deduped across the fleet when Redis is set, and hands
+// each to publish: this process's subscribers, or with Redis every
+// replica's.
+func pushHandler(cfg config.Config, publish func(order.Event), store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
@@ -268,12 +286,6 @@ func pushHandler(cfg config.Config, bus *events.Bus, store *redisstore.Store, m 
 	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, time.Now)
 	if store != nil {
 		seen = store.PushSeen(wxpush.RetryWindow, log)
-	}
-	publish := func(ev order.Event) {
-		delivered, dropped := bus.Publish(ev)
-		m.Published(delivered, dropped, bus.Subscribers())
-		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At),
-			slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
 	}
 	return &wxpush.Handler{Crypter: crypter, Publish: publish, Seen: seen, Logger: log, Metrics: m}, nil
 }

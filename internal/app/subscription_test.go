@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/ordergraph/ordergraph/internal/app"
+	"github.com/ordergraph/ordergraph/internal/redistest"
 )
 
 // wsClient speaks graphql-transport-ws, the protocol of the graphql-ws
@@ -95,7 +96,8 @@ func (c *wsClient) next(timeout time.Duration) wsMessage {
 	return m
 }
 
-// quiet asserts nothing arrives for a while.
+// quiet asserts nothing arrives for a while. The connection is closed
+// after it (the WebSocket library closes on a read that times out).
 func (c *wsClient) quiet(d time.Duration) {
 	c.t.Helper()
 	if m, err := c.read(d); err == nil {
@@ -402,5 +404,47 @@ func TestStoreSandboxPushesEvents(t *testing.T) {
 		if at, err := time.Parse(time.RFC3339, got.Data.OrderEvents.Order.UpdateTime); err != nil || time.Since(at) > time.Minute {
 			t.Fatalf("the order did not change: %s", m.Payload)
 		}
+	}
+}
+
+// Two replicas sharing Redis: an event pushed to one (twice: WeChat's
+// retry landing on the other) reaches every subscriber on both exactly
+// once. With Redis gone, a replica still delivers what is posted to it.
+func TestEventsAcrossReplicas(t *testing.T) {
+	redis := redistest.Start(t)
+	env := map[string]string{"UPSTREAM_FAMILY": "store", "WECHAT_PUSH_TOKEN": pushToken, "WECHAT_PUSH_AES_KEY": pushKey, "REDIS_URL": redis.URL()}
+	a, b := mustOpenServer(t, env), mustOpenServer(t, env)
+	var subs []*wsClient
+	for _, s := range []*server{a, b, b} {
+		s.Fake.SetOrder(6201, storeOrder(6201, 20, "o1", time.Unix(1714112400, 0), ""))
+		c, err := dialWS(t, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe("1", `subscription { orderEvents { kind orderId order { id } } }`)
+		subs = append(subs, c)
+	}
+	subscribed(t, a, 1)
+	subscribed(t, b, 2)
+	event := storeEvent("channels_ec_order_pay", 6201, 11)
+	push(t, a, "wxfaketestapp0001", event)
+	push(t, b, "wxfaketestapp0001", event) // the retry, on the other replica
+	for i, c := range subs {
+		if m := c.next(5 * time.Second); !strings.Contains(string(m.Payload), `"orderId":"6201","order":{"id":"6201"}`) {
+			t.Fatalf("subscriber %d: %s", i, m.Payload)
+		}
+	}
+	redis.Stop()
+	push(t, b, "wxfaketestapp0001", storeEvent("channels_ec_order_deliver", 6201, 12))
+	// The next message is SHIPPED, not the pay event again: each got
+	// PAID once. Replica a's subscriber gets nothing more at all.
+	for _, c := range subs[1:] {
+		if m := c.next(5 * time.Second); !strings.Contains(string(m.Payload), `"kind":"SHIPPED"`) {
+			t.Fatalf("with Redis down: %s", m.Payload)
+		}
+	}
+	subs[0].quiet(200 * time.Millisecond)
+	if !strings.Contains(b.logText(), "events: Redis unreachable") {
+		t.Errorf("the outage was not logged: %s", b.logText())
 	}
 }
