@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	errNoEvents = order.Errorf(codes.UpstreamUnavailable, "order events are not available from this server: it takes them from the WeChat Store's message push (UPSTREAM_FAMILY=store with WECHAT_PUSH_TOKEN)", nil)
+	errNoEvents = order.Errorf(codes.UpstreamUnavailable, "order events are off on this server: they come from the WeChat Store's message push (WECHAT_PUSH_TOKEN) or, with Mini Shop, from polling (ORDER_POLL_INTERVAL)", nil)
 	errTooSlow  = order.Errorf(codes.SubscriberTooSlow, "this subscription fell too far behind its events and was ended; subscribe again", nil)
 	errExpired  = order.Errorf(codes.Unauthenticated, "the token of this subscription expired; subscribe again with a fresh one", nil)
 	errTooMany  = order.Errorf(codes.RateLimited, "too many orderEvents subscriptions open for this client (MAX_SUBSCRIPTIONS_PER_CLIENT); end one first", nil)

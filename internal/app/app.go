@@ -28,6 +28,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/poller"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/token"
@@ -218,7 +219,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	if store != nil {
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
 	}
-	if cfg.Push.Token != "" {
+	polling := cfg.Family == family.MiniShop && cfg.Poll.Interval > 0
+	if cfg.Push.Token != "" || polling {
 		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
 		publish := deliverer(h.Events, m, log)
 		if store != nil {
@@ -226,8 +228,13 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 			closers = append(closers, fanout.Close)
 			publish = fanout.Publish
 		}
-		if h.Push, err = pushHandler(cfg, publish, store, m, log); err != nil {
-			return fail(err)
+		if cfg.Push.Token != "" {
+			if h.Push, err = pushHandler(cfg, publish, store, m, log); err != nil {
+				return fail(err)
+			}
+		}
+		if polling {
+			closers = append(closers, startPoller(cfg, upstream.Lists, publish, store, log))
 		}
 		if sb != nil {
 			closers = append(closers, sandboxEvents(sb, h.Push, cfg, log))
@@ -261,6 +268,22 @@ func (s *Server) EndSubscriptions() {
 	if s.events != nil {
 		s.events.Close()
 	}
+}
+
+// startPoller polls the Mini Shop for changes, one replica at a time when
+// Redis is set, until stopped.
+func startPoller(cfg config.Config, lists order.Lister, publish func(order.Event), store *redisstore.Store, log *slog.Logger) (stop func()) {
+	var lease poller.Lease
+	if store != nil {
+		lease = store.PollLease(log)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		poller.New(cfg.Poll, lists, lease, publish, log).Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // deliverer hands an event to this process's subscribers, counting and

@@ -30,15 +30,19 @@ func sandboxPushKeys() (token, encodingAESKey string) {
 	return hex.EncodeToString(t[:]), base64.RawStdEncoding.EncodeToString(key[:])
 }
 
-// sandboxEvents plays WeChat's message push in sandbox mode with the Store
-// family: every sandboxEventInterval a catalogue order moves on, and its
-// event, signed and encrypted as WeChat does it, goes through the server's
-// own push handler, so that the whole path runs as in production.
+// sandboxEvents plays a live shop in sandbox mode: every
+// sandboxEventInterval a catalogue order moves on. With the Store family
+// its event, signed and encrypted as WeChat does it, goes through the
+// server's own push handler, so that the whole path runs as in production;
+// with Mini Shop, which pushes nothing, the poller finds the change.
 func sandboxEvents(sb *sandbox.Sandbox, push http.Handler, cfg config.Config, log *slog.Logger) (stop func()) {
-	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
-	if err != nil {
-		log.Error("sandbox events are off", slog.String("reason", err.Error()))
-		return func() {}
+	var crypter *wxpush.Crypter
+	if push != nil {
+		var err error
+		if crypter, err = wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID); err != nil {
+			log.Error("sandbox events are off", slog.String("reason", err.Error()))
+			return func() {}
+		}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -49,15 +53,17 @@ func sandboxEvents(sb *sandbox.Sandbox, push http.Handler, cfg config.Config, lo
 			case <-done:
 				return
 			case now := <-tick.C:
-				sandboxPush(sb, push, crypter, now)
+				_, event := sb.Advance(now)
+				if push != nil {
+					sandboxPush(event, push, crypter, now)
+				}
 			}
 		}
 	}()
 	return func() { close(done) }
 }
 
-func sandboxPush(sb *sandbox.Sandbox, push http.Handler, crypter *wxpush.Crypter, now time.Time) {
-	_, event := sb.Advance(now)
+func sandboxPush(event []byte, push http.Handler, crypter *wxpush.Crypter, now time.Time) {
 	var random [16]byte
 	_, _ = rand.Read(random[:])
 	ts, nonce := strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10)

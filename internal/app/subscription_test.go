@@ -448,3 +448,34 @@ func TestEventsAcrossReplicas(t *testing.T) {
 		t.Errorf("the outage was not logged: %s", b.logText())
 	}
 }
+
+// Mini Shop pushes nothing: the poller lists recently updated orders and
+// makes exactly one UPDATED event per change (a new order is one), none
+// for an order seen again unchanged by the overlapping polls.
+func TestMiniShopPollerEvents(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"ORDER_POLL_INTERVAL": "30ms"})
+	china := time.FixedZone("CST", 8*3600)
+	set := func(id uint64, status int, updated time.Time) {
+		s.Fake.SetOrder(id, fmt.Sprintf(`{"order_id":%d,"status":%d,"create_time":"2024-05-01 10:00:00","update_time":%q}`, id, status, updated.In(china).Format("2006-01-02 15:04:05")))
+	}
+	polls := func(n int) {
+		for calls := len(s.Fake.ListRequests()); len(s.Fake.ListRequests()) < calls+n; time.Sleep(5 * time.Millisecond) {
+		}
+	}
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", `subscription { orderEvents { kind orderId order { status } } }`)
+	subscribed(t, s, 1)
+	polls(2) // past the baseline
+	set(8102, 20, time.Now().Add(-10*time.Second))
+	m := c.next(5 * time.Second)
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_SHIPPED"}}}}`)
+	polls(2)
+	set(8102, 30, time.Now()) // shipped
+	m = c.next(5 * time.Second)
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_RECEIVED"}}}}`)
+	polls(3)
+	c.quiet(100 * time.Millisecond) // seen again by the overlapping polls: no more events
+}

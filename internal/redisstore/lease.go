@@ -1,0 +1,54 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordergraph/ordergraph/internal/poller"
+)
+
+// renew extends the lease only for its holder.
+var renew = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
+
+// PollLease lets one replica poll the Mini Shop at a time: SET NX with a
+// TTL takes it, its holder renews it each poll, and another replica takes
+// over when the holder stops. While Redis is unreachable every replica
+// polls (subscribers may then see an event once per replica); the outage
+// and the recovery are logged once each.
+func (s *Store) PollLease(log *slog.Logger) poller.Lease {
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	return &pollLease{s: s, key: s.key("poll-lease"), id: hex.EncodeToString(id[:]), log: log}
+}
+
+type pollLease struct {
+	s        *Store
+	key, id  string
+	log      *slog.Logger
+	degraded atomic.Bool
+}
+
+func (l *pollLease) Hold(ctx context.Context, ttl time.Duration) bool {
+	took, err := l.s.rdb.SetNX(ctx, l.key, l.id, ttl).Result()
+	if err == nil && !took {
+		var renewed int64
+		renewed, err = renew.Run(ctx, l.s.rdb, []string{l.key}, l.id, ttl.Milliseconds()).Int64()
+		took = renewed == 1
+	}
+	if err != nil {
+		if l.degraded.CompareAndSwap(false, true) {
+			l.log.Warn("order poll lease: Redis unreachable; every replica polls until it returns", slog.String("error", err.Error()))
+		}
+		return true
+	}
+	if l.degraded.CompareAndSwap(true, false) {
+		l.log.Info("order poll lease: Redis reachable again; one replica polls")
+	}
+	return took
+}
