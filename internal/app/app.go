@@ -97,8 +97,22 @@ func PlaygroundQueries(familyName string) []string {
 	if familyName == family.Store {
 		example = strings.Replace(example, strconv.FormatUint(sandbox.VendorExampleID, 10), strconv.FormatUint(sandbox.StoreVendorExampleID, 10), 1)
 	}
-	return []string{example, ListExampleQuery}
+	return []string{example, ListExampleQuery, EventsExampleQuery}
 }
+
+// EventsExampleQuery is the playground's third tab: live order events.
+const EventsExampleQuery = `# Live order events: run it, then watch. In sandbox mode an order changes
+# every 5 s: the WeChat Store sandbox pushes its event at once, the Mini Shop
+# poller finds it within ORDER_POLL_INTERVAL (30 s).
+subscription OrderEvents {
+  orderEvents {
+    kind
+    orderId
+    at
+    order { id status updateTime }
+  }
+}
+`
 
 // ListExampleQuery is the playground's second tab: the last 7 days, 10 per
 // page, from the sandbox's catalogue of orders.

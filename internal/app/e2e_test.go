@@ -428,7 +428,7 @@ func TestHTTPProtocol(t *testing.T) {
 		if strings.Contains(string(page.Raw), "https://") || strings.Contains(string(page.Raw), "http://") {
 			t.Fatalf("the page loads something from the network: %s", page.Raw)
 		}
-		for _, asset := range []string{"graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"} {
+		for _, asset := range []string{"graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js", "graphql-ws.min.js"} {
 			if !strings.Contains(string(page.Raw), asset) {
 				t.Errorf("page does not load %s", asset)
 			}

@@ -379,7 +379,8 @@ func TestSubscriptionsPerClient(t *testing.T) {
 
 // In sandbox mode with the Store family, the sandbox plays WeChat: orders
 // move on and their events, signed and encrypted, go through the server's
-// own push handler to subscribers; the order they carry has changed.
+// own push handler to subscribers of the playground's events tab; the
+// order they carry has changed.
 func TestStoreSandboxPushesEvents(t *testing.T) {
 	app.SetSandboxEventInterval(t, 20*time.Millisecond)
 	s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": "store"})
@@ -387,7 +388,7 @@ func TestStoreSandboxPushesEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.subscribe("1", `subscription { orderEvents { kind orderId order { id status updateTime } } }`)
+	c.subscribe("1", app.EventsExampleQuery) // the playground's tab
 	for range 3 {
 		m := c.next(5 * time.Second)
 		var got struct {

@@ -34,8 +34,14 @@ var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
 <script src="{{.Assets}}react.production.min.js"></script>
 <script src="{{.Assets}}react-dom.production.min.js"></script>
 <script src="{{.Assets}}graphiql.min.js"></script>
+<script src="{{.Assets}}graphql-ws.min.js"></script>
 <script>
-  const fetcher = GraphiQL.createFetcher({ url: new URL({{.Endpoint}}, location.href).toString() });
+  const url = new URL({{.Endpoint}}, location.href);
+  const wsUrl = new URL(url);
+  wsUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  // Subscriptions go over graphql-transport-ws; the page's own origin is
+  // always allowed.
+  const fetcher = GraphiQL.createFetcher({ url: url.toString(), wsClient: graphqlWs.createClient({ url: wsUrl.toString(), lazy: true }) });
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher,
