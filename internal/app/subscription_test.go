@@ -480,3 +480,37 @@ func TestMiniShopPollerEvents(t *testing.T) {
 	polls(3)
 	c.quiet(100 * time.Millisecond) // seen again by the overlapping polls: no more events
 }
+
+// When the server is told to stop, open streams are completed before it
+// exits, and it exits promptly.
+func TestStopCompletesStreams(t *testing.T) {
+	app.SetSandboxEventInterval(t, 20*time.Millisecond)
+	base, _, stop := runApp(t, map[string]string{"UPSTREAM_FAMILY": "store"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &wsClient{t: t, conn: conn}
+	c.send(wsMessage{Type: "connection_init"})
+	if m := c.next(5 * time.Second); m.Type != "connection_ack" {
+		t.Fatalf("%+v", m)
+	}
+	c.subscribe("1", eventsQuery)
+	if m := c.next(5 * time.Second); m.Type != "next" { // a sandbox event: the subscription stands
+		t.Fatalf("%+v", m)
+	}
+	exited := make(chan int)
+	start := time.Now()
+	go func() { exited <- stop() }()
+	for {
+		m := c.next(5 * time.Second)
+		if m.Type == "complete" && m.ID == "1" {
+			break
+		}
+	}
+	if code := <-exited; code != 0 || time.Since(start) > 10*time.Second {
+		t.Fatalf("exit %d after %v", code, time.Since(start))
+	}
+}
