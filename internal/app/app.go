@@ -288,14 +288,15 @@ func (s *Server) EndSubscriptions() {
 // Redis is set, until stopped.
 func startPoller(cfg config.Config, lists order.Lister, publish func(order.Event), store *redisstore.Store, log *slog.Logger) (stop func()) {
 	var lease poller.Lease
+	var memory poller.Memory = poller.NewLocalMemory(time.Now)
 	if store != nil {
-		lease = store.PollLease(log)
+		lease, memory = store.PollLease(log), store.PollMemory(log)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		poller.New(cfg.Poll, lists, lease, publish, log).Run(ctx)
+		poller.New(cfg.Poll, lists, lease, memory, publish, log).Run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }

@@ -21,6 +21,27 @@ type Lease interface {
 	Hold(ctx context.Context, ttl time.Duration) bool
 }
 
+// Seen is what a poll remembers of an order.
+type Seen struct {
+	Updated time.Time
+	Status  int64
+}
+
+// Memory is what polls remember: the end of the last poll's window, and
+// each recently seen order. With Redis the fleet shares it, so that the
+// replica taking the lease over carries on where the last one stopped.
+type Memory interface {
+	// Last is the end of the last poll's window; false before the first.
+	Last(ctx context.Context) (time.Time, bool, error)
+	SetLast(ctx context.Context, t time.Time) error
+	// Seen returns what was remembered of ids, aligned with them.
+	Seen(ctx context.Context, ids []uint64) ([]*Seen, error)
+	// Remember keeps changed orders for keep: long enough that no later
+	// window can show them unchanged (an order updated earlier comes back
+	// only with a newer update_time, a change anyway).
+	Remember(ctx context.Context, changed map[uint64]Seen, keep time.Duration) error
+}
+
 // Config tunes the poller.
 type Config struct {
 	// Interval between polls (ORDER_POLL_INTERVAL); 0: off.
@@ -40,26 +61,20 @@ func DefaultConfig() Config {
 // interval is seen in part, and logged.
 const maxPages = 20
 
-type seen struct {
-	updated time.Time
-	status  int64
-}
-
 // Poller polls a Lister for changes.
 type Poller struct {
 	cfg     Config
 	lists   order.Lister
 	lease   Lease
+	memory  Memory
 	publish func(order.Event)
 	log     *slog.Logger
-
-	last  time.Time // the end of the last poll's window; zero before the first
-	known map[uint64]seen
 }
 
-// New returns a poller over lists, publishing each change.
-func New(cfg Config, lists order.Lister, lease Lease, publish func(order.Event), log *slog.Logger) *Poller {
-	return &Poller{cfg: cfg, lists: lists, lease: lease, publish: publish, log: log, known: map[uint64]seen{}}
+// New returns a poller over lists, publishing each change. A nil lease
+// means this process polls alone.
+func New(cfg Config, lists order.Lister, lease Lease, memory Memory, publish func(order.Event), log *slog.Logger) *Poller {
+	return &Poller{cfg: cfg, lists: lists, lease: lease, memory: memory, publish: publish, log: log}
 }
 
 // Run polls every interval until ctx ends.
@@ -76,67 +91,83 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 }
 
-// Poll makes one poll at now, when this replica holds the lease. Another
-// replica's polls leave this one's memory behind, so after a hand-over it
-// starts with a fresh baseline.
+// Poll makes one poll at now, when this replica holds the lease. A failed
+// poll leaves the memory as it was: the next one reaches back over its
+// window.
 func (p *Poller) Poll(ctx context.Context, now time.Time) {
 	if p.lease != nil && !p.lease.Hold(ctx, 2*p.cfg.Interval) {
-		p.last, p.known = time.Time{}, map[uint64]seen{}
 		return
 	}
-	baseline := p.last.IsZero()
-	from := p.last.Add(-p.cfg.Overlap)
-	if baseline {
+	if err := p.poll(ctx, now); err != nil {
+		p.log.Warn("order poll failed; the next one covers its window", slog.String("code", string(order.ErrorCode(err))))
+	}
+}
+
+func (p *Poller) poll(ctx context.Context, now time.Time) error {
+	last, polled, err := p.memory.Last(ctx)
+	if err != nil {
+		return err
+	}
+	from := last.Add(-p.cfg.Overlap)
+	if !polled {
 		from = now.Add(-p.cfg.Interval - p.cfg.Overlap)
 	}
+	keep := now.Sub(from) + p.cfg.Interval + p.cfg.Overlap
 	q := order.ListQuery{Field: order.Updated, From: from, To: now.Add(time.Second), Limit: p.cfg.PageSize}
-	for page := 0; page < maxPages; page++ {
+	for page := 0; ; page++ {
+		if page == maxPages {
+			p.log.Warn("order poll: more changed orders than one poll reads; some changes were missed", slog.Int("pages", maxPages))
+			break
+		}
 		q.Offset = page * p.cfg.PageSize
 		got, err := p.lists.ListOrders(ctx, q)
 		if err != nil {
-			p.log.Warn("order poll failed; the next one covers its window", slog.String("code", string(order.ErrorCode(err))))
-			return // p.last stays: the next poll reaches back over this window
+			return err
 		}
-		for _, o := range got.Orders {
-			p.see(o, baseline)
+		if err := p.see(ctx, got.Orders, polled, keep); err != nil {
+			return err
 		}
 		if len(got.Orders) < p.cfg.PageSize || q.Offset+len(got.Orders) >= got.Total {
-			p.last = now
-			p.forget(from)
-			return
+			break
 		}
 	}
-	p.log.Warn("order poll: more changed orders than one poll reads; some changes were missed", slog.Int("pages", maxPages))
-	p.last = now
-	p.forget(from)
+	return p.memory.SetLast(ctx, now)
 }
 
-func (p *Poller) see(o *order.Order, baseline bool) {
-	if o.UpdateTime == nil {
-		return
+// see remembers a page's orders and publishes the changed ones, unless
+// this is the baseline.
+func (p *Poller) see(ctx context.Context, orders []*order.Order, polled bool, keep time.Duration) error {
+	ids := make([]uint64, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
 	}
-	now := seen{updated: *o.UpdateTime, status: o.StatusCode}
-	before, known := p.known[o.ID]
-	if known && !now.updated.After(before.updated) && now.status == before.status {
-		return
+	before, err := p.memory.Seen(ctx, ids)
+	if err != nil {
+		return err
 	}
-	if known && now.updated.Before(before.updated) {
-		return // an older view of a change already told
-	}
-	p.known[o.ID] = now
-	if baseline && !known {
-		return
-	}
-	p.publish(order.Event{Kind: order.EventUpdated, OrderID: o.ID, At: now.updated,
-		Key: "poll|" + strconv.FormatUint(o.ID, 10) + "|" + strconv.FormatInt(now.updated.Unix(), 10) + "|" + strconv.FormatInt(now.status, 10)})
-}
-
-// forget drops what no later window can show unchanged: an order updated
-// before from comes back only with a newer update_time, a change anyway.
-func (p *Poller) forget(from time.Time) {
-	for id, s := range p.known {
-		if s.updated.Before(from) {
-			delete(p.known, id)
+	changed := map[uint64]Seen{}
+	var events []order.Event
+	for i, o := range orders {
+		if o.UpdateTime == nil {
+			continue
+		}
+		now := Seen{Updated: *o.UpdateTime, Status: o.StatusCode}
+		if b := before[i]; b != nil && (now.Updated.Before(b.Updated) || (now.Updated.Equal(b.Updated) && now.Status == b.Status)) {
+			continue // unchanged, or an older view of a change already told
+		}
+		changed[o.ID] = now
+		if polled {
+			events = append(events, order.Event{Kind: order.EventUpdated, OrderID: o.ID, At: now.Updated,
+				Key: "poll|" + strconv.FormatUint(o.ID, 10) + "|" + strconv.FormatInt(now.Updated.Unix(), 10) + "|" + strconv.FormatInt(now.Status, 10)})
 		}
 	}
+	// Remembered before publishing: a poll that fails after this does not
+	// tell the same change twice.
+	if err := p.memory.Remember(ctx, changed, keep); err != nil {
+		return err
+	}
+	for _, ev := range events {
+		p.publish(ev)
+	}
+	return nil
 }

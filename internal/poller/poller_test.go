@@ -48,7 +48,7 @@ func TestPollerOneEventPerChange(t *testing.T) {
 		s.set(uint64(100+i), 20, t0.Add(-time.Duration(i)*time.Second))
 	}
 	var events []order.Event
-	p := New(Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 2}, s, nil, func(ev order.Event) { events = append(events, ev) }, slog.New(slog.DiscardHandler))
+	p := New(Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 2}, s, nil, NewLocalMemory(func() time.Time { return t0 }), func(ev order.Event) { events = append(events, ev) }, slog.New(slog.DiscardHandler))
 	p.Poll(t.Context(), t0.Add(time.Second))
 	if len(events) != 0 || len(s.calls) != 3 {
 		t.Fatalf("the baseline made %d events in %d calls", len(events), len(s.calls))
@@ -81,7 +81,7 @@ func (noLease) Hold(context.Context, time.Duration) bool { return false }
 // A replica without the lease does not poll.
 func TestPollerWithoutLease(t *testing.T) {
 	s := &shop{orders: map[uint64]*order.Order{}}
-	p := New(DefaultConfig(), s, noLease{}, func(order.Event) { t.Fatal("published") }, slog.New(slog.DiscardHandler))
+	p := New(DefaultConfig(), s, noLease{}, NewLocalMemory(time.Now), func(order.Event) { t.Fatal("published") }, slog.New(slog.DiscardHandler))
 	p.Poll(t.Context(), time.Now())
 	if len(s.calls) != 0 {
 		t.Fatal("polled without the lease")

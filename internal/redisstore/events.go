@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,13 +19,13 @@ import (
 // unreachable each replica delivers what it receives itself; the outage and
 // the recovery are logged once each.
 type EventFanout struct {
-	s        *Store
-	channel  string
-	pubsub   *redis.PubSub
-	deliver  func(order.Event)
-	log      *slog.Logger
-	degraded atomic.Bool
-	done     chan struct{}
+	s       *Store
+	channel string
+	pubsub  *redis.PubSub
+	deliver func(order.Event)
+	log     *slog.Logger
+	done    chan struct{}
+	outage
 }
 
 // wireEvent is an event on the channel; the id is text, so that it stays
@@ -42,12 +41,13 @@ type wireEvent struct {
 // deliver, and returns once the subscription stands (or Redis has been
 // found away: go-redis then resubscribes when it returns).
 func (s *Store) Events(deliver func(order.Event), log *slog.Logger) *EventFanout {
-	f := &EventFanout{s: s, channel: s.key("events"), deliver: deliver, log: log, done: make(chan struct{})}
+	f := &EventFanout{s: s, channel: s.key("events"), deliver: deliver, log: log, done: make(chan struct{}),
+		outage: outage{what: "events", fallback: "each replica delivers the events posted to it alone until it returns", log: log}}
 	f.pubsub = s.rdb.Subscribe(context.Background(), f.channel)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, err := f.pubsub.Receive(ctx); err != nil {
-		f.away(err)
+		f.failed(err)
 	}
 	go f.run()
 	return f
@@ -71,19 +71,11 @@ func (f *EventFanout) Publish(ev order.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := f.s.rdb.Publish(ctx, f.channel, b).Err(); err != nil {
-		f.away(err)
+		f.failed(err)
 		f.deliver(ev)
 		return
 	}
-	if f.degraded.CompareAndSwap(true, false) {
-		f.log.Info("events: Redis reachable again; events reach every replica")
-	}
-}
-
-func (f *EventFanout) away(err error) {
-	if f.degraded.CompareAndSwap(false, true) {
-		f.log.Warn("events: Redis unreachable; each replica delivers the events posted to it alone until it returns", slog.String("error", err.Error()))
-	}
+	f.answered()
 }
 
 // Close ends the subscription.

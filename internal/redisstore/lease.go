@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,14 +23,14 @@ var renew = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then retur
 func (s *Store) PollLease(log *slog.Logger) poller.Lease {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
-	return &pollLease{s: s, key: s.key("poll-lease"), id: hex.EncodeToString(id[:]), log: log}
+	return &pollLease{s: s, key: s.key("poll-lease"), id: hex.EncodeToString(id[:]),
+		outage: outage{what: "order poll lease", fallback: "every replica polls until it returns", log: log}}
 }
 
 type pollLease struct {
-	s        *Store
-	key, id  string
-	log      *slog.Logger
-	degraded atomic.Bool
+	s       *Store
+	key, id string
+	outage
 }
 
 func (l *pollLease) Hold(ctx context.Context, ttl time.Duration) bool {
@@ -42,13 +41,9 @@ func (l *pollLease) Hold(ctx context.Context, ttl time.Duration) bool {
 		took = renewed == 1
 	}
 	if err != nil {
-		if l.degraded.CompareAndSwap(false, true) {
-			l.log.Warn("order poll lease: Redis unreachable; every replica polls until it returns", slog.String("error", err.Error()))
-		}
+		l.failed(err)
 		return true
 	}
-	if l.degraded.CompareAndSwap(true, false) {
-		l.log.Info("order poll lease: Redis reachable again; one replica polls")
-	}
+	l.answered()
 	return took
 }

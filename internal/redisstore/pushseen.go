@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/wxpush"
@@ -15,27 +14,23 @@ import (
 // replica remembers alone (a retry may then be published twice, once per
 // replica it reaches), and the outage and recovery are logged once each.
 func (s *Store) PushSeen(ttl time.Duration, log *slog.Logger) wxpush.Seen {
-	return &pushSeen{s: s, ttl: ttl, local: wxpush.NewLocalSeen(ttl, time.Now), log: log}
+	return &pushSeen{s: s, ttl: ttl, local: wxpush.NewLocalSeen(ttl, time.Now),
+		outage: outage{what: "push dedupe", fallback: "each replica dedupes alone until it returns", log: log}}
 }
 
 type pushSeen struct {
-	s        *Store
-	ttl      time.Duration
-	local    *wxpush.LocalSeen
-	log      *slog.Logger
-	degraded atomic.Bool
+	s     *Store
+	ttl   time.Duration
+	local *wxpush.LocalSeen
+	outage
 }
 
 func (p *pushSeen) First(ctx context.Context, key string) bool {
 	first, err := p.s.rdb.SetNX(ctx, p.s.key("push", key), 1, p.ttl).Result()
 	if err != nil {
-		if p.degraded.CompareAndSwap(false, true) {
-			p.log.Warn("push dedupe: Redis unreachable; each replica dedupes alone until it returns", slog.String("error", err.Error()))
-		}
+		p.failed(err)
 		return p.local.First(ctx, key)
 	}
-	if p.degraded.CompareAndSwap(true, false) {
-		p.log.Info("push dedupe: Redis reachable again; the replicas dedupe together")
-	}
+	p.answered()
 	return first
 }
