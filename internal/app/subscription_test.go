@@ -514,3 +514,23 @@ func TestStopCompletesStreams(t *testing.T) {
 		t.Fatalf("exit %d after %v", code, time.Since(start))
 	}
 }
+
+// A browser's WebSocket from an origin outside CORS_ORIGINS is refused;
+// one from a listed origin is accepted.
+func TestWebSocketOrigins(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"UPSTREAM_FAMILY": "store", "WECHAT_PUSH_TOKEN": pushToken, "WECHAT_PUSH_AES_KEY": pushKey, "CORS_ORIGINS": "https://app.example"})
+	for origin, ok := range map[string]bool{"https://app.example": true, "https://evil.example": false} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/graphql", &websocket.DialOptions{
+			Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: http.Header{"Origin": {origin}}})
+		cancel()
+		if (err == nil) != ok {
+			t.Errorf("origin %s: err %v, want accepted %v", origin, err, ok)
+		}
+		if err == nil {
+			_ = conn.CloseNow()
+		} else if resp != nil && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %s refused with %d", origin, resp.StatusCode)
+		}
+	}
+}
