@@ -1,8 +1,6 @@
 package minishop
 
 import (
-	"slices"
-
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
@@ -14,23 +12,8 @@ import (
 // its member names, and what each becomes. Codes map onto the domain enums
 // as they are read; a missing list becomes [] and a missing section nil.
 
-type orderResponse struct {
-	wechat.Status
-	Order *order.Order
-}
-
-var responseFields = flex.NewFields(slices.Concat(wechat.StatusFields, []string{"order"})...)
-
-func (r *orderResponse) ReadReply(d *flex.Decoder) error {
-	*r = orderResponse{}
-	_, err := d.Object(responseFields, func(name string) error {
-		if name == "order" {
-			return flex.Optional(d, &r.Order, readOrder)
-		}
-		return r.ReadMember(d, name)
-	})
-	return err
-}
+// orderAnswer is the answer of POST /product/order/get.
+var orderAnswer = wechat.NewSection("order", readOrder)
 
 var orderFields = flex.NewFields("order_id", "status", "create_time", "update_time", "openid", "order_type", "order_detail", "aftersale_detail", "ext_info")
 

@@ -22,14 +22,14 @@ func decode(t *testing.T, body string) (*order.Order, error) {
 // decodeBody decodes an upstream answer for id as Orders.Order does after
 // the transport has read it.
 func decodeBody(body []byte, id uint64) (*order.Order, error) {
-	var resp orderResponse
+	resp := orderAnswer.Reply()
 	if err := flex.Decode(body, resp.ReadReply); err != nil {
 		return nil, err
 	}
 	if err := resp.Err(errcodes); err != nil {
 		return nil, err
 	}
-	return orderjson.Result(resp.Order, id)
+	return orderjson.Result(resp.Value, id)
 }
 
 func cst(y int, mo time.Month, d, h, mi, s int) *time.Time {

@@ -24,7 +24,7 @@ func FuzzDecodeOrder(f *testing.F) {
 	}
 	f.Add([]byte(`{"errcode":100002,"errmsg":"order not exist"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var resp orderResponse
+		resp := orderAnswer.Reply()
 		decoded := make(chan error, 1)
 		go func() { decoded <- flex.Decode(body, resp.ReadReply) }()
 		select {
@@ -38,7 +38,7 @@ func FuzzDecodeOrder(f *testing.F) {
 		err := resp.Err(errcodes)
 		var o *order.Order
 		if err == nil {
-			o, err = orderjson.Result(resp.Order, 7)
+			o, err = orderjson.Result(resp.Value, 7)
 		}
 		if err != nil {
 			if order.ErrorCode(err) == codes.Internal {

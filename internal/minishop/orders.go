@@ -34,11 +34,11 @@ var _ order.Source = (*Orders)(nil)
 
 // Order fetches one order.
 func (o *Orders) Order(ctx context.Context, id uint64) (*order.Order, error) {
-	var resp orderResponse
+	resp := orderAnswer.Reply()
 	if err := o.client.Call(ctx, "/product/order/get", orderRequest{OrderID: id}, &resp, errcodes); err != nil {
 		return nil, err
 	}
-	return orderjson.Result(resp.Order, id)
+	return orderjson.Result(resp.Value, id)
 }
 
 type orderRequest struct {

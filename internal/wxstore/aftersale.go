@@ -2,13 +2,11 @@ package wxstore
 
 import (
 	"context"
-	"slices"
 	"strconv"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
-	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 	"github.com/ordergraph/ordergraph/internal/wechat/orderjson"
 )
 
@@ -31,20 +29,20 @@ func (*AfterSales) MaxBatch() int { return 1 }
 func (a *AfterSales) AfterSaleOrders(ctx context.Context, ids []uint64) (map[uint64]*order.AfterSaleOrder, error) {
 	found := make(map[uint64]*order.AfterSaleOrder, len(ids))
 	for _, id := range ids {
-		var resp afterSaleResponse
+		resp := afterSaleAnswer.Reply()
 		err := a.client.Call(ctx, "/channels/ec/aftersale/getaftersaleorder", afterSaleRequest{ID: strconv.FormatUint(id, 10)}, &resp, errcodes)
 		switch {
 		case order.IsCode(err, codes.AfterSaleNotFound):
 			continue
 		case err != nil:
 			return nil, err
-		case resp.order == nil:
+		case resp.Value == nil:
 			continue
 		}
-		if resp.order.ID == 0 {
-			resp.order.ID = id
+		if resp.Value.ID == 0 {
+			resp.Value.ID = id
 		}
-		found[id] = resp.order
+		found[id] = resp.Value
 	}
 	return found, nil
 }
@@ -53,24 +51,9 @@ type afterSaleRequest struct {
 	ID string `json:"after_sale_order_id"`
 }
 
-type afterSaleResponse struct {
-	wechat.Status
-	order *order.AfterSaleOrder
-}
-
-var afterSaleResponseFields = flex.NewFields(slices.Concat(wechat.StatusFields, []string{"after_sale_order"})...)
-
 // The Store names the after-sale record's ids the other way round from
 // Mini Shop, and its readable reason is reason_text (reason is a code).
 var readAfterSaleOrder = orderjson.AfterSaleOrderReader(orderjson.AfterSaleKeys{ID: "after_sale_order_id", OrderID: "order_id", Reason: "reason_text"})
 
-func (r *afterSaleResponse) ReadReply(d *flex.Decoder) error {
-	*r = afterSaleResponse{}
-	_, err := d.Object(afterSaleResponseFields, func(name string) error {
-		if name == "after_sale_order" {
-			return flex.Optional(d, &r.order, readAfterSaleOrder)
-		}
-		return r.ReadMember(d, name)
-	})
-	return err
-}
+// afterSaleAnswer is the answer of getaftersaleorder.
+var afterSaleAnswer = wechat.NewSection("after_sale_order", readAfterSaleOrder)

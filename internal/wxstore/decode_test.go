@@ -23,14 +23,14 @@ func decode(t *testing.T, body string) (*order.Order, error) {
 }
 
 func decodeBody(body []byte) (*order.Order, error) {
-	var resp orderResponse
+	resp := orderAnswer.Reply()
 	if err := flex.Decode(body, resp.ReadReply); err != nil {
 		return nil, err
 	}
 	if err := resp.Err(errcodes); err != nil {
 		return nil, err
 	}
-	return orderjson.Result(resp.Order, 1)
+	return orderjson.Result(resp.Value, 1)
 }
 
 func unix(s int64) *time.Time {

@@ -8,6 +8,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
@@ -30,9 +31,9 @@ func FuzzDecodeStore(f *testing.F) {
 	}
 	f.Add([]byte(`{"errcode":0,"orders":[{"order_id":"12"},"13",14,null],"has_more":"true"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var o orderResponse
+		o := orderAnswer.Reply()
 		var l listResponse
-		var a afterSaleResponse
+		a := afterSaleAnswer.Reply()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -50,17 +51,17 @@ func FuzzDecodeStore(f *testing.F) {
 	})
 }
 
-func checkOrder(t *testing.T, r *orderResponse) {
+func checkOrder(t *testing.T, r *wechat.SectionReply[order.Order]) {
 	if err := r.Err(errcodes); err != nil {
 		if order.ErrorCode(err) == codes.Internal {
 			t.Errorf("uncoded error %v", err)
 		}
 		return
 	}
-	if r.Order == nil || r.Order.OrderDetail == nil {
+	if r.Value == nil || r.Value.OrderDetail == nil {
 		return
 	}
-	d := r.Order.OrderDetail
+	d := r.Value.OrderDetail
 	if d.ProductInfos == nil || (d.DeliveryInfo != nil && (d.DeliveryInfo.DeliveryProductInfo == nil || d.DeliveryInfo.ExpressFee == nil)) {
 		t.Errorf("a nil list in %+v", d)
 	}

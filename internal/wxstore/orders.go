@@ -11,7 +11,6 @@ package wxstore
 
 import (
 	"context"
-	"slices"
 	"strconv"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
@@ -91,11 +90,11 @@ var _ order.Source = (*Orders)(nil)
 
 // Order fetches one order.
 func (o *Orders) Order(ctx context.Context, id uint64) (*order.Order, error) {
-	var resp orderResponse
+	resp := orderAnswer.Reply()
 	if err := o.client.Call(ctx, "/channels/ec/order/get", orderRequest{OrderID: strconv.FormatUint(id, 10)}, &resp, errcodes); err != nil {
 		return nil, err
 	}
-	return orderjson.Result(resp.Order, id)
+	return orderjson.Result(resp.Value, id)
 }
 
 // orderRequest sends the id as the decimal string the Store wants.
@@ -103,23 +102,8 @@ type orderRequest struct {
 	OrderID string `json:"order_id"`
 }
 
-type orderResponse struct {
-	wechat.Status
-	Order *order.Order
-}
-
-var responseFields = flex.NewFields(slices.Concat(wechat.StatusFields, []string{"order"})...)
-
-func (r *orderResponse) ReadReply(d *flex.Decoder) error {
-	*r = orderResponse{}
-	_, err := d.Object(responseFields, func(name string) error {
-		if name == "order" {
-			return flex.Optional(d, &r.Order, readOrder)
-		}
-		return r.ReadMember(d, name)
-	})
-	return err
-}
+// orderAnswer is the answer of POST /channels/ec/order/get.
+var orderAnswer = wechat.NewSection("order", readOrder)
 
 var orderFields = flex.NewFields("order_id", "status", "create_time", "update_time", "openid", "unionid", "order_detail", "aftersale_detail")
 
