@@ -242,16 +242,18 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 			closers = append(closers, fanout.Close)
 			publish = fanout.Publish
 		}
+		var push *wxpush.Handler
 		if cfg.Push.Token != "" {
-			if h.Push, err = pushHandler(cfg, publish, store, m, log); err != nil {
+			if push, err = pushHandler(cfg, publish, store, m, log); err != nil {
 				return fail(err)
 			}
+			h.Push = push
 		}
 		if polling {
 			closers = append(closers, startPoller(cfg, upstream.Lists, publish, store, log))
 		}
 		if sb != nil {
-			closers = append(closers, sandboxEvents(sb, h.Push, cfg, log))
+			closers = append(closers, sandboxEvents(sb, push))
 		}
 	}
 	return &Server{Handler: httpserver.New(h), events: h.Events}, stop, nil
@@ -316,7 +318,7 @@ func deliverer(bus *events.Bus, m *metrics.Metrics, log *slog.Logger) func(order
 // the settings), deduped across the fleet when Redis is set, and hands
 // each to publish: this process's subscribers, or with Redis every
 // replica's.
-func pushHandler(cfg config.Config, publish func(order.Event), store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+func pushHandler(cfg config.Config, publish func(order.Event), store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (*wxpush.Handler, error) {
 	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)

@@ -222,17 +222,16 @@ func TestSearchFilterReachesTheUpstream(t *testing.T) {
 	}
 }
 
-// A search pages like a list, and refuses what Mini Shop cannot search by.
-func TestSearch(t *testing.T) {
-	s := mustOpenServer(t, nil)
-	for i := range 12 {
-		title := []string{"健身环", "保温杯"}[i%2]
-		s.Fake.SetOrder(uint64(8_000_000+i), fmt.Sprintf(`{"order_id":%d,"status":20,"create_time":"2024-05-%02d 10:00:00","order_detail":{"product_infos":[{"title":%q}]}}`, 8_000_000+i, 1+i, title))
-	}
+// searchWalk follows a search's endCursor for 5 pages at most and returns
+// the ids it visited.
+func searchWalk(t *testing.T, s *server, vars map[string]any) []string {
+	t.Helper()
 	var ids []string
-	vars := map[string]any{"first": 4, "filter": map[string]any{"title": "健身环"}}
 	for range 5 {
 		r := s.post(t, searchQuery, vars)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s", r.Raw)
+		}
 		edges, _ := at(r.Data, "searchOrders.edges").([]any)
 		for i := range edges {
 			ids = append(ids, fmt.Sprint(at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.id", i))))
@@ -242,6 +241,17 @@ func TestSearch(t *testing.T) {
 		}
 		vars["after"] = at(r.Data, "searchOrders.pageInfo.endCursor")
 	}
+	return ids
+}
+
+// A search pages like a list, and refuses what Mini Shop cannot search by.
+func TestSearch(t *testing.T) {
+	s := mustOpenServer(t, nil)
+	for i := range 12 {
+		title := []string{"健身环", "保温杯"}[i%2]
+		s.Fake.SetOrder(uint64(8_000_000+i), fmt.Sprintf(`{"order_id":%d,"status":20,"create_time":"2024-05-%02d 10:00:00","order_detail":{"product_infos":[{"title":%q}]}}`, 8_000_000+i, 1+i, title))
+	}
+	ids := searchWalk(t, s, map[string]any{"first": 4, "filter": map[string]any{"title": "健身环"}})
 	if len(ids) != 6 || strings.Join(ids, ",") != "8000010,8000008,8000006,8000004,8000002,8000000" {
 		t.Fatalf("the search walk visited %v", ids)
 	}

@@ -6,13 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/ordergraph/ordergraph/internal/config"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
@@ -33,17 +31,10 @@ func sandboxPushKeys() (token, encodingAESKey string) {
 // sandboxEvents plays a live shop in sandbox mode: every
 // sandboxEventInterval a catalogue order moves on. With the Store family
 // its event, signed and encrypted as WeChat does it, goes through the
-// server's own push handler, so that the whole path runs as in production;
-// with Mini Shop, which pushes nothing, the poller finds the change.
-func sandboxEvents(sb *sandbox.Sandbox, push http.Handler, cfg config.Config, log *slog.Logger) (stop func()) {
-	var crypter *wxpush.Crypter
-	if push != nil {
-		var err error
-		if crypter, err = wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID); err != nil {
-			log.Error("sandbox events are off", slog.String("reason", err.Error()))
-			return func() {}
-		}
-	}
+// server's own push handler (encrypted with its own keys), so that the
+// whole path runs as in production; with Mini Shop (push nil), which pushes
+// nothing, the poller finds the change.
+func sandboxEvents(sb *sandbox.Sandbox, push *wxpush.Handler) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(sandboxEventInterval)
@@ -55,7 +46,7 @@ func sandboxEvents(sb *sandbox.Sandbox, push http.Handler, cfg config.Config, lo
 			case now := <-tick.C:
 				_, event := sb.Advance(now)
 				if push != nil {
-					sandboxPush(event, push, crypter, now)
+					sandboxPush(event, push, now)
 				}
 			}
 		}
@@ -63,11 +54,11 @@ func sandboxEvents(sb *sandbox.Sandbox, push http.Handler, cfg config.Config, lo
 	return func() { close(done) }
 }
 
-func sandboxPush(event []byte, push http.Handler, crypter *wxpush.Crypter, now time.Time) {
+func sandboxPush(event []byte, push *wxpush.Handler, now time.Time) {
 	var random [16]byte
 	_, _ = rand.Read(random[:])
 	ts, nonce := strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10)
-	encrypted, signature := crypter.Encrypt(event, random, ts, nonce)
+	encrypted, signature := push.Crypter.Encrypt(event, random, ts, nonce)
 	body, _ := json.Marshal(map[string]string{"ToUserName": "gh_sandbox", "Encrypt": encrypted})
 	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "encrypt_type": {"aes"}, "msg_signature": {signature}}
 	req, _ := http.NewRequest(http.MethodPost, "/wechat/events?"+q.Encode(), bytes.NewReader(body))

@@ -271,22 +271,7 @@ func TestStoreSearchShapes(t *testing.T) {
 				s.Fake.SetOrder(id, storeOrder(id, 20, "o1", time.Date(2024, 5, 1+i, 10, 0, 0, 0, time.UTC),
 					fmt.Sprintf(`,"order_detail":{"product_infos":[{"title":%q}]}`, title)))
 			}
-			var ids []string
-			vars := map[string]any{"first": 4, "filter": map[string]any{"title": "健身环"}}
-			for range 5 {
-				r := s.post(t, searchQuery, vars)
-				if len(r.Errors) > 0 {
-					t.Fatalf("%s", r.Raw)
-				}
-				edges, _ := at(r.Data, "searchOrders.edges").([]any)
-				for i := range edges {
-					ids = append(ids, fmt.Sprint(at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.id", i))))
-				}
-				if at(r.Data, "searchOrders.pageInfo.hasNextPage") != true {
-					break
-				}
-				vars["after"] = at(r.Data, "searchOrders.pageInfo.endCursor")
-			}
+			ids := searchWalk(t, s, map[string]any{"first": 4, "filter": map[string]any{"title": "健身环"}})
 			if strings.Join(ids, ",") != "8000010,8000008,8000006,8000004,8000002,8000000" {
 				t.Fatalf("the search walk visited %v", ids)
 			}
