@@ -1,7 +1,8 @@
-// Command sandbox serves the built-in sandbox upstream on its own, for
-// running several server replicas against one fake WeChat API (see the
-// README, "Running several replicas"). It logs every call it answers, so
-// you can watch how many access tokens the replicas fetch between them.
+// Command sandbox serves the built-in sandbox upstream, every family's
+// calls, on its own, for running several server replicas against one fake
+// WeChat API (see docs/operations.md, "Running several replicas"). It logs
+// every call it answers, so you can watch how many access tokens the
+// replicas fetch between them.
 //
 //	go run ./cmd/sandbox -addr 127.0.0.1:9000
 package main
@@ -13,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/families"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
 
@@ -21,7 +23,11 @@ func main() {
 	latency := flag.Duration("latency", 0, "added latency of each order call")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-	sb := sandbox.New(*latency)
+	var routes []sandbox.Routes
+	for _, f := range families.All {
+		routes = append(routes, f.Sandbox.Routes)
+	}
+	sb := sandbox.New(*latency, routes...)
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Info("call", slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		sb.ServeHTTP(w, r)

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -28,6 +27,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/playground"
 	"github.com/ordergraph/ordergraph/internal/poller"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
@@ -35,105 +35,6 @@ import (
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
-
-// ExampleQuery is what the playground opens with: the vendor's example
-// order, which the sandbox serves, with a field from every section.
-const ExampleQuery = `# The sandbox serves the WeChat doc's example order at this id.
-# Press the run button (or Ctrl-Enter); try "orders(ids: [...])" for several.
-query ExampleOrder {
-  order(id: "12123121332") {
-    id
-    status
-    statusCode
-    createTime
-    orderType
-    openid
-    orderDetail {
-      productInfos {
-        productId
-        skuId
-        title
-        skuCnt
-        salePrice
-        skuAttrs { attrKey attrValue }
-      }
-      priceInfo { productPrice freight discountedPrice orderPrice isDiscounted }
-      payInfo { payMethod prepayId transactionId payTime }
-      deliveryInfo {
-        addressInfo {
-          userName
-          provinceName
-          cityName
-          countyName
-          detailInfo
-          telNumber
-        }
-        expressFee { shippingMethod }
-        deliveryProductInfo {
-          waybillId
-          deliveryId
-          deliveryTime
-          productInfos { productId skuId productCnt }
-        }
-        insuranceInfo { type insurancePrice }
-        deliverType
-        shipDoneTime
-      }
-    }
-    aftersaleDetail {
-      onAftersaleOrderCnt
-      aftersaleOrderList { aftersaleOrderId status }
-    }
-    extInfo { customerNotes merchantNotes }
-  }
-}
-`
-
-// PlaygroundQueries are the playground's tabs for a family: ExampleQuery,
-// naming the example order that family's sandbox serves, and
-// ListExampleQuery.
-func PlaygroundQueries(familyName string) []string {
-	example := ExampleQuery
-	if familyName == family.Store {
-		example = strings.Replace(example, strconv.FormatUint(sandbox.VendorExampleID, 10), strconv.FormatUint(sandbox.StoreVendorExampleID, 10), 1)
-	}
-	return []string{example, ListExampleQuery, EventsExampleQuery}
-}
-
-// EventsExampleQuery is the playground's third tab: live order events.
-const EventsExampleQuery = `# Live order events: run it, then watch. In sandbox mode an order changes
-# every 5 s: the WeChat Store sandbox pushes its event at once, the Mini Shop
-# poller finds it within ORDER_POLL_INTERVAL (30 s).
-subscription OrderEvents {
-  orderEvents {
-    kind
-    orderId
-    at
-    order { id status updateTime }
-  }
-}
-`
-
-// ListExampleQuery is the playground's second tab: the last 7 days, 10 per
-// page, from the sandbox's catalogue of orders.
-const ListExampleQuery = `# Orders created in the last 7 days, 10 per page, newest first.
-# Pass pageInfo.endCursor as "after" for the next page.
-query LastWeek($after: String) {
-  listOrders(first: 10, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      node {
-        id
-        status
-        createTime
-        orderDetail { priceInfo { orderPrice } }
-        aftersaleDetail { onAftersaleOrderCnt }
-      }
-    }
-  }
-}
-`
 
 // Run runs the server until ctx ends and returns the process exit status:
 // 2 for a configuration error, 1 for a failure to serve.
@@ -167,18 +68,19 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	fail := func(err error) (*Server, func(), error) { stop(); return nil, nil, err }
 
+	fam := cfg.Family
 	var sb *sandbox.Sandbox
 	if mode == config.ModeSandbox {
 		var base string
 		var stopSandbox func()
-		if sb, base, stopSandbox, err = startSandbox(); err != nil {
+		if sb, base, stopSandbox, err = startSandbox(fam.Sandbox.Routes); err != nil {
 			return fail(err)
 		}
 		closers = append(closers, stopSandbox)
 		cfg.Upstream.BaseURL, cfg.AppID, cfg.AppSecret = base, sandbox.AppID, sandbox.Secret
-		if cfg.Family == family.Store && cfg.Push.Token == "" {
-			// The sandbox pushes events as WeChat would (see sandboxEvents).
-			cfg.Push.Token, cfg.Push.AESKey = sandboxPushKeys()
+		if fam.Changes == family.Pushed && cfg.Push.Token == "" {
+			// The sandbox pushes events as WeChat would (see Sandbox.Play).
+			cfg.Push.Token, cfg.Push.AESKey = sandbox.PushKeys()
 		}
 	}
 	var store *redisstore.Store
@@ -207,15 +109,12 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	transport := wechat.NewTransport(cfg.Upstream)
 	tokens := tokenSource(cfg, transport, store, m, log)
-	upstream, err := family.New(cfg.Family, wechat.NewClient(transport, tokens))
-	if err != nil {
-		return fail(err)
-	}
+	upstream := fam.Build(wechat.NewClient(transport, tokens))
 	h := cfg.HTTP
 	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
-	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, upstream.Name
-	h.Limits.PagesLoadOrders = upstream.PagesLoadOrders
-	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, PlaygroundQueries(upstream.Name), log, m
+	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
+	h.Limits.PagesLoadOrders = fam.PagesLoadOrders
+	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID), log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)
 		return err
@@ -233,7 +132,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	if store != nil {
 		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
 	}
-	polling := cfg.Family == family.MiniShop && cfg.Poll.Interval > 0
+	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {
 		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
 		publish := deliverer(h.Events, m, log)
@@ -253,11 +152,14 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 			closers = append(closers, startPoller(cfg, upstream.Lists, publish, store, log))
 		}
 		if sb != nil {
-			closers = append(closers, sandboxEvents(sb, push))
+			closers = append(closers, sb.Play(sandboxPlayInterval, push))
 		}
 	}
 	return &Server{Handler: httpserver.New(h), events: h.Events}, stop, nil
 }
+
+// sandboxPlayInterval is how often the sandbox moves an order on.
+var sandboxPlayInterval = sandbox.PlayInterval
 
 // EventBuffer is how many events a subscriber may fall behind before its
 // subscription is ended: a burst of pushes (a batch shipment) fits.
@@ -393,7 +295,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		defer stopAdmin()
 	}
 	// Last: "listening on" tells whoever waits for it that all is up.
-	announce(log, cfg.Mode(), cfg.Family, cfg.HTTP.Playground, ln.Addr())
+	announce(log, cfg.Mode(), cfg.Family.Name, cfg.HTTP.Playground, ln.Addr())
 
 	srv.RegisterOnShutdown(handler.EndSubscriptions)
 	errc := make(chan error, 1)
@@ -417,12 +319,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // startSandbox serves the fake upstream on a loopback port of its own, so
 // the real HTTP client code runs against it.
-func startSandbox() (sb *sandbox.Sandbox, baseURL string, stop func(), err error) {
+func startSandbox(routes sandbox.Routes) (sb *sandbox.Sandbox, baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("sandbox: %w", err)
 	}
-	sb = sandbox.New(0)
+	sb = sandbox.New(0, routes)
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return sb, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil

@@ -64,6 +64,14 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	for _, tweak := range tweaks {
 		tweak(&cfg)
 	}
+	s.start(tb, cfg, wechattest.Secret, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"], vars["WECHAT_PUSH_TOKEN"], vars["WECHAT_PUSH_AES_KEY"])
+	return s
+}
+
+// start serves cfg's server, and checks when the test ends that none of
+// secrets was seen in a response or a log line.
+func (s *server) start(tb testing.TB, cfg config.Config, secrets ...string) {
+	tb.Helper()
 	log := slog.New(slog.NewJSONHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, stop, err := app.Build(cfg, log)
 	if err != nil {
@@ -74,9 +82,11 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	tb.Cleanup(func() {
 		s.Close()
 		stop()
-		s.assertNoSecrets(tb, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"], vars["WECHAT_PUSH_TOKEN"], vars["WECHAT_PUSH_AES_KEY"])
+		if s.Fake != nil {
+			secrets = append(secrets, s.Fake.Issued()...) // tokens issued since
+		}
+		s.assertNoSecrets(tb, secrets...)
 	})
-	return s
 }
 
 // logText is everything the server logged so far.
@@ -90,7 +100,7 @@ func (s *server) assertNoSecrets(tb testing.TB, configured ...string) {
 	tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	secrets := append(s.Fake.Issued(), wechattest.Secret)
+	var secrets []string
 	for _, c := range append(configured, s.secrets...) {
 		if c != "" {
 			secrets = append(secrets, c)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/app"
+	"github.com/ordergraph/ordergraph/internal/playground"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
 
@@ -25,7 +26,7 @@ func sandboxServer(t *testing.T) *server {
 // The playground's example query, against the sandbox, is the vendor example.
 func TestSandboxServesThePlaygroundExample(t *testing.T) {
 	s := sandboxServer(t)
-	r := s.post(t, app.ExampleQuery, nil)
+	r := s.post(t, playground.ExampleQuery, nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%s", r.Raw)
 	}
@@ -49,7 +50,7 @@ func TestSandboxServesThePlaygroundExample(t *testing.T) {
 // example order, which the Store sandbox serves.
 func TestStoreSandboxServesThePlaygroundExample(t *testing.T) {
 	s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": "store"})
-	r := s.post(t, app.PlaygroundQueries("store")[0], nil)
+	r := s.post(t, playground.Queries(sandbox.StoreVendorExampleID)[0], nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%s", r.Raw)
 	}
@@ -68,7 +69,7 @@ func TestStoreSandboxServesThePlaygroundExample(t *testing.T) {
 // answers for its id, and the page walk goes on.
 func TestSandboxServesThePlaygroundList(t *testing.T) {
 	s := sandboxServer(t)
-	r := s.post(t, app.ListExampleQuery, nil)
+	r := s.post(t, playground.ListExampleQuery, nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%s", r.Raw)
 	}
@@ -82,7 +83,7 @@ func TestSandboxServesThePlaygroundList(t *testing.T) {
 	if at(one.Data, "order.createTime") != at(r.Data, "listOrders.edges.3.node.createTime") || at(one.Data, "order.status") != at(r.Data, "listOrders.edges.3.node.status") {
 		t.Fatalf("order %v listed as %v, answered as %s", id, at(r.Data, "listOrders.edges.3.node"), one.Raw)
 	}
-	next := s.post(t, app.ListExampleQuery, map[string]any{"after": at(r.Data, "listOrders.pageInfo.endCursor")})
+	next := s.post(t, playground.ListExampleQuery, map[string]any{"after": at(r.Data, "listOrders.pageInfo.endCursor")})
 	if at(next.Data, "listOrders.edges.0.node.id") != fmt.Sprint(sandbox.CatalogueFirstID+10) {
 		t.Fatalf("the second page: %s", next.Raw)
 	}

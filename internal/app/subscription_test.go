@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/ordergraph/ordergraph/internal/app"
+	"github.com/ordergraph/ordergraph/internal/playground"
 	"github.com/ordergraph/ordergraph/internal/redistest"
 )
 
@@ -388,7 +389,7 @@ func TestStoreSandboxPushesEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.subscribe("1", app.EventsExampleQuery) // the playground's tab
+	c.subscribe("1", playground.EventsExampleQuery) // the playground's tab
 	for range 3 {
 		m := c.next(5 * time.Second)
 		var got struct {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/families"
 	"github.com/ordergraph/ordergraph/internal/family"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
@@ -53,7 +54,7 @@ type Config struct {
 	RedisURL        string
 
 	// Family is the upstream API family (see package family).
-	Family      string
+	Family      family.Family
 	AppID       string
 	AppSecret   string
 	AccessToken string
@@ -75,6 +76,7 @@ type Config struct {
 	raw struct {
 		authMode, jwtSecret, jwtKeyFile, apiKeys string
 		playground, introspection, cors          string
+		family                                   string
 	}
 }
 
@@ -96,7 +98,6 @@ func Defaults() Config {
 		Addr:            ":8080",
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        slog.LevelInfo,
-		Family:          family.Default,
 		Upstream:        wechat.DefaultTransportConfig(),
 		OrderCache:      ordercache.DefaultConfig(),
 		Events:          events.DefaultConfig(),
@@ -104,6 +105,7 @@ func Defaults() Config {
 		HTTP:            httpserver.DefaultConfig(),
 	}
 	c.raw.authMode = "none"
+	c.raw.family = families.All.Default().Name
 	return c
 }
 
@@ -127,7 +129,7 @@ type setting struct {
 // it, and a test holds the two together.
 var Settings = []setting{
 	{env: "ADDR", flag: "addr", field: func(c *Config) any { return &c.Addr }, help: "listen address"},
-	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.Family }, help: "upstream API family: minishop (WeChat Mini Shop, /product/order/*) or store (WeChat Store, /channels/ec/*)"},
+	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.raw.family }, help: "upstream API family: " + families.All.Describe()},
 	{env: "WECHAT_APP_ID", field: func(c *Config) any { return &c.AppID }, help: "app id; unset (and no WECHAT_ACCESS_TOKEN) runs the sandbox"},
 	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
 	{env: "WECHAT_API_BASE_URL", flag: "api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
@@ -185,8 +187,14 @@ func (s setting) Default() string {
 	return format(s.field(&d))
 }
 
-// Load reads settings from args (flags) over getenv (variables).
+// Load reads settings from args (flags) over getenv (variables), for the
+// families this build serves.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	return LoadWith(families.All, args, getenv, stderr)
+}
+
+// LoadWith is Load for the families known.
+func LoadWith(known family.Set, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("ordergraph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	texts := make([]string, len(Settings))
@@ -216,7 +224,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 	}
 	v := validator{errs: errs}
-	v.check(&c)
+	v.check(&c, known)
 	return c, errors.Join(v.errs...)
 }
 
@@ -323,13 +331,13 @@ func (v *validator) fail(env, why string) {
 
 // push checks the message push settings: the Store's only, in safe mode,
 // checked against the shop's appid.
-func (v *validator) push(c *Config) {
+func (v *validator) push(c *Config, known family.Set) {
 	switch {
 	case c.Push.Token == "" && c.Push.AESKey == "":
 	case c.Push.Token == "":
 		v.fail("WECHAT_PUSH_TOKEN", "is required with WECHAT_PUSH_AES_KEY")
-	case c.Family != family.Store:
-		v.fail("WECHAT_PUSH_TOKEN", "needs UPSTREAM_FAMILY=store: the Mini Shop pushes no order events")
+	case c.Family.Changes != family.Pushed:
+		v.fail("WECHAT_PUSH_TOKEN", fmt.Sprintf("needs UPSTREAM_FAMILY=%s, a family that pushes order events: %s pushes none", strings.Join(known.Pushing(), " or "), c.Family.Name))
 	case c.AppID == "" && c.Mode() != ModeSandbox: // the sandbox's appid stands in
 		v.fail("WECHAT_APP_ID", "is required with WECHAT_PUSH_TOKEN: each event is checked against it")
 	case c.Push.AESKey == "":
@@ -343,7 +351,7 @@ func (v *validator) push(c *Config) {
 
 // check derives the settings that depend on others and validates the
 // combination.
-func (v *validator) check(c *Config) {
+func (v *validator) check(c *Config, known family.Set) {
 	c.Upstream.BaseURL = strings.TrimRight(c.Upstream.BaseURL, "/")
 	sandbox := c.Mode() == ModeSandbox
 	c.HTTP.Playground = v.optionalBool("PLAYGROUND", c.raw.playground, sandbox)
@@ -353,9 +361,11 @@ func (v *validator) check(c *Config) {
 		c.HTTP.CORSOrigins = []string{"*"}
 	}
 	v.auth(c)
-	if err := family.Check(c.Family); err != nil {
+	fam, err := known.Lookup(c.raw.family)
+	if err != nil {
 		v.fail("UPSTREAM_FAMILY", err.Error())
 	}
+	c.Family = fam
 	if u, err := url.Parse(c.Upstream.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.fail("WECHAT_API_BASE_URL", "must be an http(s) URL")
 	}
@@ -376,7 +386,7 @@ func (v *validator) check(c *Config) {
 	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !ephemeral(c.Addr) {
 		v.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
 	}
-	v.push(c)
+	v.push(c, known)
 	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
 		v.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
 	}

@@ -213,11 +213,11 @@ func TestUpstreamFaultSettings(t *testing.T) {
 
 func TestUpstreamFamily(t *testing.T) {
 	c, err := load(nil, nil)
-	if err != nil || c.Family != "minishop" {
-		t.Fatalf("default family %q, %v", c.Family, err)
+	if err != nil || c.Family.Name != "minishop" {
+		t.Fatalf("default family %q, %v", c.Family.Name, err)
 	}
-	if c, err := load([]string{"-upstream-family", "minishop"}, nil); err != nil || c.Family != "minishop" {
-		t.Fatalf("minishop: %q, %v", c.Family, err)
+	if c, err := load([]string{"-upstream-family", "minishop"}, nil); err != nil || c.Family.Name != "minishop" {
+		t.Fatalf("minishop: %q, %v", c.Family.Name, err)
 	}
 	for value, want := range map[string]string{"store": "", "bogus": "minishop, store", "": ""} {
 		_, err := load(nil, map[string]string{"UPSTREAM_FAMILY": value})

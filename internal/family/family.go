@@ -1,64 +1,104 @@
-// Package family is the one place that knows the upstream API families and
-// picks the one a deployment talks to (UPSTREAM_FAMILY). Every family is a
-// package on the WeChat core (package wechat) that implements the domain
-// interfaces of package order; docs/extending.md is the recipe for adding one.
+// Package family says what an upstream API family is: everything the server
+// needs to know of one (its calls, how it pages, how the server learns that
+// an order changed, its sandbox), as one value. Each family package (minishop,
+// wxstore) exports one such value; package families lists them, and the rest
+// of the server asks the value rather than comparing names.
+// docs/extending.md is the recipe for adding one.
 package family
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
-	"github.com/ordergraph/ordergraph/internal/minishop"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wechat"
-	"github.com/ordergraph/ordergraph/internal/wxstore"
 )
 
-// Names of the families, as UPSTREAM_FAMILY takes them.
-const (
-	MiniShop = "minishop" // WeChat Mini Shop, /product/order/*
-	Store    = "store"    // WeChat Store, /channels/ec/order/*
-)
-
-// Default is the family of a deployment that names none.
-const Default = MiniShop
-
-// Family is what one upstream family provides to the server.
+// Family is one upstream API family.
 type Family struct {
-	Name       string
-	Orders     order.Source
-	Lists      order.Lister
-	AfterSales order.AfterSaleSource
+	// Name is how UPSTREAM_FAMILY names it; every list cursor carries it.
+	Name string
+	// Title says what it is, for the settings' help.
+	Title string
+	// Build makes the family's calls on the WeChat core.
+	Build func(*wechat.Client) Upstream
 	// PagesLoadOrders says the family's lists answer ids only, so that a
 	// page of N orders costs N gets besides the list call.
 	PagesLoadOrders bool
+	// Changes is how the server learns that an order changed.
+	Changes Changes
+	// Sandbox is the family's part of the built-in fake upstream.
+	Sandbox Sandbox
 }
 
-// builders holds each family's constructor.
-var builders = map[string]func(*wechat.Client) Family{
-	MiniShop: func(c *wechat.Client) Family {
-		return Family{Name: MiniShop, Orders: minishop.NewOrders(c), Lists: minishop.NewLists(c), AfterSales: minishop.NewAfterSales(c)}
-	},
-	Store: func(c *wechat.Client) Family {
-		return Family{Name: Store, Orders: wxstore.NewOrders(c), Lists: wxstore.NewLists(c), AfterSales: wxstore.NewAfterSales(c), PagesLoadOrders: true}
-	},
+// Upstream is a family's calls.
+type Upstream struct {
+	Orders     order.Source
+	Lists      order.Lister
+	AfterSales order.AfterSaleSource
 }
 
-// Check reports whether name is a family this build can serve.
-func Check(name string) error {
-	if _, known := builders[name]; !known {
-		names := slices.Sorted(maps.Keys(builders))
-		return fmt.Errorf("has %q; want one of %s", name, strings.Join(names, ", "))
+// Changes is how the server learns of order changes.
+type Changes int
+
+const (
+	// Polled: the family pushes nothing, so the server lists recently
+	// updated orders every ORDER_POLL_INTERVAL.
+	Polled Changes = iota
+	// Pushed: WeChat posts each change to the message push endpoint.
+	Pushed
+)
+
+// Sandbox is a family's part of the sandbox: the routes that answer its
+// calls in its shape, and the order the playground opens on.
+type Sandbox struct {
+	Routes         sandbox.Routes
+	ExampleOrderID uint64
+}
+
+// Set is the families a build can serve, the first being the default.
+type Set []Family
+
+// Default is the family of a deployment that names none.
+func (s Set) Default() Family { return s[0] }
+
+// Lookup returns the family called name.
+func (s Set) Lookup(name string) (Family, error) {
+	if i := slices.IndexFunc(s, func(f Family) bool { return f.Name == name }); i >= 0 {
+		return s[i], nil
 	}
-	return nil
+	return Family{}, fmt.Errorf("has %q; want one of %s", name, strings.Join(s.names(), ", "))
 }
 
-// New builds the family name on client; name must pass Check.
-func New(name string, client *wechat.Client) (Family, error) {
-	if err := Check(name); err != nil {
-		return Family{}, fmt.Errorf("UPSTREAM_FAMILY %w", err)
+// Describe lists the families with their titles, for the settings' help.
+func (s Set) Describe() string {
+	parts := make([]string, len(s))
+	for i, f := range s {
+		parts[i] = f.Name + " (" + f.Title + ")"
 	}
-	return builders[name](client), nil
+	return strings.Join(parts, ", ")
+}
+
+// With is s and f besides.
+func (s Set) With(f Family) Set { return append(slices.Clip(s), f) }
+
+// Pushing lists the names of the families that push their changes.
+func (s Set) Pushing() []string {
+	var names []string
+	for _, f := range s {
+		if f.Changes == Pushed {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
+func (s Set) names() []string {
+	names := make([]string, len(s))
+	for i, f := range s {
+		names[i] = f.Name
+	}
+	return names
 }

@@ -8,7 +8,7 @@ import (
 
 // BenchmarkOrderGet is the sandbox's cost of answering one generated order.
 func BenchmarkOrderGet(b *testing.B) {
-	s := New(0)
+	s := New(0, MiniShopRoutes, StoreRoutes)
 	b.ReportAllocs()
 	var i uint64
 	for b.Loop() {

@@ -2,10 +2,10 @@
 // same HTTP protocol as the real upstream, so a server without WeChat
 // credentials runs its real client, token and loader code against it.
 //
-// This file is the part every family shares: the token endpoint, the check
-// of the access token on each call, and the route table. Each family's fake
-// endpoints live in a file of their own (minishop.go, store.go) and are listed in
-// routes; a new family adds its file and its lines there.
+// This file is the part every family shares: the token endpoint and the
+// check of the access token on each call. Each family's fake endpoints live
+// in a file of their own (minishop.go, store.go), and the family's value
+// (package family) names them; New serves the routes it is given.
 package sandbox
 
 import (
@@ -36,26 +36,38 @@ type Sandbox struct {
 	advanced  int
 }
 
-// New returns a sandbox that adds latency to every API call.
-func New(latency time.Duration) *Sandbox {
+// Routes are one family's fake API calls, on the sandbox they answer from.
+type Routes func(*Sandbox) map[string]http.HandlerFunc
+
+// New returns a sandbox that serves the given families' calls and adds
+// latency to every one.
+func New(latency time.Duration, families ...Routes) *Sandbox {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(), catalogue: newCatalogue(time.Now())}
 	s.mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	for pattern, h := range s.routes() {
-		s.mux.Handle(pattern, s.authorized(h))
+	for _, routes := range families {
+		for pattern, h := range routes(s) {
+			s.mux.Handle(pattern, s.authorized(h))
+		}
 	}
 	return s
 }
 
-// routes lists every family's fake API calls.
-func (s *Sandbox) routes() map[string]http.HandlerFunc {
+// MiniShopRoutes are the WeChat Mini Shop's calls (minishop.go).
+func MiniShopRoutes(s *Sandbox) map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"POST /product/order/get":                       s.miniShopOrderGet,
-		"POST /product/order/batchgetaftersaleorder":    s.miniShopAfterSales,
-		"POST /product/order/get_list":                  s.miniShopOrderList,
-		"POST /product/order/search":                    s.miniShopOrderSearch,
+		"POST /product/order/get":                    s.miniShopOrderGet,
+		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
+		"POST /product/order/get_list":               s.miniShopOrderList,
+		"POST /product/order/search":                 s.miniShopOrderSearch,
+	}
+}
+
+// StoreRoutes are the WeChat Store's calls (store.go).
+func StoreRoutes(s *Sandbox) map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
 		"POST /channels/ec/order/get":                   s.storeOrderGet,
 		"POST /channels/ec/order/list/get":              s.storeOrderList,
 		"POST /channels/ec/order/search":                s.storeOrderSearch,

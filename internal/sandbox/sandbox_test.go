@@ -59,7 +59,7 @@ func TestVendorExampleIsValidJSON(t *testing.T) {
 // The Store calls refuse what the Store refuses: a list/get range over 7
 // days, a search without a condition, a page over 100.
 func TestStoreCallsKeepTheStoreLimits(t *testing.T) {
-	s := New(0)
+	s := New(0, MiniShopRoutes, StoreRoutes)
 	tok := s.token
 	call := func(path, body string) map[string]any {
 		t.Helper()

@@ -1,4 +1,4 @@
-package app
+package sandbox
 
 import (
 	"bytes"
@@ -11,16 +11,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
 
-// sandboxEventInterval is how often the Store sandbox moves an order on and
-// pushes its event: often enough to watch in the playground.
-var sandboxEventInterval = 5 * time.Second
+// PlayInterval is how often the sandbox moves an order on and pushes its
+// event: often enough to watch in the playground.
+const PlayInterval = 5 * time.Second
 
-// sandboxPushKeys makes a push Token and EncodingAESKey for this run.
-func sandboxPushKeys() (token, encodingAESKey string) {
+// PushKeys makes a push Token and EncodingAESKey for this run, for a
+// family that pushes its events.
+func PushKeys() (token, encodingAESKey string) {
 	var t [16]byte
 	var key [32]byte
 	_, _ = rand.Read(t[:])
@@ -28,25 +28,24 @@ func sandboxPushKeys() (token, encodingAESKey string) {
 	return hex.EncodeToString(t[:]), base64.RawStdEncoding.EncodeToString(key[:])
 }
 
-// sandboxEvents plays a live shop in sandbox mode: every
-// sandboxEventInterval a catalogue order moves on. With the Store family
-// its event, signed and encrypted as WeChat does it, goes through the
-// server's own push handler (encrypted with its own keys), so that the
-// whole path runs as in production; with Mini Shop (push nil), which pushes
-// nothing, the poller finds the change.
-func sandboxEvents(sb *sandbox.Sandbox, push *wxpush.Handler) (stop func()) {
+// Play plays a live shop: every interval a catalogue order moves on. With
+// a push handler (a family that pushes) its event, signed and encrypted as
+// WeChat does it, goes through the server's own handler (encrypted with
+// its own keys), so that the whole path runs as in production; without one
+// (a family that pushes nothing), the poller finds the change.
+func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(sandboxEventInterval)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case now := <-tick.C:
-				_, event := sb.Advance(now)
+				_, event := s.Advance(now)
 				if push != nil {
-					sandboxPush(event, push, now)
+					pushEvent(event, push, now)
 				}
 			}
 		}
@@ -54,7 +53,7 @@ func sandboxEvents(sb *sandbox.Sandbox, push *wxpush.Handler) (stop func()) {
 	return func() { close(done) }
 }
 
-func sandboxPush(event []byte, push *wxpush.Handler, now time.Time) {
+func pushEvent(event []byte, push *wxpush.Handler, now time.Time) {
 	var random [16]byte
 	_, _ = rand.Read(random[:])
 	ts, nonce := strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10)
