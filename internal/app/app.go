@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -111,7 +110,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	tokens := tokenSource(cfg, transport, store, m, log)
 	upstream := fam.Build(wechat.NewClient(transport, tokens))
 	h := cfg.HTTP
-	h.Source = orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
+	source := orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
+	h.Source = source
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
 	h.Limits.PagesLoadOrders = fam.PagesLoadOrders
 	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID), log, m
@@ -135,21 +135,21 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {
 		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
-		publish := deliverer(h.Events, m, log)
+		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Metrics: m, Logger: log}
 		if store != nil {
-			fanout := store.Events(publish, log)
+			fanout := store.Events(publisher.Publish, log)
 			closers = append(closers, fanout.Close)
-			publish = fanout.Publish
+			publisher = fanout
 		}
 		var push *wxpush.Handler
 		if cfg.Push.Token != "" {
-			if push, err = pushHandler(cfg, publish, store, m, log); err != nil {
+			if push, err = pushHandler(cfg, publisher, store, m, log); err != nil {
 				return fail(err)
 			}
 			h.Push = push
 		}
 		if polling {
-			closers = append(closers, startPoller(cfg, upstream.Lists, publish, store, log))
+			closers = append(closers, startPoller(cfg, upstream.Lists, publisher, store, log))
 		}
 		if sb != nil {
 			closers = append(closers, sb.Play(sandboxPlayInterval, push))
@@ -190,7 +190,7 @@ func (s *Server) EndSubscriptions() {
 
 // startPoller polls the Mini Shop for changes, one replica at a time when
 // Redis is set, until stopped.
-func startPoller(cfg config.Config, lists order.Lister, publish func(order.Event), store *redisstore.Store, log *slog.Logger) (stop func()) {
+func startPoller(cfg config.Config, lists order.Lister, publisher events.Publisher, store *redisstore.Store, log *slog.Logger) (stop func()) {
 	var lease poller.Lease
 	var memory poller.Memory = poller.NewLocalMemory(time.Now)
 	if store != nil {
@@ -200,27 +200,16 @@ func startPoller(cfg config.Config, lists order.Lister, publish func(order.Event
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		poller.New(cfg.Poll, lists, lease, memory, publish, log).Run(ctx)
+		poller.New(cfg.Poll, lists, lease, memory, publisher.Publish, log).Run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
 
-// deliverer hands an event to this process's subscribers, counting and
-// logging it.
-func deliverer(bus *events.Bus, m *metrics.Metrics, log *slog.Logger) func(order.Event) {
-	return func(ev order.Event) {
-		delivered, dropped := bus.Publish(ev)
-		m.Published(delivered, dropped, bus.Subscribers())
-		log.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At),
-			slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
-	}
-}
-
 // pushHandler takes the WeChat Store's pushed events (config has checked
 // the settings), deduped across the fleet when Redis is set, and hands
-// each to publish: this process's subscribers, or with Redis every
+// each to publisher: this process's subscribers, or with Redis every
 // replica's.
-func pushHandler(cfg config.Config, publish func(order.Event), store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (*wxpush.Handler, error) {
+func pushHandler(cfg config.Config, publisher events.Publisher, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (*wxpush.Handler, error) {
 	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
@@ -229,7 +218,7 @@ func pushHandler(cfg config.Config, publish func(order.Event), store *redisstore
 	if store != nil {
 		seen = store.PushSeen(wxpush.RetryWindow, log)
 	}
-	return &wxpush.Handler{Crypter: crypter, Publish: publish, Seen: seen, Logger: log, Metrics: m}, nil
+	return &wxpush.Handler{Crypter: crypter, Publish: publisher.Publish, Seen: seen, Logger: log, Metrics: m}, nil
 }
 
 // tokenSource is the configured token policy: a static token as given, or
@@ -251,8 +240,12 @@ func tokenSource(cfg config.Config, transport *wechat.Transport, store *redissto
 
 // orderSource stacks what sits between the per-request loader and the
 // upstream: the optional order cache (in Redis if set), then coalescing.
-func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) order.Source {
-	var src order.Source = coalesce.New(upstream, m, log)
+// Order events make it forget their orders.
+func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
+	order.Source
+	order.Forgetter
+} {
+	src := coalesce.New(upstream, m, log)
 	if cache.TTL <= 0 {
 		return src
 	}

@@ -85,6 +85,15 @@ func (s *Source) run(ctx context.Context, id uint64, c *call) {
 	close(c.done)
 }
 
+// Forget makes the next caller for id start a call of its own rather than
+// join the one in flight, which may have been answered before the order
+// changed; that call's waiters still get its answer.
+func (s *Source) Forget(_ context.Context, id uint64) {
+	s.mu.Lock()
+	delete(s.calls, id)
+	s.mu.Unlock()
+}
+
 // forget removes c from the calls in flight if it is still the one for id.
 // s.mu must be held.
 func (s *Source) forget(id uint64, c *call) {

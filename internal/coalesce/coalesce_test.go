@@ -134,3 +134,24 @@ func waitForWaiters(t *testing.T, s *Source, id uint64, n int) {
 		runtime.Gosched()
 	}
 }
+
+// After Forget, a caller does not join the call in flight, which may
+// answer with the order from before the change; that call's own callers
+// still get its answer.
+func TestForgetStartsAFreshCall(t *testing.T) {
+	up := &slow{delay: 50 * time.Millisecond, started: make(chan struct{}, 2)}
+	s := New(up, nil, nil)
+	first := make(chan error)
+	go func() { _, err := s.Order(context.Background(), 7); first <- err }()
+	<-up.started
+	s.Forget(context.Background(), 7)
+	if _, err := s.Order(context.Background(), 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the forgotten call's caller: %v", err)
+	}
+	if n := up.calls.Load(); n != 2 {
+		t.Fatalf("%d calls, want 2: the caller after Forget joined the old call", n)
+	}
+}

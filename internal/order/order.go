@@ -26,6 +26,13 @@ type Source interface {
 	Order(ctx context.Context, id uint64) (*Order, error)
 }
 
+// Forgetter is told that an order changed upstream: it drops whatever it
+// holds of the order (a cached copy, a fetch in flight), so that the next
+// fetch asks the upstream.
+type Forgetter interface {
+	Forget(ctx context.Context, id uint64)
+}
+
 // Lister lists orders by time range, or searches them, a page at a time,
 // at absolute positions in the upstream's order. A family that pages by
 // key rather than by position resumes from the token it gave with the last

@@ -1,12 +1,20 @@
-// Package ordercache is an optional short-lived cache of fetched orders, for
-// dashboards that poll the same orders over and over. It trades freshness for
-// upstream quota: an order changed upstream is served stale for up to the
-// TTL. Only successes are cached; a missing order is asked for again, so a
-// new order shows up at once.
+// Package ordercache is an optional cache of fetched orders, for dashboards
+// that ask for the same orders over and over. It follows the upstream where
+// it can: an order event (pushed by WeChat or found by the poller) makes
+// every replica forget the order before anyone is shown it, and the TTL
+// bounds how long an order is kept when no event comes. Only successes are
+// cached; a missing order is asked for again, so a new order shows up at
+// once.
+//
+// A fetch that began before the order was forgotten may end after it; its
+// answer is then not cached (Backend.Add's stamp), so a forgotten order
+// never comes back stale.
 package ordercache
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -18,9 +26,20 @@ import (
 // Backend holds the cached orders: in process memory (Local), or shared by
 // all replicas (redisstore.OrderCache). Entries expire by themselves.
 type Backend interface {
-	Get(ctx context.Context, id uint64) (*order.Order, bool)
-	Add(ctx context.Context, id uint64, o *order.Order)
+	// Get returns the cached order of id or, on a miss, the stamp that Add
+	// of the order then fetched needs.
+	Get(ctx context.Context, id uint64) (o *order.Order, stamp string, ok bool)
+	// Add caches o, fetched after a Get of id gave stamp, unless id has
+	// been forgotten since.
+	Add(ctx context.Context, id uint64, o *order.Order, stamp string)
+	// Forget drops id, and refuses the Adds of fetches that began before.
+	Forget(ctx context.Context, id uint64)
 }
+
+// ForgetFor is how long a backend remembers that it forgot an order: longer
+// than any fetch runs (every attempt's timeout, a token refresh), so that
+// the answer of a fetch that began before the change is never cached.
+func ForgetFor(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
 
 // Source is an order.Source that remembers orders in a Backend.
 type Source struct {
@@ -36,20 +55,30 @@ func New(next order.Source, backend Backend, m *metrics.Metrics) *Source {
 
 // Order returns the cached order or fetches and caches it.
 func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
-	if o, ok := s.backend.Get(ctx, id); ok {
+	o, stamp, ok := s.backend.Get(ctx, id)
+	if ok {
 		s.metrics.CacheHit()
 		return o, nil
 	}
 	o, err := s.next.Order(ctx, id)
 	if err == nil {
-		s.backend.Add(ctx, id, o)
+		s.backend.Add(ctx, id, o, stamp)
 	}
 	return o, err
 }
 
+// Forget drops the order from the backend, then from what next holds.
+func (s *Source) Forget(ctx context.Context, id uint64) {
+	s.backend.Forget(ctx, id)
+	if f, ok := s.next.(order.Forgetter); ok {
+		f.Forget(ctx, id)
+	}
+}
+
 // Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE).
 type Config struct {
-	// TTL is how long an order is served from the cache; 0 switches it off.
+	// TTL is the longest an order is served from the cache; an event about
+	// it ends that earlier. 0 switches the cache off.
 	TTL time.Duration
 	// Size is how many orders a process-local cache holds at most.
 	Size int
@@ -61,15 +90,20 @@ type Config struct {
 func DefaultConfig() Config { return Config{TTL: 0, Size: 10000} }
 
 // Local is a Backend in process memory: at most Size orders, each for TTL,
-// the least recently used going first.
+// the least recently used going first. A forgotten order is an entry
+// without an order, whose stamp refuses the Adds of earlier fetches.
 type Local struct {
 	lru *lru.Cache[uint64, entry]
 	ttl time.Duration
 	now func() time.Time
+
+	mu        sync.Mutex // orders Add against Forget
+	forgotten uint64     // how many forgets there have been: each one's stamp
 }
 
 type entry struct {
-	o       *order.Order
+	o       *order.Order // nil: forgotten
+	stamp   string
 	expires time.Time
 }
 
@@ -85,18 +119,32 @@ func NewLocal(cfg Config) *Local {
 	return &Local{lru: c, ttl: cfg.TTL, now: cfg.Now}
 }
 
-func (l *Local) Get(_ context.Context, id uint64) (*order.Order, bool) {
+func (l *Local) Get(_ context.Context, id uint64) (*order.Order, string, bool) {
 	e, ok := l.lru.Get(id)
-	if !ok {
-		return nil, false
-	}
-	if !l.now().Before(e.expires) {
+	switch {
+	case !ok:
+		return nil, "", false
+	case !l.now().Before(e.expires):
 		l.lru.Remove(id)
-		return nil, false
+		return nil, "", false
+	case e.o == nil:
+		return nil, e.stamp, false
 	}
-	return e.o, true
+	return e.o, "", true
 }
 
-func (l *Local) Add(_ context.Context, id uint64, o *order.Order) {
+func (l *Local) Add(_ context.Context, id uint64, o *order.Order, stamp string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.lru.Peek(id); ok && e.o == nil && e.stamp != stamp && l.now().Before(e.expires) {
+		return // forgotten after this fetch began
+	}
 	l.lru.Add(id, entry{o: o, expires: l.now().Add(l.ttl)})
+}
+
+func (l *Local) Forget(_ context.Context, id uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forgotten++
+	l.lru.Add(id, entry{stamp: strconv.FormatUint(l.forgotten, 10), expires: l.now().Add(ForgetFor(l.ttl))})
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -184,35 +183,4 @@ func (q *QueryCache) Get(ctx context.Context, hash string) (string, bool) {
 func (q *QueryCache) Add(ctx context.Context, hash, query string) {
 	q.local.Add(ctx, hash, query)
 	_ = q.s.rdb.Set(ctx, q.s.key("apq", hash), query, queryTTL).Err()
-}
-
-// OrderCache stores fetched orders for all replicas for a TTL. Redis being
-// away makes every lookup a miss: the cache is bypassed, never wrong.
-type OrderCache struct {
-	s   *Store
-	ttl time.Duration
-}
-
-// Orders returns an order cache whose entries live for ttl.
-func (s *Store) Orders(ttl time.Duration) *OrderCache { return &OrderCache{s: s, ttl: ttl} }
-
-// Get returns the cached order for id.
-func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, bool) {
-	b, err := c.s.rdb.Get(ctx, c.s.key("order", strconv.FormatUint(id, 10))).Bytes()
-	if err != nil {
-		return nil, false
-	}
-	var o order.Order
-	if json.Unmarshal(b, &o) != nil {
-		return nil, false
-	}
-	return &o, true
-}
-
-// Add caches o under id.
-func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order) {
-	b, err := json.Marshal(o)
-	if err == nil {
-		_ = c.s.rdb.Set(ctx, c.s.key("order", strconv.FormatUint(id, 10)), b, c.ttl).Err()
-	}
 }

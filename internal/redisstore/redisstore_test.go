@@ -166,13 +166,13 @@ func TestSharedQueriesAndOrders(t *testing.T) {
 	}
 	openid := "o1"
 	o := &order.Order{ID: 1<<63 + 5, Status: order.StatusCompleted, StatusCode: 100, Openid: &openid}
-	a.Orders(time.Minute).Add(ctx, o.ID, o)
-	got, ok := b.Orders(time.Minute).Get(ctx, o.ID)
+	a.Orders(time.Minute).Add(ctx, o.ID, o, "")
+	got, _, ok := b.Orders(time.Minute).Get(ctx, o.ID)
 	if !ok || got.ID != o.ID || got.Status != o.Status || *got.Openid != "o1" {
 		t.Fatalf("got %+v", got)
 	}
 	srv.Stop()
-	if _, ok := b.Orders(time.Minute).Get(ctx, o.ID); ok {
+	if _, _, ok := b.Orders(time.Minute).Get(ctx, o.ID); ok {
 		t.Fatal("a hit from a stopped Redis")
 	}
 }

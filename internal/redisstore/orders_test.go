@@ -1,0 +1,76 @@
+package redisstore
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/redistest"
+)
+
+// An order forgotten on one replica is gone for every replica, and the
+// answer of a fetch that began before the forget is not cached; one that
+// began after is.
+func TestForgottenOrdersStayForgotten(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv).Orders(time.Minute), open(t, srv).Orders(time.Minute)
+	ctx := context.Background()
+	old := &order.Order{ID: 1<<63 + 7, StatusCode: 20}
+	a.Add(ctx, old.ID, old, "")
+	if _, _, ok := b.Get(ctx, old.ID); !ok {
+		t.Fatal("an order cached on one replica is a miss on another")
+	}
+
+	_, before, _ := b.Get(ctx, 99) // a fetch of 99 begins (a miss)…
+	b.Forget(ctx, old.ID)          // …an event about old.ID arrives…
+	_, slowStamp, ok := a.Get(ctx, old.ID)
+	if ok || !strings.HasPrefix(slowStamp, forgottenMark) {
+		t.Fatalf("after Forget: hit %v, stamp %q", ok, slowStamp)
+	}
+	a.Add(ctx, old.ID, old, before) // a fetch that began before the event ends
+	if _, _, ok := b.Get(ctx, old.ID); ok {
+		t.Fatal("the answer of a fetch that began before the forget was cached")
+	}
+	fresh := &order.Order{ID: old.ID, StatusCode: 30}
+	a.Add(ctx, fresh.ID, fresh, slowStamp) // one that began after it
+	if got, _, ok := b.Get(ctx, old.ID); !ok || got.StatusCode != 30 {
+		t.Fatalf("the order fetched after the forget: %+v, %v", got, ok)
+	}
+
+	_, stamp, _ := b.Get(ctx, 5)
+	a.Forget(ctx, 5)
+	a.Forget(ctx, 5) // twice, as every replica does
+	_, second, _ := a.Get(ctx, 5)
+	b.Add(ctx, 5, &order.Order{ID: 5}, stamp)
+	if _, _, ok := a.Get(ctx, 5); ok {
+		t.Fatal("a fetch from before two forgets was cached")
+	}
+	b.Add(ctx, 5, &order.Order{ID: 5}, second)
+	if _, _, ok := a.Get(ctx, 5); !ok {
+		t.Fatal("a fetch from after the last forget was not cached")
+	}
+}
+
+// The key of a cached order carries the layout of order.Order, which
+// changes with any field's name, type or tag.
+func TestOrderKeysCarryTheLayout(t *testing.T) {
+	before := func() reflect.Type {
+		type Order struct{ ID uint64 }
+		return reflect.TypeFor[Order]()
+	}()
+	after := func() reflect.Type {
+		type Order struct {
+			ID uint64 `json:"id,string"`
+		}
+		return reflect.TypeFor[Order]()
+	}()
+	if before.String() != after.String() || layoutOf(before) == layoutOf(after) {
+		t.Fatal("two layouts, one version")
+	}
+	if c := (&Store{prefix: "p:"}).Orders(time.Minute); !strings.Contains(c.key(1), ":order:"+orderLayout+":1") {
+		t.Fatalf("key %q", c.key(1))
+	}
+}
