@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -10,6 +12,26 @@ import (
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
+
+// loadPage is the page of field with these arguments, loaded by load once
+// per request however many aliases ask for it. Arguments that mean the
+// same page name the same key: no filter is an empty one, no first is the
+// default.
+func loadPage[F any](ctx context.Context, field string, filter F, first *int, after *string, load func() (*order.OrderConnection, error)) (*order.OrderConnection, error) {
+	n := listing.DefaultFirst
+	if first != nil {
+		n = *first
+	}
+	cursor := ""
+	if after != nil {
+		cursor = "after:" + *after
+	}
+	f, _ := json.Marshal(filter)
+	if string(f) == "null" {
+		f = []byte("{}")
+	}
+	return loader.For(ctx).Page(fmt.Sprintf("%s %s %d %s", field, f, n, cursor), load)
+}
 
 var errNoLists = order.Errorf(codes.UpstreamUnavailable, "order lists are not available from this upstream", nil)
 

@@ -61,14 +61,18 @@ func (r *queryResolver) ListOrders(ctx context.Context, filter *order.ListFilter
 	if r.Lists == nil {
 		return nil, errNoLists
 	}
-	return listing.List(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+	return loadPage(ctx, "listOrders", filter, first, after, func() (*order.OrderConnection, error) {
+		return listing.List(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+	})
 }
 
 func (r *queryResolver) SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error) {
 	if r.Lists == nil {
 		return nil, errNoLists
 	}
-	return listing.Search(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+	return loadPage(ctx, "searchOrders", filter, first, after, func() (*order.OrderConnection, error) {
+		return listing.Search(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+	})
 }
 
 func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error) {

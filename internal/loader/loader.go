@@ -2,7 +2,7 @@
 // every order id a query names is fetched at most once per request, and the
 // distinct ids go to the upstream concurrently with a bound; and so that all
 // the after-sale orders a query names go to the upstream together, in its
-// batches.
+// batches; and so that each list page a query names is walked once.
 package loader
 
 import (
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -47,6 +48,16 @@ func DefaultConfig() Config {
 type Loaders struct {
 	orders     *dataloader.Loader[uint64, *order.Order]
 	aftersales *dataloader.Loader[uint64, *order.AfterSaleOrder]
+
+	mu    sync.Mutex
+	pages map[string]*page
+}
+
+// page is one list page of the request, loaded once.
+type page struct {
+	once sync.Once
+	conn *order.OrderConnection
+	err  error
 }
 
 // New returns fresh loaders over src and after. Create one per request: the
@@ -84,6 +95,7 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	return &Loaders{
 		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
 		aftersales: afterSaleLoader(after, afterSaleWait, slots),
+		pages:      map[string]*page{},
 	}
 }
 
@@ -190,6 +202,23 @@ type ctxKey struct{}
 // id already loaded or in flight keeps its own.
 func (l *Loaders) Prime(ctx context.Context, o *order.Order) {
 	l.orders.Prime(ctx, o.ID, o)
+}
+
+// Page returns the list page that key names (the field and all its
+// arguments), loading it with load the first time the request asks for it:
+// aliases of one page cost one walk of the upstream's list, and wait for
+// the same answer. Its failure, too, is the request's answer for that page,
+// since the walk has had its retries.
+func (l *Loaders) Page(key string, load func() (*order.OrderConnection, error)) (*order.OrderConnection, error) {
+	l.mu.Lock()
+	p, ok := l.pages[key]
+	if !ok {
+		p = &page{}
+		l.pages[key] = p
+	}
+	l.mu.Unlock()
+	p.once.Do(func() { p.conn, p.err = load() })
+	return p.conn, p.err
 }
 
 // AfterSaleOrder loads one after-sale order.
