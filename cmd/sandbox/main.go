@@ -1,7 +1,8 @@
 // Command sandbox serves the built-in sandbox upstream on its own, for
-// running several server replicas against one fake WeChat API (see the
-// README, "Running several replicas"). It logs every call it answers, so
-// you can watch how many access tokens the replicas fetch between them.
+// running several server replicas against one fake WeChat API (see
+// docs/operations.md, "Running several replicas"). It logs every call it
+// answers, so you can watch how many access tokens the replicas fetch
+// between them.
 //
 //	go run ./cmd/sandbox -addr 127.0.0.1:9000
 package main
