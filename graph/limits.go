@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -13,14 +15,17 @@ import (
 )
 
 // Limits refuses, before execution, an operation that is too deep, has too
-// many aliases, or would make more than MaxCost upstream fetches: each order,
-// aftersaleOrder, listOrders or searchOrders field (alias or not) costs one, orders(ids:)
-// one per id; an order field that asks for its after-sale orders costs twice
-// that, and a page that does costs one more per order of the page. Where
-// the family's lists answer ids only (PagesLoadOrders), a page also costs
-// one per order of it: one list call and a get for each order. Every
-// fetch is counted, repeats included, so the cost is known from the
-// document alone.
+// many aliases, or would make more than MaxCost upstream fetches. Each root
+// field has a cost rule (rootCosts): order and aftersaleOrder cost one,
+// orders(ids:) one per id, a listOrders or searchOrders page one list call,
+// or BuyerPages of them for a buyer, whose page scans that many upstream
+// pages for their own orders; where the family's lists answer ids only
+// (PagesLoadOrders), a page is one list call and a get per order of it,
+// for a buyer too. orderEvents costs what one event costs: its order,
+// fetched once per event. A root field that asks for after-sale orders
+// costs twice its rule, a page one more per order of it. Every fetch is
+// counted, repeats included, so the cost is known from the document and
+// the caller's role alone.
 // Introspection subtrees are exempt from the depth limit (GraphiQL's own
 // introspection query nests type references a dozen levels deep).
 type Limits struct {
@@ -40,15 +45,16 @@ var _ interface {
 func (Limits) ExtensionName() string                   { return "Limits" }
 func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (l Limits) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	m := measure(oc, l.PagesLoadOrders)
+func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	// Who is not a merchant has pages filtered for them, as listRequest does.
+	m := measure(oc, l.PagesLoadOrders, auth.FromContext(ctx).Role != auth.RoleMerchant)
 	switch {
 	case m.depth > l.MaxDepth:
 		return refused(codes.DepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one, plus one per order where the family fetches each listed order)", m.cost, l.MaxCost), m.cost, l.MaxCost)
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or 1 + first where the family fetches each listed order, or %d for a buyer, whose page scans that many upstream pages; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
 	}
 	return nil
 }
@@ -66,9 +72,10 @@ type measures struct {
 	aftersales           bool
 }
 
-// measure walks the operation of oc once.
-func measure(oc *graphql.OperationContext, pagesLoadOrders bool) measures {
-	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: pagesLoadOrders}
+// measure walks the operation of oc once; buyer says the caller's pages
+// are filtered for them.
+func measure(oc *graphql.OperationContext, pagesLoadOrders, buyer bool) measures {
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: pagesLoadOrders, buyer: buyer}
 	return w.selection(oc.Operation.SelectionSet, true)
 }
 
@@ -92,10 +99,59 @@ type walker struct {
 	memo      map[string]measures
 	// pagesLoadOrders: a page is a list call and a get per order.
 	pagesLoadOrders bool
+	// buyer: a page of whole orders scans up to listing.BuyerPages.
+	buyer bool
 }
 
-// selection measures set; root says it is a selection on Query, where the
-// order fields live.
+// rootCosts is each root field's cost rule: the upstream fetches the field
+// makes itself, before any its selection asks for. Every root field of the
+// served schema has one (TestEveryRootFieldHasACostRule); a root field
+// without one costs capped, refused rather than free.
+var rootCosts = map[string]func(w *walker, sel *ast.Field) int{
+	"order":          one,
+	"aftersaleOrder": one,
+	"orders":         func(w *walker, sel *ast.Field) int { return listLen(sel.ArgumentMap(w.vars)["ids"]) },
+	"listOrders":     (*walker).page,
+	"searchOrders":   (*walker).page,
+	// A subscription costs what one event does: the event's order,
+	// fetched once per event whoever subscribes.
+	"orderEvents": one,
+	"__typename":  none,
+	"__schema":    none,
+	"__type":      none,
+}
+
+func one(*walker, *ast.Field) int  { return 1 }
+func none(*walker, *ast.Field) int { return 0 }
+
+// page is what a listOrders or searchOrders page fetches: one list call
+// and, where the family's lists answer ids, a get per order; a buyer's
+// page of whole orders scans up to listing.BuyerPages list pages.
+func (w *walker) page(sel *ast.Field) int {
+	switch {
+	case w.pagesLoadOrders:
+		return 1 + pageSize(sel, w.vars)
+	case w.buyer:
+		return listing.BuyerPages
+	}
+	return 1
+}
+
+// listLen is how many elements a list argument holds once coerced: a
+// single value is a list of one (the GraphQL spec's input coercion), null
+// none.
+func listLen(v any) int {
+	if v == nil {
+		return 0
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
+		return rv.Len()
+	}
+	return 1
+}
+
+// selection measures set; root says it is a selection on the operation's
+// root type, where the fields with cost rules live.
 func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 	var m measures
 	for _, sel := range set {
@@ -107,17 +163,9 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 			}
 			introspection := sel.Name == "__schema" || sel.Name == "__type"
 			if root {
-				switch sel.Name {
-				case "order", "aftersaleOrder":
-					f.cost = 1
-				case "orders":
-					ids, _ := sel.ArgumentMap(w.vars)["ids"].([]any)
-					f.cost = len(ids)
-				case "listOrders", "searchOrders":
-					f.cost = 1 // a page is one upstream call
-					if w.pagesLoadOrders {
-						f.cost += pageSize(sel, w.vars)
-					}
+				f.cost = capped
+				if rule, ok := rootCosts[sel.Name]; ok {
+					f.cost = rule(w, sel)
 				}
 			} else if sel.Name == "aftersaleOrder" {
 				f.aftersales = true
@@ -150,19 +198,25 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 	return m
 }
 
-// pageSize is a list field's first argument, or its default.
+// pageSize is the number of orders a list field's page may hold: its
+// first argument, or the default. A first outside 1..MaxFirst is refused
+// before any call, so the charge stays within that range too: a negative
+// first must not lower the cost of the rest of the document.
 func pageSize(sel *ast.Field, vars map[string]any) int {
-	switch n := sel.ArgumentMap(vars)["first"].(type) {
+	n := float64(listing.DefaultFirst)
+	switch v := sel.ArgumentMap(vars)["first"].(type) {
 	case int64:
-		return int(n)
+		n = float64(v)
 	case int:
-		return n
+		n = float64(v)
+	case float64: // a variable decoded without json.Number, coerced as a whole number
+		n = v
 	case json.Number:
-		if i, err := n.Int64(); err == nil {
-			return int(i)
+		if f, err := v.Float64(); err == nil {
+			n = f
 		}
 	}
-	return listing.DefaultFirst
+	return int(min(max(n, 1), listing.MaxFirst))
 }
 
 func (w *walker) fragment(name string, root bool) measures {

@@ -21,6 +21,7 @@ type listed struct {
 	next        bool
 	previous    bool
 	endCursor   string
+	lastCursor  string // the last edge's cursor
 	errorCode   string
 	errorReason string
 }
@@ -38,6 +39,7 @@ func listPage(t *testing.T, s *server, header map[string]string, vars map[string
 	edges, _ := at(r.Data, "listOrders.edges").([]any)
 	for i := range edges {
 		l.ids = append(l.ids, fmt.Sprint(at(r.Data, fmt.Sprintf("listOrders.edges.%d.node.id", i))))
+		l.lastCursor, _ = at(r.Data, fmt.Sprintf("listOrders.edges.%d.cursor", i)).(string)
 	}
 	l.total = at(r.Data, "listOrders.totalCount")
 	l.next = at(r.Data, "listOrders.pageInfo.hasNextPage") == true
@@ -70,6 +72,7 @@ func may2024(s *server) (inRange []string, buyers map[string][]string) {
 var mayFilter = map[string]any{"createdFrom": "2024-05-01T00:00:00+08:00", "createdTo": "2024-05-31T00:00:00+08:00"}
 
 // walk follows endCursor to the end, with first taking the sizes in turn.
+// On every page with edges, endCursor is the last edge's cursor (Relay).
 func walk(t *testing.T, s *server, header map[string]string, filter map[string]any, sizes ...int) (ids []string, pages []listed) {
 	t.Helper()
 	vars := map[string]any{"filter": filter}
@@ -81,6 +84,9 @@ func walk(t *testing.T, s *server, header map[string]string, filter map[string]a
 		}
 		if p.previous != (i > 0) {
 			t.Fatalf("page %d: hasPreviousPage %v", i, p.previous)
+		}
+		if len(p.ids) > 0 && p.endCursor != p.lastCursor {
+			t.Fatalf("page %d: endCursor %q is not the last edge's cursor %q", i, p.endCursor, p.lastCursor)
 		}
 		ids = append(ids, p.ids...)
 		pages = append(pages, p)

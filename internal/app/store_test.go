@@ -233,7 +233,7 @@ func TestStoreBuyerScoping(t *testing.T) {
 	vars := map[string]any{"first": 25}
 	for page := 0; ; page++ {
 		body, _ := json.Marshal(map[string]any{"variables": vars, "query": `query($first: Int, $after: String) {
-			searchOrders(filter: {title: "健身环"}, first: $first, after: $after) { edges { node { id openid } } pageInfo { hasNextPage endCursor } } }`})
+			searchOrders(filter: {title: "健身环"}, first: $first, after: $after) { edges { cursor node { id openid } } pageInfo { hasNextPage endCursor } } }`})
 		gets := s.Fake.OrderCalls.Load()
 		r := s.do(t, "POST", "/graphql", "application/json", string(body), header)
 		if len(r.Errors) > 0 || page > 5 {
@@ -243,6 +243,9 @@ func TestStoreBuyerScoping(t *testing.T) {
 			t.Fatalf("a buyer's page of 25 made %d gets", n)
 		}
 		edges, _ := at(r.Data, "searchOrders.edges").([]any)
+		if end := at(r.Data, "searchOrders.pageInfo.endCursor"); len(edges) > 0 && end != at(r.Data, fmt.Sprintf("searchOrders.edges.%d.cursor", len(edges)-1)) {
+			t.Fatalf("buyer search page %d: endCursor %v is not the last edge's cursor", page, end)
+		}
 		for i := range edges {
 			found = append(found, fmt.Sprint(at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.id", i))))
 			if openid := at(r.Data, fmt.Sprintf("searchOrders.edges.%d.node.openid", i)); openid != "buyer-B" {

@@ -136,7 +136,7 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 	}
 
 	conn := &order.OrderConnection{Edges: []order.OrderEdge{}, PageInfo: order.PageInfo{HasPreviousPage: here.Pos >= 0}}
-	at, total, counted, more := here, 0, true, false
+	at, total, counted, more, ended := here, 0, true, false, false
 	next := here.Pos + 1
 	for scanned := 0; len(conn.Edges) < first && scanned < BuyerPages; scanned++ {
 		offset := next
@@ -145,7 +145,7 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 			return nil, err
 		}
 		orders, errs := pageOrders(req, page)
-		total, counted, more = page.Total, !page.Uncounted, page.More
+		total, counted, more, ended = page.Total, !page.Uncounted, page.More, len(orders) == 0
 		for i, o := range orders {
 			pos := offset + i
 			next = pos + 1
@@ -165,20 +165,32 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 				break
 			}
 		}
-		if req.Visible == nil || page.IDs != nil || len(orders) == 0 || (counted && next >= total) || (!counted && !more) {
+		if req.Visible == nil || page.IDs != nil || ended || (counted && next >= total) || (!counted && !more) {
 			break // a merchant's page is one upstream page; a buyer's may take several
 		}
 	}
-	conn.PageInfo.HasNextPage = more
+	// An empty answer ends the list, whatever a stale total says: resuming
+	// from the same place would only get it again.
+	conn.PageInfo.HasNextPage = !ended && more
 	if counted {
-		conn.PageInfo.HasNextPage = next < total
+		conn.PageInfo.HasNextPage = !ended && next < total
 	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-	}
-	if next > here.Pos+1 {
-		end := at
-		end.Pos = next - 1 // resumes after everything scanned, shown or not
+	// end resumes where the scan stopped. The orders scanned after the last
+	// edge were not the caller's (another buyer's, or of a neighbouring
+	// status), so the last edge's cursor is end: continuing after it skips
+	// nothing the caller may see and scans nothing twice, and endCursor is
+	// the last edge's cursor, as Relay wants. With no edge, endCursor is
+	// null (Relay) unless the scan stopped short of the end: then it is end,
+	// so that a buyer whose scanned pages held none of their orders can go
+	// on; there is no last edge for it to contradict.
+	end := at
+	end.Pos = next - 1
+	switch {
+	case len(conn.Edges) > 0:
+		last := &conn.Edges[len(conn.Edges)-1]
+		last.Cursor = end.encode()
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &last.Cursor
+	case conn.PageInfo.HasNextPage:
 		s := end.encode()
 		conn.PageInfo.EndCursor = &s
 	}
