@@ -155,7 +155,7 @@ var Settings = []setting{
 	{env: "MAX_QUERY_DEPTH", flag: "max-query-depth", field: func(c *Config) any { return &c.HTTP.Limits.MaxDepth }, help: "deepest field nesting accepted (introspection exempt)"},
 	{env: "MAX_ALIASES", flag: "max-aliases", field: func(c *Config) any { return &c.HTTP.Limits.MaxAliases }, help: "most aliased fields in one document"},
 	{env: "MAX_QUERY_TOKENS", flag: "max-query-tokens", field: func(c *Config) any { return &c.HTTP.MaxTokens }, help: "most lexical tokens in one document"},
-	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.OrderCache.TTL }, help: "keep fetched orders this long (0s: no cache)"},
+	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.OrderCache.TTL }, help: "keep fetched orders at most this long; an order event ends it sooner (0s: no cache)"},
 	{env: "ORDER_CACHE_SIZE", flag: "order-cache-size", field: func(c *Config) any { return &c.OrderCache.Size }, help: "most orders the process-local cache holds"},
 	{env: "ADMIN_ADDR", flag: "admin-addr", field: func(c *Config) any { return &c.AdminAddr }, help: "address of the pprof admin listener (empty: off); never the public port"},
 	{env: "AUTH_MODE", flag: "auth-mode", field: func(c *Config) any { return &c.raw.authMode }, help: "none, jwt, apikey, or jwt,apikey"},
