@@ -114,3 +114,31 @@ func TestPolledEventsKeepCachedOrdersFresh(t *testing.T) {
 		t.Fatalf("after the polled event: %v", got)
 	}
 }
+
+// Each operation on a WebSocket gets loaders of its own: a query sent again
+// on the same connection sees the order and the page as they are now, not
+// as the connection's first operation saw them.
+func TestEachOperationOnASocketLoadsAfresh(t *testing.T) {
+	s := mustOpenServer(t, nil)
+	s.Fake.SetOrder(5101, `{"order_id":5101,"status":20,"create_time":"2024-04-26 10:00:00"}`)
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := `{ order(id: "5101") { status } listOrders(filter: {createdFrom: "2024-04-26T00:00:00+08:00", createdTo: "2024-04-27T00:00:00+08:00"}) { edges { node { status } } } }`
+	ask := func(id string) string {
+		c.subscribe(id, query)
+		m := c.next(5 * time.Second)
+		if done := c.next(5 * time.Second); done.Type != "complete" {
+			t.Fatalf("got %+v", done)
+		}
+		return string(m.Payload)
+	}
+	if got := ask("1"); strings.Count(got, `"TO_BE_SHIPPED"`) != 2 {
+		t.Fatalf("first: %s", got)
+	}
+	s.Fake.SetOrder(5101, `{"order_id":5101,"status":30,"create_time":"2024-04-26 10:00:00"}`)
+	if got := ask("2"); strings.Count(got, `"TO_BE_RECEIVED"`) != 2 {
+		t.Fatalf("the second operation on the socket saw the first one's answers: %s", got)
+	}
+}

@@ -144,7 +144,6 @@ func New(cfg Config) http.Handler {
 	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: wsKeepAlive})
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
-		r.Use(loader.Middleware(cfg.Source, cfg.AfterSales, cfg.Loader))
 		// graphql-sse's distinct-connections mode, on a path of its own: on
 		// /graphql, urql's Accept header would send every query there. It
 		// streams, so it bypasses specResponse's rewriting.
@@ -193,6 +192,7 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		ctx = loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader))
 		start := time.Now()
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName

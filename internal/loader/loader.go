@@ -9,8 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"sync"
+		"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -60,8 +59,8 @@ type page struct {
 	err  error
 }
 
-// New returns fresh loaders over src and after. Create one per request: the
-// loader remembers results, and results must not outlive the request.
+// New returns fresh loaders over src and after. Create one per operation:
+// the loader remembers results, and results must not outlive it.
 func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	def := DefaultConfig()
 	if cfg.Concurrency <= 0 {
@@ -226,23 +225,19 @@ func (l *Loaders) AfterSaleOrder(ctx context.Context, id uint64) (*order.AfterSa
 	return l.aftersales.Load(ctx, id)()
 }
 
-// Middleware puts fresh loaders over src and after into each request's
-// context.
-func Middleware(src order.Source, after order.AfterSaleSource, cfg Config) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := context.WithValue(r.Context(), ctxKey{}, New(src, after, cfg))
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
-	}
+// With returns ctx carrying l: one operation's loaders. Every operation
+// gets fresh ones, so nothing it remembers outlives it, however long the
+// connection that sent it lives (a WebSocket carries many).
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
 }
 
-// For returns the request's loaders. It panics when Middleware did not run:
+// For returns the operation's loaders. It panics when With did not run:
 // that is a wiring mistake, not a runtime condition.
 func For(ctx context.Context) *Loaders {
 	l, ok := ctx.Value(ctxKey{}).(*Loaders)
 	if !ok {
-		panic("loader.For: no loaders in context; is loader.Middleware installed?")
+		panic("loader.For: no loaders in context; does every operation get them (loader.With)?")
 	}
 	return l
 }
