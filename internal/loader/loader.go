@@ -9,7 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-		"sync"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
