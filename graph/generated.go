@@ -1424,9 +1424,9 @@ type AttrInfo {
 
 "How and when the order was paid."
 type PayInfo {
-  "The upstream's payment method text, e.g. 微信支付 (on the WeChat Store, the same words for its payment_method code)."
+  "Mini Shop's payment method text, e.g. 微信支付. Null on the WeChat Store, which sends only a code: read paymentMethod."
   payMethod: String
-  "The payment method: 微信支付 is WECHAT_PAY, any other text UNKNOWN; null when none was sent."
+  "The payment method, on both families: Mini Shop's 微信支付 is WECHAT_PAY and any other text UNKNOWN; the WeChat Store's payment_method 1 to 4 as the values say, any other code UNKNOWN; null when none was sent."
   paymentMethod: PaymentMethod
   "WeChat Pay prepay id (opaque text, even when all digits)."
   prepayId: String

@@ -53,13 +53,6 @@ var paymentMethods = map[int64]order.PaymentMethod{
 	4: order.PaymentPointsExchange,
 }
 
-// payMethodTexts gives payMethod the words Mini Shop sends, so a frontend
-// that shows that text reads the same from both families.
-var payMethodTexts = map[order.PaymentMethod]string{
-	order.PaymentWeChatPay: "微信支付", order.PaymentPayAfterUse: "先用后付",
-	order.PaymentFreeLottery: "抽奖商品0元订单", order.PaymentPointsExchange: "会员积分兑换订单",
-}
-
 // deliverTypes maps a parcel's deliver_type: 1 the merchant's own courier,
 // 2 and 4 a courier ordered online, 3 virtual goods with no logistics.
 var deliverTypes = map[int64]order.DeliveryType{
@@ -161,6 +154,9 @@ func readOrderDetail(d *flex.Decoder, od *order.OrderDetail, o *order.Order) err
 
 var payInfoFields = flex.NewFields("prepay_id", "prepay_time", "pay_time", "transaction_id", "payment_method")
 
+// readPayInfo reads pay_info. The Store sends its payment method as a code
+// only, so PayMethod, Mini Shop's text, stays nil: the contract has a field a
+// family does not send be null, not words made up for it.
 func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 	_, err := d.Object(payInfoFields, func(name string) (err error) {
 		switch name {
@@ -174,10 +170,6 @@ func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 			p.TransactionID, err = orderjson.StringPtr(d)
 		case "payment_method":
 			p.PaymentMethod, err = orderjson.Code(d, paymentMethods, order.PaymentUnknown)
-			p.PayMethod = nil
-			if p.PaymentMethod != nil {
-				p.PayMethod = textOf(payMethodTexts, *p.PaymentMethod)
-			}
 		}
 		return err
 	})
