@@ -69,7 +69,7 @@ func TestDecodeVendorExample(t *testing.T) {
 			}},
 			PayInfo: &order.PayInfo{
 				PaymentMethod: ptr(order.PaymentWeChatPay),
-				PrepayID: ptr("wx2415000012345678"), TransactionID: ptr("4200002143202404261234567890"),
+				PrepayID:      ptr("wx2415000012345678"), TransactionID: ptr("4200002143202404261234567890"),
 				PrepayTime: unix(1714112401), PayTime: unix(1714112440),
 			},
 			PriceInfo: &order.PriceInfo{ProductPrice: 2000, OrderPrice: 2000, Freight: 0, DiscountedPrice: ptr(int64(0)), IsDiscounted: false},
