@@ -307,12 +307,17 @@ type values struct {
 
 const block = 16
 
-func take[T any](s *[]T, v T) *T {
-	if len(*s) == cap(*s) {
-		*s = make([]T, 0, block)
+// take returns a pointer to v from blocks, nil when v was not set; err,
+// the read's, passes through.
+func take[T any](blocks *[]T, v T, set bool, err error) (*T, error) {
+	if !set {
+		return nil, err
 	}
-	*s = append(*s, v)
-	return &(*s)[len(*s)-1]
+	if len(*blocks) == cap(*blocks) {
+		*blocks = make([]T, 0, block)
+	}
+	*blocks = append(*blocks, v)
+	return &(*blocks)[len(*blocks)-1], err
 }
 
 // The readers below give each scalar in the form the domain keeps it: a
@@ -328,10 +333,7 @@ func (d *Decoder) IntValue() (int64, error) {
 // IntPtr reads an optional integer.
 func (d *Decoder) IntPtr() (*int64, error) {
 	i, err := d.Int()
-	if !i.Set {
-		return nil, err
-	}
-	return take(&d.vals.ints, i.V), err
+	return take(&d.vals.ints, i.V, i.Set, err)
 }
 
 // IDPtr reads an optional id; unset (or 0) is nil. Only after-sale records
@@ -353,10 +355,7 @@ func (d *Decoder) StringValue() (string, error) {
 // StringPtr reads optional text.
 func (d *Decoder) StringPtr() (*string, error) {
 	s, err := d.String()
-	if !s.Set {
-		return nil, err
-	}
-	return take(&d.vals.strings, s.V), err
+	return take(&d.vals.strings, s.V, s.Set, err)
 }
 
 // BoolValue reads a boolean; unset is false.
@@ -368,17 +367,11 @@ func (d *Decoder) BoolValue() (bool, error) {
 // BoolPtr reads an optional boolean.
 func (d *Decoder) BoolPtr() (*bool, error) {
 	b, err := d.Bool()
-	if !b.Set {
-		return nil, err
-	}
-	return take(&d.vals.bools, b.V), err
+	return take(&d.vals.bools, b.V, b.Set, err)
 }
 
 // TimePtr reads an optional instant.
 func (d *Decoder) TimePtr() (*time.Time, error) {
 	t, err := d.Time()
-	if !t.Set {
-		return nil, err
-	}
-	return take(&d.vals.times, t.T), err
+	return take(&d.vals.times, t.T, t.Set, err)
 }
