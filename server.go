@@ -1,6 +1,8 @@
-// Command ordergraph serves WeChat Mini Shop orders over GraphQL. With no
-// WeChat credentials configured it runs against a built-in sandbox upstream.
-// See README.md for the configuration.
+// Command ordergraph serves WeChat shop orders over GraphQL, from the Mini
+// Shop or the WeChat Store (UPSTREAM_FAMILY), with their after-sale orders,
+// lists and live order events. With no WeChat credentials configured it runs
+// against a built-in sandbox of the chosen family. See README.md for the
+// configuration.
 package main
 
 import (

@@ -28,11 +28,15 @@ func init() {
 	}
 }
 
-// ErrorPresenter is the one place where errors become client-facing GraphQL
-// errors. Domain errors keep their safe message and gain extensions.code
-// (and extensions.upstreamErrcode); errors written by gqlgen or gqlparser
-// (syntax, validation) pass through; anything else is an internal error whose
-// text is logged, never sent.
+// ErrorPresenter turns every error of an operation gqlgen runs or refuses
+// into a client-facing GraphQL error. Domain errors keep their safe message
+// and gain extensions.code (and extensions.upstreamErrcode); errors written
+// by gqlgen, gqlparser or the server's own extensions (syntax, validation,
+// limits, introspection policy) pass through, coded; anything else is an
+// internal error whose text is logged, never sent. Two kinds of error do not
+// come through here: the HTTP layer's refusals before gqlgen sees the request
+// (401, 429, 413), and the error that ends a subscription (see subscribe),
+// both written with their code from internal/codes.
 func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		presented := graphql.DefaultErrorPresenter(ctx, err)

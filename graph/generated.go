@@ -1280,8 +1280,9 @@ type Query {
 }
 
 """
-Live order events. Served by the WeChat Store family when the server takes the
-Store's message push (WECHAT_PUSH_TOKEN); subscribe over WebSocket on /graphql
+Live order events: on the WeChat Store, the Store's message push when the server
+takes it (WECHAT_PUSH_TOKEN); on the Mini Shop, which pushes nothing, changes
+found by polling (ORDER_POLL_INTERVAL). Subscribe over WebSocket on /graphql
 (graphql-transport-ws, or the legacy graphql-ws).
 """
 type Subscription {
@@ -1424,9 +1425,9 @@ type AttrInfo {
 
 "How and when the order was paid."
 type PayInfo {
-  "The upstream's payment method text, e.g. 微信支付 (on the WeChat Store, the same words for its payment_method code)."
+  "Mini Shop's payment method text, e.g. 微信支付. Null on the WeChat Store, which sends only a code: read paymentMethod."
   payMethod: String
-  "The payment method: 微信支付 is WECHAT_PAY, any other text UNKNOWN; null when none was sent."
+  "The payment method, on both families: Mini Shop's 微信支付 is WECHAT_PAY and any other text UNKNOWN; the WeChat Store's payment_method 1 to 4 as the values say, any other code UNKNOWN; null when none was sent."
   paymentMethod: PaymentMethod
   "WeChat Pay prepay id (opaque text, even when all digits)."
   prepayId: String

@@ -1,6 +1,8 @@
 // Package graph is the GraphQL edge: gqlgen's generated executor, the thin
-// Query resolvers that delegate to the request's loaders, and the single
-// place where domain errors become GraphQL errors (errors.go).
+// resolvers (Query's fields delegate to the request's loaders and to package
+// listing, orderEvents subscribes to the event bus), the checks run on each
+// document before it executes (limits.go, authz.go), and the translation of
+// domain errors into GraphQL errors (errors.go).
 package graph
 
 import (
@@ -14,12 +16,13 @@ import (
 type Resolver struct {
 	// MaxIDs caps orders(ids:); larger lists are refused before any upstream call.
 	MaxIDs int
-	// Lists pages through the family's orders; nil: listOrders is unavailable.
+	// Lists pages through the family's orders; nil: listOrders and
+	// searchOrders are unavailable.
 	Lists order.Lister
 	// Family is the upstream family's name, carried in list cursors.
 	Family string
 	// Events is the process's order event bus; nil: orderEvents is
-	// unavailable (no push configured).
+	// unavailable (no Store push configured, no Mini Shop polling).
 	Events *events.Bus
 	// EventBuffer is how many events a subscriber may fall behind.
 	EventBuffer int

@@ -5,8 +5,9 @@ package model
 type Query struct {
 }
 
-// Live order events. Served by the WeChat Store family when the server takes the
-// Store's message push (WECHAT_PUSH_TOKEN); subscribe over WebSocket on /graphql
+// Live order events: on the WeChat Store, the Store's message push when the server
+// takes it (WECHAT_PUSH_TOKEN); on the Mini Shop, which pushes nothing, changes
+// found by polling (ORDER_POLL_INTERVAL). Subscribe over WebSocket on /graphql
 // (graphql-transport-ws, or the legacy graphql-ws).
 type Subscription struct {
 }

@@ -214,32 +214,43 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 // UPSTREAM_FAMILY picks the family; one it does not know stops start-up
 // with status 2 and a message naming the variable, before anything
 // listens. Both families serve the sandbox's catalogue, each in its own
-// upstream shape, and answer the same query the same; the start-up log
-// names the family.
+// upstream shape, and answer a query of what both send the same; the
+// start-up log names the family. They differ where the contract says:
+// payMethod is Mini Shop's text, and null on the Store, which sends a code.
 func TestRunUpstreamFamily(t *testing.T) {
 	var out, errOut syncBuf
 	want := `UPSTREAM_FAMILY has "bogus"; want one of minishop, store`
 	if code := runOnce(map[string]string{"UPSTREAM_FAMILY": "bogus"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), want) || out.String() != "" {
 		t.Errorf("UPSTREAM_FAMILY=bogus: exit %d, stderr %q, stdout %q; want 2 and %q", code, errOut.String(), out.String(), want)
 	}
-	const query = `{"query":"{ orders(ids: [\"2000000\", \"2000001\", \"2000002\", \"2000003\"]) { id openid createTime updateTime orderType orderDetail { productInfos { productId skuId skuCnt salePrice title skuAttrs { attrKey attrValue } } priceInfo { productPrice orderPrice freight discountedPrice } deliveryInfo { addressInfo { userName telNumber } deliveryProductInfo { waybillId deliveryId deliveryTime productInfos { skuId productCnt } } } } } }"}`
+	const query = `{"query":"{ orders(ids: [\"2000000\", \"2000001\", \"2000002\", \"2000003\"]) { id openid createTime updateTime orderType orderDetail { productInfos { productId skuId skuCnt salePrice title skuAttrs { attrKey attrValue } } priceInfo { productPrice orderPrice freight discountedPrice } payInfo { paymentMethod prepayId transactionId prepayTime payTime } deliveryInfo { addressInfo { userName telNumber } deliveryProductInfo { waybillId deliveryId deliveryTime productInfos { skuId productCnt } } } } } }"}`
+	const payMethods = `{"query":"{ orders(ids: [\"2000000\", \"2000001\", \"2000002\", \"2000003\"]) { orderDetail { payInfo { payMethod } } } }"}`
+	wantPayMethods := map[string]string{"minishop": `"payMethod":"微信支付"`, "store": `"payMethod":null`}
 	answers := map[string]string{}
 	for _, family := range []string{"minishop", "store"} {
 		base, log, stop := runApp(t, map[string]string{"UPSTREAM_FAMILY": family})
-		resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(query))
-		if err != nil {
-			t.Fatal(err)
+		post := func(query string) string {
+			resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(query))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return string(body)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body, methods := post(query), post(payMethods)
 		stop()
+		paid := strings.Count(body, `"paymentMethod":`)
+		if paid == 0 || strings.Count(methods, wantPayMethods[family]) != paid {
+			t.Errorf("%s family: %d paid orders, payMethods %s; want each %s", family, paid, methods, wantPayMethods[family])
+		}
 		if !strings.Contains(log.String(), `"family":"`+family+`"`) {
 			t.Errorf("start-up log does not name the family %s: %s", family, log.String())
 		}
-		if strings.Contains(string(body), `"errors"`) || !strings.Contains(string(body), `"id":"2000003"`) {
+		if strings.Contains(body, `"errors"`) || !strings.Contains(body, `"id":"2000003"`) {
 			t.Fatalf("%s family answered %s", family, body)
 		}
-		answers[family] = string(body)
+		answers[family] = body
 	}
 	if answers["minishop"] != answers["store"] {
 		t.Fatalf("the families answer the same query differently:\nminishop %s\nstore    %s", answers["minishop"], answers["store"])

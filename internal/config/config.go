@@ -132,7 +132,7 @@ var Settings = []setting{
 	{env: "UPSTREAM_FAMILY", flag: "upstream-family", field: func(c *Config) any { return &c.raw.family }, help: "upstream API family: " + families.All.Describe()},
 	{env: "WECHAT_APP_ID", field: func(c *Config) any { return &c.AppID }, help: "app id; unset (and no WECHAT_ACCESS_TOKEN) runs the sandbox"},
 	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
-	{env: "WECHAT_API_BASE_URL", flag: "api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
+	{env: "WECHAT_API_BASE_URL", flag: "wechat-api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
 	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
 	{env: "WECHAT_PUSH_TOKEN", field: func(c *Config) any { return &c.Push.Token }, help: "the Store console's message push Token; set, the server takes order events at /wechat/events (store only)"},
 	{env: "WECHAT_PUSH_AES_KEY", field: func(c *Config) any { return &c.Push.AESKey }, help: "the console's EncodingAESKey, 43 characters; required with WECHAT_PUSH_TOKEN (safe mode)"},
@@ -145,7 +145,7 @@ var Settings = []setting{
 	{env: "UPSTREAM_RETRY_BUDGET", flag: "upstream-retry-budget", field: func(c *Config) any { return &c.Upstream.RetryBudget }, help: "share of first attempts that retries may add over 10 s, above 10 retries a second, 0..1"},
 	{env: "UPSTREAM_RATE_LIMIT", flag: "upstream-rate-limit", field: func(c *Config) any { return &c.Upstream.RateLimit }, help: "upstream calls a second for the whole fleet, retries included, token calls not (0: off)", zeroIsOff: true},
 	{env: "UPSTREAM_BREAKER", flag: "upstream-breaker", field: func(c *Config) any { return &c.Upstream.Breaker }, help: "on or off: stop calling an upstream whose attempts broadly fail", shownDefault: "on"},
-	{env: "MAX_IDS_PER_QUERY", flag: "max-ids", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
+	{env: "MAX_IDS_PER_QUERY", flag: "max-ids-per-query", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
 	{env: "MAX_BODY_BYTES", flag: "max-body-bytes", field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }, help: "largest accepted request body, in bytes"},
 	{env: "PLAYGROUND", flag: "playground", field: func(c *Config) any { return &c.raw.playground }, help: "serve GraphiQL at /", shownDefault: "true in sandbox mode, else false"},
 	{env: "INTROSPECTION", flag: "introspection", field: func(c *Config) any { return &c.raw.introspection }, help: "answer introspection queries (merchants only)", shownDefault: "the value of PLAYGROUND"},
@@ -169,7 +169,7 @@ var Settings = []setting{
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
 	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
 	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }, help: "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
-	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries and the order cache (empty: process-local)"},
+	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries, the order cache, the upstream rate limit and order events (empty: process-local)"},
 }
 
 // Env is the setting's variable.

@@ -47,6 +47,16 @@ func TestFlagsOverrideVariables(t *testing.T) {
 	}
 }
 
+// A flag is its variable's name in lower case with dashes, so that knowing
+// one is knowing the other.
+func TestFlagsFollowTheVariables(t *testing.T) {
+	for _, s := range Settings {
+		if want := strings.ReplaceAll(strings.ToLower(s.Env()), "_", "-"); s.Flag() != "" && s.Flag() != want {
+			t.Errorf("%s has flag -%s, want -%s", s.Env(), s.Flag(), want)
+		}
+	}
+}
+
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	for env, bad := range map[string]string{
 		"UPSTREAM_TIMEOUT": "soon", "UPSTREAM_CONCURRENCY": "0", "UPSTREAM_MAX_IN_FLIGHT": "-4", "MAX_IDS_PER_QUERY": "many",

@@ -1,7 +1,11 @@
 // Package httpserver assembles the public HTTP surface: the GraphQL endpoint
-// (GET and POST per GraphQL-over-HTTP), the GraphiQL playground, health and
-// readiness probes, and the middleware every request passes through (request
-// id, structured request log, panic recovery, body limit).
+// (GET and POST per GraphQL-over-HTTP, subscriptions over WebSocket on it
+// and over server-sent events on /graphql/stream), the WeChat Store's push
+// endpoint, the GraphiQL playground, health and readiness probes and
+// metrics, and the middleware requests pass through (request id, client
+// address, structured request log, panic recovery, security headers; on
+// /graphql also CORS, authentication, the per-client rate limit and the
+// body limit).
 package httpserver
 
 import (

@@ -23,15 +23,15 @@ func readOrder(d *flex.Decoder, o *order.Order) error {
 		case "order_id":
 			o.ID, err = d.ID()
 		case "status":
-			o.StatusCode, err = orderjson.IntValue(d)
+			o.StatusCode, err = d.IntValue()
 		case "create_time":
-			o.CreateTime, err = orderjson.TimePtr(d)
+			o.CreateTime, err = d.TimePtr()
 		case "update_time":
-			o.UpdateTime, err = orderjson.TimePtr(d)
+			o.UpdateTime, err = d.TimePtr()
 		case "openid":
-			o.Openid, err = orderjson.StringPtr(d)
+			o.Openid, err = d.StringPtr()
 		case "order_type":
-			o.OrderTypeCode, err = orderjson.IntValue(d)
+			o.OrderTypeCode, err = d.IntValue()
 		case "order_detail":
 			err = flex.Optional(d, &o.OrderDetail, readOrderDetail)
 		case "aftersale_detail":
@@ -77,16 +77,16 @@ func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 	_, err := d.Object(payInfoFields, func(name string) (err error) {
 		switch name {
 		case "pay_method":
-			p.PayMethod, err = orderjson.StringPtr(d)
+			p.PayMethod, err = d.StringPtr()
 			p.PaymentMethod = paymentMethod(p.PayMethod)
 		case "prepay_id":
-			p.PrepayID, err = orderjson.StringPtr(d)
+			p.PrepayID, err = d.StringPtr()
 		case "prepay_time":
-			p.PrepayTime, err = orderjson.TimePtr(d)
+			p.PrepayTime, err = d.TimePtr()
 		case "pay_time":
-			p.PayTime, err = orderjson.TimePtr(d)
+			p.PayTime, err = d.TimePtr()
 		case "transaction_id":
-			p.TransactionID, err = orderjson.StringPtr(d)
+			p.TransactionID, err = d.StringPtr()
 		}
 		return err
 	})
@@ -115,21 +115,21 @@ func readDeliveryInfo(d *flex.Decoder, di *order.DeliveryInfo) error {
 		case "address_info":
 			err = flex.Optional(d, &di.AddressInfo, orderjson.AddressInfo)
 		case "delivery_method":
-			di.DeliveryMethod, err = orderjson.StringPtr(d)
+			di.DeliveryMethod, err = d.StringPtr()
 		case "express_fee":
 			di.ExpressFee, err = flex.List(d, readExpressFee)
 		case "delivery_product_info":
 			di.DeliveryProductInfo, err = flex.List(d, readDeliveryProductInfo)
 		case "ship_done_time":
-			di.ShipDoneTime, err = orderjson.TimePtr(d)
+			di.ShipDoneTime, err = d.TimePtr()
 		case "insurance_info":
 			err = flex.Optional(d, &di.InsuranceInfo, readInsuranceInfo)
 		case "deliver_type":
 			di.DeliverType, err = deliveryType(d)
 		case "offline_delivery_time":
-			di.OfflineDeliveryTime, err = orderjson.TimePtr(d)
+			di.OfflineDeliveryTime, err = d.TimePtr()
 		case "offline_pickup_time":
-			di.OfflinePickupTime, err = orderjson.TimePtr(d)
+			di.OfflinePickupTime, err = d.TimePtr()
 		case "pickup_address":
 			err = flex.Optional(d, &di.PickupAddress, orderjson.AddressInfo)
 		}
@@ -144,8 +144,8 @@ var expressFeeFields = flex.NewFields("shipping_method")
 func readExpressFee(d *flex.Decoder, f *order.DeliveryExpressFee) error {
 	f.ShippingMethod = order.ShippingUnknown
 	_, err := d.Object(expressFeeFields, func(string) error {
-		s, err := d.String()
-		f.ShippingMethod = orderjson.Lookup(shippingMethods, s.V, order.ShippingUnknown)
+		s, err := d.StringValue()
+		f.ShippingMethod = orderjson.Lookup(shippingMethods, s, order.ShippingUnknown)
 		return err
 	})
 	return err
@@ -157,15 +157,15 @@ func readDeliveryProductInfo(d *flex.Decoder, p *order.DeliveryProductInfo) erro
 	_, err := d.Object(deliveryProductInfoFields, func(name string) (err error) {
 		switch name {
 		case "waybill_id":
-			p.WaybillID, err = orderjson.StringPtr(d)
+			p.WaybillID, err = d.StringPtr()
 		case "delivery_id":
-			p.DeliveryID, err = orderjson.StringPtr(d)
+			p.DeliveryID, err = d.StringPtr()
 		case "product_infos":
 			p.ProductInfos, err = flex.List(d, orderjson.FreightProductInfo)
 		case "delivery_name":
-			p.DeliveryName, err = orderjson.StringPtr(d)
+			p.DeliveryName, err = d.StringPtr()
 		case "delivery_time":
-			p.DeliveryTime, err = orderjson.TimePtr(d)
+			p.DeliveryTime, err = d.TimePtr()
 		case "deliver_type":
 			p.DeliverType, err = deliveryType(d)
 		case "delivery_address":
@@ -186,11 +186,11 @@ func readInsuranceInfo(d *flex.Decoder, i *order.InsuranceInfo) error {
 	_, err := d.Object(insuranceInfoFields, func(name string) (err error) {
 		switch name {
 		case "type":
-			var s flex.String
-			s, err = d.String()
-			i.Type = orderjson.Lookup(insuranceTypes, s.V, order.InsuranceUnknown)
+			var s string
+			s, err = d.StringValue()
+			i.Type = orderjson.Lookup(insuranceTypes, s, order.InsuranceUnknown)
 		case "insurance_price":
-			i.InsurancePrice, err = orderjson.IntValue(d)
+			i.InsurancePrice, err = d.IntValue()
 		}
 		return err
 	})
@@ -203,17 +203,17 @@ func readCouponCodeInfo(d *flex.Decoder, c *order.CouponCodeInfo) error {
 	_, err := d.Object(couponCodeInfoFields, func(name string) (err error) {
 		switch name {
 		case "start_time":
-			c.StartTime, err = orderjson.TimePtr(d)
+			c.StartTime, err = d.TimePtr()
 		case "end_time":
-			c.EndTime, err = orderjson.TimePtr(d)
+			c.EndTime, err = d.TimePtr()
 		case "verify_type":
 			c.VerifyType, err = orderjson.Code(d, verifyTypes, order.VerifyUnknown)
 		case "phone_number":
-			c.PhoneNumber, err = orderjson.StringPtr(d)
+			c.PhoneNumber, err = d.StringPtr()
 		case "verifier_nickname":
-			c.VerifierNickname, err = orderjson.StringPtr(d)
+			c.VerifierNickname, err = d.StringPtr()
 		case "verify_time":
-			c.VerifyTime, err = orderjson.TimePtr(d)
+			c.VerifyTime, err = d.TimePtr()
 		}
 		return err
 	})
@@ -222,11 +222,11 @@ func readCouponCodeInfo(d *flex.Decoder, c *order.CouponCodeInfo) error {
 
 // deliveryType maps an optional deliver_type; absent or "" stays nil.
 func deliveryType(d *flex.Decoder) (*order.DeliveryType, error) {
-	s, err := d.String()
-	if err != nil || s.V == "" {
+	s, err := d.StringValue()
+	if err != nil || s == "" {
 		return nil, err
 	}
-	t := orderjson.Lookup(deliveryTypes, s.V, order.DeliveryUnknown)
+	t := orderjson.Lookup(deliveryTypes, s, order.DeliveryUnknown)
 	return &t, nil
 }
 

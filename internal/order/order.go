@@ -1,8 +1,10 @@
-// Package order holds the domain model of a shop order and the Source
-// interface that every upstream family implements. It knows nothing about
-// GraphQL, HTTP or any family's wire format: each family package (minishop,
-// and later the WeChat Store) translates its own JSON into these types, and
-// the GraphQL layer only reads them.
+// Package order holds the domain model of a shop order and its after-sale
+// orders, the interfaces each upstream family implements (Source,
+// AfterSaleSource, Lister), the coded Error every layer returns, and the
+// order events that subscriptions carry. It knows nothing about GraphQL, HTTP
+// or any family's wire format: each family package (minishop, wxstore)
+// translates its own JSON into these types, and the GraphQL layer reads them
+// and binds its filter inputs to them.
 //
 // The types and fields carry the names of the public contract, so that gqlgen
 // binds them without resolvers. Those names came from Mini Shop's first API;
@@ -201,7 +203,9 @@ type AttrInfo struct {
 }
 
 // PayInfo describes the payment. Prepay and transaction ids are opaque
-// strings even when they are all digits.
+// strings even when they are all digits. PayMethod is Mini Shop's text,
+// nil on the WeChat Store, which sends a code only; PaymentMethod is set
+// from either.
 type PayInfo struct {
 	PayMethod     *string
 	PaymentMethod *PaymentMethod
@@ -333,7 +337,8 @@ type ExtInfo struct {
 	MerchantNotes *string
 }
 
-// ChinaTime is China Standard Time, the zone in which Mini Shop writes
-// wall-clock times. A fixed offset (China has no daylight saving time) keeps
+// ChinaTime is China Standard Time, the zone of WeChat's wall-clock times
+// (Mini Shop's; the Store sends Unix seconds) and the one the GraphQL edge
+// renders every time in. A fixed offset (China has no daylight saving time) keeps
 // the server independent of the machine's tz database.
 var ChinaTime = time.FixedZone("CST", 8*60*60)

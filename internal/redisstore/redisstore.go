@@ -1,8 +1,21 @@
 // Package redisstore keeps the state that replicas of the server share in
-// Redis: the access token (with its refresh lock and force-refresh
-// allowance), automatic persisted queries and the optional order cache.
-// Every operation is short and bounded; callers treat an error as "Redis is
-// away" and carry on with process-local state.
+// Redis:
+//
+//   - the access token, with its refresh lock and force-refresh allowance
+//     (Tokens);
+//   - automatic persisted queries (Queries) and the optional order cache
+//     (Orders);
+//   - the upstream rate limit, one budget for the fleet (UpstreamLimiter);
+//   - order events: their fan-out to every replica (Events), the memory of
+//     WeChat Store pushes already published (PushSeen), and for the Mini
+//     Shop poller the lease that lets one replica poll at a time
+//     (PollLease) and what it remembers between polls (PollMemory).
+//
+// Every operation is short and bounded, and Redis being away is never
+// fatal: callers treat an error as "Redis is away" and carry on with
+// process-local state, and the pieces that fall back by themselves (the
+// rate limit, the events, the poll lease and memory, push dedupe) log the
+// outage and the recovery once each.
 package redisstore
 
 import (

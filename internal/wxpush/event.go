@@ -39,9 +39,7 @@ func ParseEvent(message []byte) (ev order.Event, ok bool, err error) {
 		_, err := d.Object(eventFields, func(member string) (err error) {
 			switch member {
 			case "Event":
-				var s flex.String
-				s, err = d.String()
-				name = s.V
+				name, err = d.StringValue()
 			case "CreateTime":
 				at, err = d.Time()
 			case "order_info", "finder_shop_aftersale_status_update":
@@ -51,8 +49,8 @@ func ParseEvent(message []byte) (ev order.Event, ok bool, err error) {
 						ev.OrderID = id
 						return err
 					}
-					s, err := d.String()
-					sub = append(sub, field+"="+s.V)
+					s, err := d.StringValue()
+					sub = append(sub, field+"="+s)
 					return err
 				})
 			}

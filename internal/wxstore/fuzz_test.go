@@ -16,7 +16,7 @@ import (
 // order, a page of ids, an after-sale order), starting from the vendor's
 // samples and the quirk cases. Whatever the upstream sends, decoding ends
 // promptly with a value or a coded error and never panics, and a decoded
-// order has its lists.
+// order has its lists and no payMethod, a text the Store never sends.
 func FuzzDecodeStore(f *testing.F) {
 	f.Add(sandbox.StoreVendorExample)
 	for _, name := range []string{"list-get", "search", "aftersale-get"} {
@@ -64,5 +64,8 @@ func checkOrder(t *testing.T, r *wechat.SectionReply[order.Order]) {
 	d := r.Value.OrderDetail
 	if d.ProductInfos == nil || (d.DeliveryInfo != nil && (d.DeliveryInfo.DeliveryProductInfo == nil || d.DeliveryInfo.ExpressFee == nil)) {
 		t.Errorf("a nil list in %+v", d)
+	}
+	if d.PayInfo != nil && d.PayInfo.PayMethod != nil {
+		t.Errorf("payMethod %q from the Store", *d.PayInfo.PayMethod)
 	}
 }

@@ -201,13 +201,9 @@ func (r *listResponse) ReadReply(d *flex.Decoder) error {
 				r.IDs = ids
 			}
 		case "next_key":
-			var s flex.String
-			s, err = d.String()
-			r.NextKey = s.V
+			r.NextKey, err = d.StringValue()
 		case "has_more":
-			var b flex.Bool
-			b, err = d.Bool()
-			r.HasMore = b.V
+			r.HasMore, err = d.BoolValue()
 		default:
 			err = r.ReadMember(d, name)
 		}

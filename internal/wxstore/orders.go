@@ -53,13 +53,6 @@ var paymentMethods = map[int64]order.PaymentMethod{
 	4: order.PaymentPointsExchange,
 }
 
-// payMethodTexts gives payMethod the words Mini Shop sends, so a frontend
-// that shows that text reads the same from both families.
-var payMethodTexts = map[order.PaymentMethod]string{
-	order.PaymentWeChatPay: "微信支付", order.PaymentPayAfterUse: "先用后付",
-	order.PaymentFreeLottery: "抽奖商品0元订单", order.PaymentPointsExchange: "会员积分兑换订单",
-}
-
 // deliverTypes maps a parcel's deliver_type: 1 the merchant's own courier,
 // 2 and 4 a courier ordered online, 3 virtual goods with no logistics.
 var deliverTypes = map[int64]order.DeliveryType{
@@ -113,15 +106,15 @@ func readOrder(d *flex.Decoder, o *order.Order) error {
 		case "order_id":
 			o.ID, err = d.ID()
 		case "status":
-			o.StatusCode, err = orderjson.IntValue(d)
+			o.StatusCode, err = d.IntValue()
 		case "create_time":
-			o.CreateTime, err = orderjson.TimePtr(d)
+			o.CreateTime, err = d.TimePtr()
 		case "update_time":
-			o.UpdateTime, err = orderjson.TimePtr(d)
+			o.UpdateTime, err = d.TimePtr()
 		case "openid":
-			o.Openid, err = orderjson.StringPtr(d)
+			o.Openid, err = d.StringPtr()
 		case "unionid":
-			o.Unionid, err = orderjson.StringPtr(d)
+			o.Unionid, err = d.StringPtr()
 		case "order_detail":
 			err = flex.Optional(d, &o.OrderDetail, func(d *flex.Decoder, od *order.OrderDetail) error { return readOrderDetail(d, od, o) })
 		case "aftersale_detail":
@@ -161,23 +154,22 @@ func readOrderDetail(d *flex.Decoder, od *order.OrderDetail, o *order.Order) err
 
 var payInfoFields = flex.NewFields("prepay_id", "prepay_time", "pay_time", "transaction_id", "payment_method")
 
+// readPayInfo reads pay_info. The Store sends its payment method as a code
+// only, so PayMethod, Mini Shop's text, stays nil: the contract has a field a
+// family does not send be null, not words made up for it.
 func readPayInfo(d *flex.Decoder, p *order.PayInfo) error {
 	_, err := d.Object(payInfoFields, func(name string) (err error) {
 		switch name {
 		case "prepay_id":
-			p.PrepayID, err = orderjson.StringPtr(d)
+			p.PrepayID, err = d.StringPtr()
 		case "prepay_time":
-			p.PrepayTime, err = orderjson.TimePtr(d)
+			p.PrepayTime, err = d.TimePtr()
 		case "pay_time":
-			p.PayTime, err = orderjson.TimePtr(d)
+			p.PayTime, err = d.TimePtr()
 		case "transaction_id":
-			p.TransactionID, err = orderjson.StringPtr(d)
+			p.TransactionID, err = d.StringPtr()
 		case "payment_method":
 			p.PaymentMethod, err = orderjson.Code(d, paymentMethods, order.PaymentUnknown)
-			p.PayMethod = nil
-			if p.PaymentMethod != nil {
-				p.PayMethod = textOf(payMethodTexts, *p.PaymentMethod)
-			}
 		}
 		return err
 	})
@@ -194,7 +186,7 @@ func readDeliveryInfo(d *flex.Decoder, di *order.DeliveryInfo) error {
 		case "delivery_product_info":
 			di.DeliveryProductInfo, err = flex.List(d, readParcel)
 		case "ship_done_time":
-			di.ShipDoneTime, err = orderjson.TimePtr(d)
+			di.ShipDoneTime, err = d.TimePtr()
 		case "deliver_method":
 			var code flex.Int
 			code, err = d.Int()
@@ -215,13 +207,13 @@ func readParcel(d *flex.Decoder, p *order.DeliveryProductInfo) error {
 	_, err := d.Object(parcelFields, func(name string) (err error) {
 		switch name {
 		case "waybill_id":
-			p.WaybillID, err = orderjson.StringPtr(d)
+			p.WaybillID, err = d.StringPtr()
 		case "delivery_id":
-			p.DeliveryID, err = orderjson.StringPtr(d)
+			p.DeliveryID, err = d.StringPtr()
 		case "delivery_name":
-			p.DeliveryName, err = orderjson.StringPtr(d)
+			p.DeliveryName, err = d.StringPtr()
 		case "delivery_time":
-			p.DeliveryTime, err = orderjson.TimePtr(d)
+			p.DeliveryTime, err = d.TimePtr()
 		case "deliver_type":
 			p.DeliverType, err = orderjson.Code(d, deliverTypes, order.DeliveryUnknown)
 		case "product_infos":

@@ -16,6 +16,9 @@ import (
 // Decoder reads one JSON document. Family packages drive it field by field
 // (Object, List, Optional, and the scalar readers), writing straight into the
 // domain model: no intermediate structs, no reflection, no second scan.
+// Its readers are methods, d.StringPtr() and the like; only List and
+// Optional, and readers built on them elsewhere, are functions taking the
+// decoder, because a method cannot have type parameters.
 //
 // It keeps the semantics of encoding/json, against which it is fuzzed:
 // member names match exactly or else case-insensitively, unknown members are
@@ -304,42 +307,71 @@ type values struct {
 
 const block = 16
 
-func take[T any](s *[]T, v T) *T {
-	if len(*s) == cap(*s) {
-		*s = make([]T, 0, block)
+// take returns a pointer to v from blocks, nil when v was not set; err,
+// the read's, passes through.
+func take[T any](blocks *[]T, v T, set bool, err error) (*T, error) {
+	if !set {
+		return nil, err
 	}
-	*s = append(*s, v)
-	return &(*s)[len(*s)-1]
+	if len(*blocks) == cap(*blocks) {
+		*blocks = make([]T, 0, block)
+	}
+	*blocks = append(*blocks, v)
+	return &(*blocks)[len(*blocks)-1], err
 }
 
-// StringPtr returns s's text, nil when unset.
-func (d *Decoder) StringPtr(s String) *string {
-	if !s.Set {
-		return nil
-	}
-	return take(&d.vals.strings, s.V)
+// The readers below give each scalar in the form the domain keeps it: a
+// Value reader the zero value when unset, a Ptr reader nil. The pointers
+// come from d's blocks (see values), but for IDPtr's.
+
+// IntValue reads an integer; unset is 0.
+func (d *Decoder) IntValue() (int64, error) {
+	i, err := d.Int()
+	return i.V, err
 }
 
-// IntPtr returns i's value, nil when unset.
-func (d *Decoder) IntPtr(i Int) *int64 {
-	if !i.Set {
-		return nil
-	}
-	return take(&d.vals.ints, i.V)
+// IntPtr reads an optional integer.
+func (d *Decoder) IntPtr() (*int64, error) {
+	i, err := d.Int()
+	return take(&d.vals.ints, i.V, i.Set, err)
 }
 
-// BoolPtr returns b's value, nil when unset.
-func (d *Decoder) BoolPtr(b Bool) *bool {
-	if !b.Set {
-		return nil
+// IDPtr reads an optional id; unset (or 0) is nil. Only after-sale records
+// have one, once each: a block for them would cost every document.
+func (d *Decoder) IDPtr() (*uint64, error) {
+	id, err := d.ID()
+	if id == 0 {
+		return nil, err
 	}
-	return take(&d.vals.bools, b.V)
+	return &id, err
 }
 
-// TimePtr returns t's instant, nil when unset.
-func (d *Decoder) TimePtr(t Time) *time.Time {
-	if !t.Set {
-		return nil
-	}
-	return take(&d.vals.times, t.T)
+// StringValue reads text; unset is "".
+func (d *Decoder) StringValue() (string, error) {
+	s, err := d.String()
+	return s.V, err
+}
+
+// StringPtr reads optional text.
+func (d *Decoder) StringPtr() (*string, error) {
+	s, err := d.String()
+	return take(&d.vals.strings, s.V, s.Set, err)
+}
+
+// BoolValue reads a boolean; unset is false.
+func (d *Decoder) BoolValue() (bool, error) {
+	b, err := d.Bool()
+	return b.V, err
+}
+
+// BoolPtr reads an optional boolean.
+func (d *Decoder) BoolPtr() (*bool, error) {
+	b, err := d.Bool()
+	return take(&d.vals.bools, b.V, b.Set, err)
+}
+
+// TimePtr reads an optional instant.
+func (d *Decoder) TimePtr() (*time.Time, error) {
+	t, err := d.Time()
+	return take(&d.vals.times, t.T, t.Set, err)
 }

@@ -21,9 +21,8 @@ func readPoint(d *Decoder, p *point) error {
 		case "y":
 			p.Y, err = d.Int()
 		case "tags":
-			p.Tags, err = List(d, func(d *Decoder, s *string) error {
-				v, err := d.String()
-				*s = v.V
+			p.Tags, err = List(d, func(d *Decoder, s *string) (err error) {
+				*s, err = d.StringValue()
 				return err
 			})
 		case "next":

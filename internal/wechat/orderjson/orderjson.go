@@ -6,8 +6,6 @@
 package orderjson
 
 import (
-	"time"
-
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
@@ -22,29 +20,29 @@ func ProductInfo(d *flex.Decoder, p *order.ProductInfo) error {
 		case "product_id":
 			p.ProductID, err = d.ID()
 		case "out_product_id":
-			p.OutProductID, err = StringPtr(d)
+			p.OutProductID, err = d.StringPtr()
 		case "sku_id":
 			p.SkuID, err = d.ID()
 		case "out_sku_id":
-			p.OutSkuID, err = StringPtr(d)
+			p.OutSkuID, err = d.StringPtr()
 		case "thumb_img":
-			p.ThumbImg, err = StringPtr(d)
+			p.ThumbImg, err = d.StringPtr()
 		case "sku_cnt":
-			p.SkuCnt, err = IntValue(d)
+			p.SkuCnt, err = d.IntValue()
 		case "sale_price":
-			p.SalePrice, err = IntValue(d)
+			p.SalePrice, err = d.IntValue()
 		case "title":
-			p.Title, err = StringPtr(d)
+			p.Title, err = d.StringPtr()
 		case "sku_attrs":
 			p.SkuAttrs, err = flex.List(d, AttrInfo)
 		case "on_aftersale_sku_cnt":
-			p.OnAftersaleSkuCnt, err = IntValue(d)
+			p.OnAftersaleSkuCnt, err = d.IntValue()
 		case "finish_aftersale_sku_cnt":
-			p.FinishAftersaleSkuCnt, err = IntValue(d)
+			p.FinishAftersaleSkuCnt, err = d.IntValue()
 		case "sku_code":
-			p.SkuCode, err = StringPtr(d)
+			p.SkuCode, err = d.StringPtr()
 		case "market_price":
-			p.MarketPrice, err = IntPtr(d)
+			p.MarketPrice, err = d.IntPtr()
 		}
 		return err
 	})
@@ -59,9 +57,9 @@ func AttrInfo(d *flex.Decoder, a *order.AttrInfo) error {
 	_, err := d.Object(attrInfoFields, func(name string) (err error) {
 		switch name {
 		case "attr_key":
-			a.AttrKey, err = StringValue(d)
+			a.AttrKey, err = d.StringValue()
 		case "attr_value":
-			a.AttrValue, err = StringValue(d)
+			a.AttrValue, err = d.StringValue()
 		}
 		return err
 	})
@@ -75,31 +73,27 @@ func PriceInfo(d *flex.Decoder, p *order.PriceInfo) error {
 	_, err := d.Object(priceInfoFields, func(name string) (err error) {
 		switch name {
 		case "product_price":
-			p.ProductPrice, err = IntValue(d)
+			p.ProductPrice, err = d.IntValue()
 		case "order_price":
-			p.OrderPrice, err = IntValue(d)
+			p.OrderPrice, err = d.IntValue()
 		case "freight":
-			p.Freight, err = IntValue(d)
+			p.Freight, err = d.IntValue()
 		case "discounted_price":
-			p.DiscountedPrice, err = IntPtr(d)
+			p.DiscountedPrice, err = d.IntPtr()
 		case "is_discounted":
-			var b flex.Bool
-			b, err = d.Bool()
-			p.IsDiscounted = b.V
+			p.IsDiscounted, err = d.BoolValue()
 		case "original_order_price":
-			p.OriginalOrderPrice, err = IntPtr(d)
+			p.OriginalOrderPrice, err = d.IntPtr()
 		case "estimate_product_price":
-			p.EstimateProductPrice, err = IntPtr(d)
+			p.EstimateProductPrice, err = d.IntPtr()
 		case "change_down_price":
-			p.ChangeDownPrice, err = IntPtr(d)
+			p.ChangeDownPrice, err = d.IntPtr()
 		case "change_freight":
-			p.ChangeFreight, err = IntPtr(d)
+			p.ChangeFreight, err = d.IntPtr()
 		case "is_change_freight":
-			var b flex.Bool
-			b, err = d.Bool()
-			p.IsChangeFreight = d.BoolPtr(b)
+			p.IsChangeFreight, err = d.BoolPtr()
 		case "buyer_insurance_price":
-			p.BuyerInsurancePrice, err = IntPtr(d)
+			p.BuyerInsurancePrice, err = d.IntPtr()
 		}
 		return err
 	})
@@ -117,7 +111,7 @@ func FreightProductInfo(d *flex.Decoder, p *order.FreightProductInfo) error {
 		case "sku_id":
 			p.SkuID, err = d.ID()
 		case "product_cnt":
-			p.ProductCnt, err = IntValue(d)
+			p.ProductCnt, err = d.IntValue()
 		}
 		return err
 	})
@@ -130,7 +124,7 @@ var addressInfoFields = flex.NewFields("user_name", "postal_code", "province_nam
 func AddressInfo(d *flex.Decoder, a *order.AddressInfo) error {
 	_, err := d.Object(addressInfoFields, func(name string) (err error) {
 		var s *string
-		s, err = StringPtr(d)
+		s, err = d.StringPtr()
 		switch name {
 		case "user_name":
 			a.UserName = s
@@ -163,7 +157,7 @@ func AfterSaleDetail(d *flex.Decoder, a *order.AfterSaleDetail) error {
 	_, err := d.Object(afterSaleDetailFields, func(name string) (err error) {
 		switch name {
 		case "on_aftersale_order_cnt":
-			a.OnAftersaleOrderCnt, err = IntValue(d)
+			a.OnAftersaleOrderCnt, err = d.IntValue()
 		case "aftersale_order_list":
 			a.AftersaleOrderList, err = flex.List(d, AfterSaleOrderInfo)
 		}
@@ -182,7 +176,7 @@ func AfterSaleOrderInfo(d *flex.Decoder, a *order.AfterSaleOrderInfo) error {
 		case "aftersale_order_id":
 			a.AftersaleOrderID, err = d.ID()
 		case "status":
-			a.Status, err = IntValue(d)
+			a.Status, err = d.IntValue()
 		}
 		return err
 	})
@@ -196,43 +190,13 @@ func ExtInfo(d *flex.Decoder, e *order.ExtInfo) error {
 	_, err := d.Object(extInfoFields, func(name string) (err error) {
 		switch name {
 		case "customer_notes":
-			e.CustomerNotes, err = StringPtr(d)
+			e.CustomerNotes, err = d.StringPtr()
 		case "merchant_notes":
-			e.MerchantNotes, err = StringPtr(d)
+			e.MerchantNotes, err = d.StringPtr()
 		}
 		return err
 	})
 	return err
-}
-
-// IntValue reads an integer; unset is 0.
-func IntValue(d *flex.Decoder) (int64, error) {
-	i, err := d.Int()
-	return i.V, err
-}
-
-// IntPtr reads an optional integer.
-func IntPtr(d *flex.Decoder) (*int64, error) {
-	i, err := d.Int()
-	return d.IntPtr(i), err
-}
-
-// StringValue reads text; unset is "".
-func StringValue(d *flex.Decoder) (string, error) {
-	s, err := d.String()
-	return s.V, err
-}
-
-// StringPtr reads optional text.
-func StringPtr(d *flex.Decoder) (*string, error) {
-	s, err := d.String()
-	return d.StringPtr(s), err
-}
-
-// TimePtr reads an optional instant.
-func TimePtr(d *flex.Decoder) (*time.Time, error) {
-	t, err := d.Time()
-	return d.TimePtr(t), err
 }
 
 // NonNil keeps a missing list from reaching clients as null.
@@ -306,46 +270,46 @@ func readAfterSaleOrder(d *flex.Decoder, a *order.AfterSaleOrder, fields *flex.F
 		case k.OrderID:
 			a.OrderID, err = d.ID()
 		case "status":
-			a.Status, err = StringValue(d)
+			a.Status, err = d.StringValue()
 		case "type":
 			var s string
-			s, err = StringValue(d)
+			s, err = d.StringValue()
 			a.Type = Lookup(afterSaleTypes, s, order.AfterSaleUnknown)
 		case "openid":
-			a.Openid, err = StringPtr(d)
+			a.Openid, err = d.StringPtr()
 		case k.Reason:
-			a.Reason, err = StringPtr(d)
+			a.Reason, err = d.StringPtr()
 		case "product_info":
 			_, err = d.Object(afterSaleProductFields, func(name string) (err error) {
 				switch name {
 				case "product_id":
-					a.ProductID, err = idPtr(d)
+					a.ProductID, err = d.IDPtr()
 				case "sku_id":
-					a.SkuID, err = idPtr(d)
+					a.SkuID, err = d.IDPtr()
 				case "count":
-					a.Count, err = IntPtr(d)
+					a.Count, err = d.IntPtr()
 				}
 				return err
 			})
 		case "refund_info":
 			_, err = d.Object(refundInfoFields, func(string) (err error) {
-				a.RefundAmount, err = IntPtr(d)
+				a.RefundAmount, err = d.IntPtr()
 				return err
 			})
 		case "return_info":
 			_, err = d.Object(returnInfoFields, func(name string) (err error) {
 				switch name {
 				case "waybill_id":
-					a.ReturnWaybillID, err = StringPtr(d)
+					a.ReturnWaybillID, err = d.StringPtr()
 				case "delivery_id":
-					a.ReturnDeliveryID, err = StringPtr(d)
+					a.ReturnDeliveryID, err = d.StringPtr()
 				}
 				return err
 			})
 		case "create_time":
-			a.CreateTime, err = TimePtr(d)
+			a.CreateTime, err = d.TimePtr()
 		case "update_time":
-			a.UpdateTime, err = TimePtr(d)
+			a.UpdateTime, err = d.TimePtr()
 		}
 		return err
 	})
@@ -357,14 +321,6 @@ var (
 	refundInfoFields       = flex.NewFields("amount")
 	returnInfoFields       = flex.NewFields("waybill_id", "delivery_id")
 )
-
-func idPtr(d *flex.Decoder) (*uint64, error) {
-	id, err := d.ID()
-	if err != nil || id == 0 {
-		return nil, err
-	}
-	return &id, nil
-}
 
 // StatusFilter returns the function that gives a status filter the code of
 // a family's table, nil for no filter; a status without a code there (such
