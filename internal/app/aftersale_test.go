@@ -18,7 +18,7 @@ func afterSaleRecord(id, orderID uint64, openid string) string {
 // The after-sale orders of a query go to the upstream together, at most 50
 // ids a call: 120 distinct ids, some named twice, cost exactly 3 calls.
 func TestAfterSaleOrdersAreBatched(t *testing.T) {
-	s := mustOpenServer(t, map[string]string{"MAX_QUERY_COST": "1000", "MAX_ALIASES": "1000"})
+	s := batchingServer(t)
 	var q strings.Builder
 	q.WriteString("{")
 	for i := range 130 {
