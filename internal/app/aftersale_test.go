@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -39,14 +38,7 @@ func TestAfterSaleOrdersAreBatched(t *testing.T) {
 			t.Fatalf("a%d: %v", i, at(r.Data, fmt.Sprintf("a%d", i)))
 		}
 	}
-	sizes := s.Fake.AfterSaleBatchSizes()
-	total := 0
-	for _, n := range sizes {
-		total += n
-	}
-	if len(sizes) != 3 || slices.Max(sizes) > 50 || total != 120 {
-		t.Fatalf("batch calls of %v ids, want 3 of at most 50 covering the 120 distinct ids", sizes)
-	}
+	assertThreeBatches(t, s, 120)
 }
 
 // Every field of an after-sale order, with Mini Shop's naming trap undone:
