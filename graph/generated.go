@@ -9192,7 +9192,7 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 }
 
 func (ec *executionContext) marshalNOrder2ᚕᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrder(ctx context.Context, sel ast.SelectionSet, v []*order.Order) graphql.Marshaler {
-	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrder(ctx, sel, v[i])
@@ -9214,7 +9214,7 @@ func (ec *executionContext) marshalNOrderEdge2githubᚗcomᚋordergraphᚋorderg
 }
 
 func (ec *executionContext) marshalNOrderEdge2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []order.OrderEdge) graphql.Marshaler {
-	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderEdge2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderEdge(ctx, sel, v[i])

@@ -8,10 +8,11 @@ import (
 
 // marshalSliceInline marshals the elements of a list one after the other,
 // where gqlgen would start a goroutine for each. cmd/graphgen puts it in the
-// generated code for lists of objects without resolvers, whose marshalling
-// is plain struct reads: nothing to overlap, and a goroutine per element
-// only costs. Like gqlgen, it gives each element its field context and turns
-// a panic into an error on that element alone.
+// generated code for lists whose elements reach no resolver, however deep,
+// so that marshalling them is plain struct reads: nothing to overlap (no
+// loader batch to fill), and a goroutine per element only costs. Like
+// gqlgen, it gives each element its field context and turns a panic into an
+// error on that element alone.
 func marshalSliceInline(ctx context.Context, n int, marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	ret := make(graphql.Array, n)
 	for i := range n {

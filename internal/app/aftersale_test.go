@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +17,7 @@ func afterSaleRecord(id, orderID uint64, openid string) string {
 // The after-sale orders of a query go to the upstream together, at most 50
 // ids a call: 120 distinct ids, some named twice, cost exactly 3 calls.
 func TestAfterSaleOrdersAreBatched(t *testing.T) {
-	s := mustOpenServer(t, map[string]string{"MAX_QUERY_COST": "1000", "MAX_ALIASES": "1000"})
+	s := batchingServer(t)
 	var q strings.Builder
 	q.WriteString("{")
 	for i := range 130 {
@@ -39,14 +38,7 @@ func TestAfterSaleOrdersAreBatched(t *testing.T) {
 			t.Fatalf("a%d: %v", i, at(r.Data, fmt.Sprintf("a%d", i)))
 		}
 	}
-	sizes := s.Fake.AfterSaleBatchSizes()
-	total := 0
-	for _, n := range sizes {
-		total += n
-	}
-	if len(sizes) != 3 || slices.Max(sizes) > 50 || total != 120 {
-		t.Fatalf("batch calls of %v ids, want 3 of at most 50 covering the 120 distinct ids", sizes)
-	}
+	assertThreeBatches(t, s, 120)
 }
 
 // Every field of an after-sale order, with Mini Shop's naming trap undone:

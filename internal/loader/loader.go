@@ -27,8 +27,13 @@ type Config struct {
 	// Concurrency bounds the upstream calls in flight for one request
 	// (UPSTREAM_CONCURRENCY).
 	Concurrency int
-	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
+	// AfterSaleWait is how long after-sale ids are collected before a batch
+	// goes; zero: afterSaleWait. Not a setting: tests that count batches
+	// lengthen it, so that a machine too busy to run the request within
+	// 5 ms does not split them.
+	AfterSaleWait time.Duration
+	Logger        *slog.Logger
+	Metrics       *metrics.Metrics
 }
 
 // DefaultConfig is the loaders' configuration unless told otherwise.
@@ -69,6 +74,9 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	if cfg.Wait <= 0 {
 		cfg.Wait = def.Wait
 	}
+	if cfg.AfterSaleWait <= 0 {
+		cfg.AfterSaleWait = afterSaleWait
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +101,7 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	}
 	return &Loaders{
 		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
-		aftersales: afterSaleLoader(after, afterSaleWait, slots),
+		aftersales: afterSaleLoader(after, cfg.AfterSaleWait, slots),
 		pages:      map[string]*page{},
 	}
 }
@@ -101,8 +109,10 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 // afterSaleWait is how long after-sale ids are collected before a batch
 // goes. Unlike orders, after-sale orders have a batch call, so waiting buys
 // fewer calls: every after-sale id a query names (root fields resolve
-// concurrently, and so do the elements of a list with a resolver) arrives
-// within a few milliseconds, and 50 of them go at once whatever the wait.
+// concurrently, and so do the elements of a list with a resolver anywhere
+// below them, see cmd/graphgen) arrives within a few milliseconds, and 50 of
+// them go at once whatever the wait. On a machine too busy to run the
+// request within the wait, late ids start another batch: one more call.
 const afterSaleWait = 5 * time.Millisecond
 
 // afterSaleLoader batches after-sale ids up to the source's batch size: a
