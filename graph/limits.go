@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -31,6 +32,9 @@ import (
 type Limits struct {
 	MaxCost, MaxDepth, MaxAliases int
 	PagesLoadOrders               bool
+	// ListWindow is the longest range one list call of the family covers
+	// (0: any); a page walks its range in windows of it.
+	ListWindow time.Duration
 }
 
 // DefaultLimits are the limits unless told otherwise (MAX_QUERY_COST,
@@ -47,16 +51,36 @@ func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	// Who is not a merchant has pages filtered for them, as listRequest does.
-	m := measure(oc, l.PagesLoadOrders, auth.FromContext(ctx).Role != auth.RoleMerchant)
+	m := measure(oc, l, auth.FromContext(ctx).Role != auth.RoleMerchant)
 	switch {
+	case m.badFirst != nil:
+		err := gqlerror.Errorf("first must be 1..%d, got %d", listing.MaxFirst, *m.badFirst)
+		err.Extensions = map[string]any{"code": string(codes.BadUserInput)}
+		return err
 	case m.depth > l.MaxDepth:
 		return refused(codes.DepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or 1 + first where the family fetches each listed order, or %d for a buyer, whose page scans that many upstream pages; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or %d for a buyer, whose page scans that many upstream pages; where the family fetches each listed order, a list call per 7 days of the range, one more, and first gets; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
 	}
+	oc.Stats.SetExtension(costKey, m.cost)
 	return nil
+}
+
+const costKey = "ordergraph.cost"
+
+// Cost is what Limits charged the operation of ctx: the most upstream
+// calls it may make (package budget holds it to that); -1 when Limits did
+// not run.
+func Cost(ctx context.Context) int {
+	if !graphql.HasOperationContext(ctx) {
+		return -1
+	}
+	if n, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(costKey).(int); ok {
+		return n
+	}
+	return -1
 }
 
 func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
@@ -70,12 +94,15 @@ func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 type measures struct {
 	depth, aliases, cost int
 	aftersales           bool
+	// badFirst is a page's first outside 1..MaxFirst, refused before
+	// anything runs.
+	badFirst *int
 }
 
 // measure walks the operation of oc once; buyer says the caller's pages
 // are filtered for them.
-func measure(oc *graphql.OperationContext, pagesLoadOrders, buyer bool) measures {
-	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: pagesLoadOrders, buyer: buyer}
+func measure(oc *graphql.OperationContext, l Limits, buyer bool) measures {
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: l.PagesLoadOrders, window: l.ListWindow, now: time.Now(), buyer: buyer}
 	return w.selection(oc.Operation.SelectionSet, true)
 }
 
@@ -88,6 +115,9 @@ func (m *measures) add(o measures) {
 	m.aliases = min(m.aliases+o.aliases, capped)
 	m.cost = min(m.cost+o.cost, capped)
 	m.aftersales = m.aftersales || o.aftersales
+	if m.badFirst == nil {
+		m.badFirst = o.badFirst
+	}
 }
 
 // walker measures a document. Fragments are measured once each, so a
@@ -97,8 +127,11 @@ type walker struct {
 	fragments ast.FragmentDefinitionList
 	vars      map[string]any
 	memo      map[string]measures
-	// pagesLoadOrders: a page is a list call and a get per order.
+	// pagesLoadOrders: a page is its list calls and a get per order.
 	pagesLoadOrders bool
+	// window: a list call covers at most this much of the range (0: all).
+	window time.Duration
+	now    time.Time
 	// buyer: a page of whole orders scans up to listing.BuyerPages.
 	buyer bool
 }
@@ -124,17 +157,41 @@ var rootCosts = map[string]func(w *walker, sel *ast.Field) int{
 func one(*walker, *ast.Field) int  { return 1 }
 func none(*walker, *ast.Field) int { return 0 }
 
-// page is what a listOrders or searchOrders page fetches: one list call
-// and, where the family's lists answer ids, a get per order; a buyer's
-// page of whole orders scans up to listing.BuyerPages list pages.
+// page is what a listOrders or searchOrders page fetches: one list call,
+// or, for a buyer, the listing.BuyerPages list pages it scans. Where the
+// family's lists answer ids (the WeChat Store), it is a list call per
+// window of the range (ListWindow; a search has one), one more to go on
+// within the window it starts in, and a get per order.
 func (w *walker) page(sel *ast.Field) int {
 	switch {
 	case w.pagesLoadOrders:
-		return 1 + pageSize(sel, w.vars)
+		windows := 1
+		if sel.Name == "listOrders" {
+			from, to := filterRange(sel.ArgumentMap(w.vars)["filter"])
+			windows = listing.Windows(from, to, w.now, w.window)
+		}
+		return windows + 1 + pageSize(sel, w.vars)
 	case w.buyer:
 		return listing.BuyerPages
 	}
 	return 1
+}
+
+// filterRange reads a list filter's time bounds as sent, nil where absent
+// or not a time (execution refuses those).
+func filterRange(filter any) (from, to *time.Time) {
+	f, _ := filter.(map[string]any)
+	read := func(names ...string) *time.Time {
+		for _, name := range names {
+			if s, ok := f[name].(string); ok {
+				if t, err := time.Parse(time.RFC3339, s); err == nil {
+					return &t
+				}
+			}
+		}
+		return nil
+	}
+	return read("createdFrom", "updatedFrom"), read("createdTo", "updatedTo")
 }
 
 // listLen is how many elements a list argument holds once coerced: a
@@ -166,6 +223,9 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				f.cost = capped
 				if rule, ok := rootCosts[sel.Name]; ok {
 					f.cost = rule(w, sel)
+				}
+				if sel.Name == "listOrders" || sel.Name == "searchOrders" {
+					f.badFirst = firstOutOfRange(sel, w.vars)
 				}
 			} else if sel.Name == "aftersaleOrder" {
 				f.aftersales = true
@@ -200,9 +260,23 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 
 // pageSize is the number of orders a list field's page may hold: its
 // first argument, or the default. A first outside 1..MaxFirst is refused
-// before any call, so the charge stays within that range too: a negative
-// first must not lower the cost of the rest of the document.
+// before anything runs (firstOutOfRange); the charge stays within that
+// range regardless.
 func pageSize(sel *ast.Field, vars map[string]any) int {
+	return int(min(max(firstArg(sel, vars), 1), listing.MaxFirst))
+}
+
+// firstOutOfRange is a list field's first when it is outside 1..MaxFirst.
+func firstOutOfRange(sel *ast.Field, vars map[string]any) *int {
+	if n := firstArg(sel, vars); n < 1 || n > listing.MaxFirst {
+		i := int(max(min(n, 1<<31), -1<<31))
+		return &i
+	}
+	return nil
+}
+
+// firstArg is a list field's first as sent, or the default.
+func firstArg(sel *ast.Field, vars map[string]any) float64 {
 	n := float64(listing.DefaultFirst)
 	switch v := sel.ArgumentMap(vars)["first"].(type) {
 	case int64:
@@ -216,7 +290,7 @@ func pageSize(sel *ast.Field, vars map[string]any) int {
 			n = f
 		}
 	}
-	return int(min(max(n, 1), listing.MaxFirst))
+	return n
 }
 
 func (w *walker) fragment(name string, root bool) measures {

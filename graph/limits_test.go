@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
@@ -50,12 +51,16 @@ const aftersales = `aftersaleDetail { aftersaleOrderList { aftersaleOrder { id }
 
 // The cost of each document, exactly: what it may fetch upstream.
 func TestCosts(t *testing.T) {
-	type family struct{ pagesLoadOrders, buyer bool }
+	type family struct {
+		limits Limits
+		buyer  bool
+	}
+	storeLimits := Limits{PagesLoadOrders: true, ListWindow: 7 * 24 * time.Hour}
 	var (
 		minishop = family{}
-		store    = family{pagesLoadOrders: true}
+		store    = family{limits: storeLimits}
 		buyer    = family{buyer: true}
-		storeBuy = family{pagesLoadOrders: true, buyer: true}
+		storeBuy = family{limits: storeLimits, buyer: true}
 	)
 	page := func(field, args, node string) string {
 		if field == "searchOrders" {
@@ -108,25 +113,32 @@ func TestCosts(t *testing.T) {
 		{"huge first as a variable", pageVar, `{"n": 2147483647}`, minishop, 1 + listing.MaxFirst},
 		{"two aliases of a page", `{ a: listOrders(first: 2) { edges { node { id } } } b: listOrders(first: 2) { edges { node { id } } } }`, nil, minishop, 2},
 
-		{"Store list page", page("listOrders", "first: 10", ""), nil, store, 11},
-		{"Store list page, default first", page("listOrders", "", ""), nil, store, 1 + listing.DefaultFirst},
-		{"Store search page with after-sale orders", page("searchOrders", ", first: 10", aftersales), nil, store, 21},
-		{"Store first as a variable", pageVar, `{"n": 5}`, store, 11},
-		{"Store negative first", page("listOrders", "first: -5", ""), nil, store, 2},
-		{"Store huge first", page("listOrders", "first: 101", ""), nil, store, 1 + listing.MaxFirst},
+		// A Store page: a list call per 7 days of its range, one more to go
+		// on within the window it starts in, and a get per order.
+		{"Store list page", page("listOrders", "first: 10", ""), nil, store, 1 + 1 + 10},
+		{"Store list page, default first", page("listOrders", "", ""), nil, store, 1 + 1 + listing.DefaultFirst},
+		{"Store list page over 30 days", page("listOrders", `first: 10, filter: {createdFrom: "2024-05-01T00:00:00+08:00", createdTo: "2024-05-31T00:00:00+08:00"}`, ""), nil, store, 5 + 1 + 10},
+		{"Store list page over exactly 7 days", page("listOrders", `first: 10, filter: {updatedFrom: "2024-05-01T00:00:00+08:00", updatedTo: "2024-05-08T00:00:00+08:00"}`, ""), nil, store, 1 + 1 + 10},
+		{"Store list page over 366 days", page("listOrders", `first: 10, filter: {createdFrom: "2024-01-01T00:00:00+08:00", createdTo: "2025-01-01T00:00:00+08:00"}`, ""), nil, store, 53 + 1 + 10},
+		{"Store list page over a range it refuses", page("listOrders", `first: 10, filter: {createdFrom: "2020-01-01T00:00:00+08:00", createdTo: "2025-01-01T00:00:00+08:00"}`, ""), nil, store, 53 + 1 + 10},
+		{"Store list page from a variable range", `query($f: OrderListFilter) { listOrders(first: 10, filter: $f) { edges { node { id } } } }`, `{"f": {"createdFrom": "2024-05-01T00:00:00+08:00", "createdTo": "2024-05-15T00:00:00+08:00"}}`, store, 2 + 1 + 10},
+		{"Store search page with after-sale orders", page("searchOrders", ", first: 10", aftersales), nil, store, 1 + 1 + 10 + 10},
+		{"Store first as a variable", pageVar, `{"n": 5}`, store, 1 + 1 + 5 + 5},
+		{"Store negative first", page("listOrders", "first: -5", ""), nil, store, 1 + 1 + 1},
+		{"Store huge first", page("listOrders", "first: 101", ""), nil, store, 1 + 1 + listing.MaxFirst},
 		{"Store order", `{ order(id: "1") { id } }`, nil, store, 1},
 
 		{"buyer's list page scans", page("listOrders", "first: 10", ""), nil, buyer, listing.BuyerPages},
 		{"buyer's search page with after-sale orders", page("searchOrders", ", first: 10", aftersales), nil, buyer, listing.BuyerPages + 10},
 		{"buyer's order", `{ order(id: "1") { id } }`, nil, buyer, 1},
-		{"buyer's Store page is one upstream page", page("listOrders", "first: 10", ""), nil, storeBuy, 11},
+		{"buyer's Store page is one upstream page", page("listOrders", "first: 10", ""), nil, storeBuy, 1 + 1 + 10},
 
 		{"orderEvents", `subscription { orderEvents { kind } }`, nil, minishop, 1},
 		{"orderEvents with after-sale orders", `subscription { orderEvents { order { id ` + aftersales + ` } } }`, nil, minishop, 2},
 		{"__typename", `{ __typename }`, nil, minishop, 0},
 		{"introspection", `{ __schema { queryType { name } } __type(name: "Order") { name } }`, nil, minishop, 0},
 	} {
-		m := measure(operation(t, tc.doc, tc.vars), tc.fam.pagesLoadOrders, tc.fam.buyer)
+		m := measure(operation(t, tc.doc, tc.vars), tc.fam.limits, tc.fam.buyer)
 		if m.cost != tc.cost {
 			t.Errorf("%s: cost %d, want %d\n%s", tc.name, m.cost, tc.cost, tc.doc)
 		}
@@ -146,7 +158,7 @@ func TestDepthAndAliases(t *testing.T) {
 		{`{ a: order(id: "1") { i: id } order: order(id: "2") { id } }`, 2, 2},
 		{`{ ...F ...F } fragment F on Query { a: order(id: "1") { id } }`, 2, 2},
 	} {
-		m := measure(operation(t, tc.doc, nil), false, false)
+		m := measure(operation(t, tc.doc, nil), Limits{}, false)
 		if m.depth != tc.depth || m.aliases != tc.aliases {
 			t.Errorf("%s: depth %d, aliases %d; want %d, %d", tc.doc, m.depth, m.aliases, tc.depth, tc.aliases)
 		}
@@ -174,6 +186,13 @@ func TestLimitsRefuse(t *testing.T) {
 		{merchant, `{ order(id: "1") { orderDetail { productInfos { skuAttrs { attrKey } } } } }`, "DEPTH_LIMIT_EXCEEDED", 5, 4},
 		{merchant, `{ a: order(id: "1") { id } b: order(id: "2") { id } }`, "ALIAS_LIMIT_EXCEEDED", 2, 1},
 	} {
+		if tc.code == "" {
+			oc := operation(t, tc.doc, nil)
+			if err := limits.MutateOperationContext(tc.ctx, oc); err != nil || oc.Stats.GetExtension(costKey) == nil {
+				t.Errorf("%s: refused (%v), or its cost not kept for the budget", tc.doc, err)
+			}
+			continue
+		}
 		err := limits.MutateOperationContext(tc.ctx, operation(t, tc.doc, nil))
 		switch {
 		case tc.code == "" && err != nil:
@@ -183,6 +202,28 @@ func TestLimitsRefuse(t *testing.T) {
 			t.Errorf("%s: not refused", tc.doc)
 		case err.Extensions["code"] != tc.code || err.Extensions["value"] != tc.value || err.Extensions["limit"] != tc.over:
 			t.Errorf("%s: %v %v", tc.doc, err, err.Extensions)
+		}
+	}
+}
+
+// A page's first outside 1..100 is refused before anything runs, however
+// it is given, and nothing else of the document is charged or run.
+func TestFirstOutOfRangeIsRefusedBeforeExecution(t *testing.T) {
+	limits := DefaultLimits()
+	merchant := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleMerchant})
+	for _, tc := range []struct {
+		doc  string
+		vars any
+	}{
+		{`{ listOrders(first: -2000000000) { edges { node { id } } } orders(ids: ["1"]) { id } }`, nil},
+		{`{ searchOrders(filter: {title: "x"}, first: 0) { edges { node { id } } } }`, nil},
+		{`{ listOrders(first: 101) { edges { node { id } } } }`, nil},
+		{`query($n: Int) { a: order(id: "1") { id } listOrders(first: $n) { edges { node { id } } } }`, `{"n": -1}`},
+		{`{ ...F } fragment F on Query { listOrders(first: -3) { edges { node { id } } } }`, nil},
+	} {
+		err := limits.MutateOperationContext(merchant, operation(t, tc.doc, tc.vars))
+		if err == nil || err.Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(err.Message, "first must be 1..100") {
+			t.Errorf("%s %s: %v", tc.doc, tc.vars, err)
 		}
 	}
 }

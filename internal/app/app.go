@@ -113,7 +113,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	source := orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
 	h.Source = source
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
-	h.Limits.PagesLoadOrders = fam.PagesLoadOrders
+	h.Limits.PagesLoadOrders, h.Limits.ListWindow = fam.PagesLoadOrders, fam.ListWindow
 	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID), log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)

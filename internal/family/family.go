@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
@@ -27,6 +28,10 @@ type Family struct {
 	// PagesLoadOrders says the family's lists answer ids only, so that a
 	// page of N orders costs N gets besides the list call.
 	PagesLoadOrders bool
+	// ListWindow is the longest range one list call covers (the Store's 7
+	// days); a page walks its range in windows of it, each a call the query
+	// cost counts. 0: any range in one call.
+	ListWindow time.Duration
 	// Changes is how the server learns that an order changed.
 	Changes Changes
 	// Sandbox is the family's part of the built-in fake upstream.

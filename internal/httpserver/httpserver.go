@@ -26,6 +26,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/graph"
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
@@ -199,6 +200,12 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 		ctx = loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader))
 		start := time.Now()
 		oc := graphql.GetOperationContext(ctx)
+		// A query spends at most what its cost was charged. A subscription's
+		// cost is per event, and its events' orders are fetched for all
+		// subscribers at once, outside any one operation.
+		if cost := graph.Cost(ctx); cost >= 0 && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
+			ctx = budget.With(ctx, cost)
+		}
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name

@@ -214,6 +214,29 @@ func pageOrders(req Request, page order.ListPage) ([]*order.Order, []error) {
 	return req.Load(page.IDs)
 }
 
+// Windows is how many list calls of at most window each a range with these
+// bounds (as a filter sends them, nil where absent) takes at now: at least
+// one, and as many as the longest range listing accepts when the bounds
+// are not a range it accepts. A window of 0 takes any range in one call.
+func Windows(from, to *time.Time, now time.Time, window time.Duration) int {
+	if window <= 0 {
+		return 1
+	}
+	end := now.Truncate(time.Second)
+	if to != nil {
+		end = *to
+	}
+	start := end.Add(-DefaultSpan)
+	if from != nil {
+		start = *from
+	}
+	span := end.Sub(start)
+	if span <= 0 || span > MaxSpan {
+		span = MaxSpan
+	}
+	return int((span + window - 1) / window)
+}
+
 // resolve checks filter and turns it into a query on one time range.
 func resolve(f order.ListFilter, now time.Time) (order.ListQuery, error) {
 	created := f.CreatedFrom != nil || f.CreatedTo != nil

@@ -81,28 +81,29 @@ func (l *Lists) SearchOrders(ctx context.Context, q order.SearchQuery) (order.Li
 }
 
 // pages fetches the orders at [offset, offset+limit) of path's answers to
-// req, whose page fields are pf. With pages of limit orders, an offset on a
-// page boundary is one call; any other is the two pages around it.
+// req, whose page fields are pf, in one call, so that a page costs what the
+// query cost charged for it wherever a walk resumes: the page size is the
+// smallest from limit up to 4 × limit whose page holds them all. Pages of
+// limit orders hold an offset on a boundary, and one of the sizes almost
+// always fits another; where none does, the page is what pages of limit
+// orders hold from offset on, fewer than limit, and the next page goes on
+// from there.
 func (l *Lists) pages(ctx context.Context, path string, req any, pf *pageFields, offset, limit int) (order.ListPage, error) {
-	pf.Page, pf.PageSize = offset/limit+1, limit
-	var orders []*order.Order
-	total := 0
-	for call := range 2 {
-		var resp listResponse
-		if err := l.client.Call(ctx, path, req, &resp, errcodes); err != nil {
-			return order.ListPage{}, err
-		}
-		if call == 0 {
-			total = int(resp.Total.V)
-		}
-		orders = append(orders, resp.Orders...)
-		if offset%limit == 0 || len(resp.Orders) < limit {
-			break
-		}
-		pf.Page++
+	size := limit
+	for size < 4*limit && offset/size != (offset+limit-1)/size {
+		size++
 	}
-	orders = orders[min(offset%limit, len(orders)):]
-	return order.ListPage{Orders: orders[:min(limit, len(orders))], Total: total}, nil
+	if offset/size != (offset+limit-1)/size {
+		size = limit
+	}
+	pf.Page, pf.PageSize = offset/size+1, size
+	var resp listResponse
+	if err := l.client.Call(ctx, path, req, &resp, errcodes); err != nil {
+		return order.ListPage{}, err
+	}
+	orders := resp.Orders[min(offset%size, len(resp.Orders)):]
+	limit = min(limit, size-offset%size)
+	return order.ListPage{Orders: orders[:min(limit, len(orders))], Total: int(resp.Total.V)}, nil
 }
 
 // statusCode is the upstream's code of a status filter, nil for none.

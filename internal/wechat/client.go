@@ -3,6 +3,7 @@ package wechat
 import (
 	"context"
 	"errors"
+	opbudget "github.com/ordergraph/ordergraph/internal/budget"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
@@ -74,8 +75,12 @@ func NewClient(transport *Transport, tokens TokenSource) *Client {
 // answer into reply. A non-zero errcode becomes the *order.Error that family
 // (then WeChat's shared table) gives it. When the upstream refuses the
 // access token, Call gets a fresh one and retries once, so an expired token
-// never reaches the client.
+// never reaches the client. Each call spends one of the operation's budget
+// (package budget), and is refused without calling when none is left.
 func (c *Client) Call(ctx context.Context, path string, body any, reply Reply, family Errcodes) error {
+	if !opbudget.Spend(ctx) {
+		return opbudget.ErrSpent
+	}
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
 		return err

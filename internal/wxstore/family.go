@@ -15,6 +15,7 @@ var Family = family.Family{
 		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c)}
 	},
 	PagesLoadOrders: true,
+	ListWindow:      window,
 	Changes:         family.Pushed,
 	Sandbox:         family.Sandbox{Routes: sandbox.StoreRoutes, ExampleOrderID: sandbox.StoreVendorExampleID},
 }
