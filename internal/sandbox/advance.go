@@ -35,9 +35,8 @@ func (s *Sandbox) Advance(now time.Time) (orderID uint64, event []byte) {
 	o := s.catalogue.orders[i]
 	step := nextStep[o["status"].(int64)]
 	o["status"], o["update_time"] = step.status, wallClock(now)
-	s.catalogue.storeOrders[i] = storeOrder(o)
+	s.catalogue.set(i, o)
 	orderID = o["order_id"].(uint64)
-	s.catalogue.storeByID[orderID] = s.catalogue.storeOrders[i]
 	event = fmt.Appendf(nil, `{"ToUserName":"gh_sandbox","FromUserName":%q,"CreateTime":%d,"MsgType":"event","Event":%q,"order_info":{"order_id":"%d"}}`,
 		o["openid"], now.Unix(), step.event, orderID)
 	return orderID, event

@@ -1,11 +1,12 @@
 package sandbox
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -48,18 +49,9 @@ type Special struct {
 }
 
 func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		OrderID json.Number `json:"order_id"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, errcode(9401020, "invalid parameter"))
-		return
-	}
-	id, err := strconv.ParseUint(req.OrderID.String(), 10, 64)
-	if err != nil || id == 0 {
-		writeJSON(w, errcode(9401020, "invalid parameter"))
+	id, bad := MiniShopRequestID(r, "order_id")
+	if bad != 0 {
+		WriteJSON(w, errcode(bad, "invalid parameter"))
 		return
 	}
 	switch id {
@@ -67,9 +59,9 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(VendorExample)
 	case 100002, 48001, 45009, 45011, 30000, 9401020, 1400007:
-		writeJSON(w, errcode(int64(id), "sandbox: scripted error"))
+		WriteJSON(w, errcode(int64(id), "sandbox: scripted error"))
 	case 900001, 900002, 900003:
-		writeJSON(w, quirk(id))
+		WriteJSON(w, quirk(id))
 	case 900004:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"errcode":0,"order":{"order_id":900004,`))
@@ -77,14 +69,14 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	default:
 		if id < 1000 {
-			writeJSON(w, errcode(100002, "order not exist"))
+			WriteJSON(w, errcode(100002, "order not exist"))
 			return
 		}
 		o, listed := s.catalogue.byID[id]
 		if !listed {
 			o = Generate(id)
 		}
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
+		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
 	}
 }
 
@@ -98,7 +90,7 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 		IDs []uint64 `json:"after_sale_order_id_list"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.IDs) > 50 {
-		writeJSON(w, errcode(9401020, "invalid parameter"))
+		WriteJSON(w, errcode(9401020, "invalid parameter"))
 		return
 	}
 	list := []map[string]any{}
@@ -107,7 +99,7 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 			list = append(list, GenerateAfterSale(id))
 		}
 	}
-	writeJSON(w, map[string]any{"errmsg": "", "after_sale_order_list": list})
+	WriteJSON(w, map[string]any{"errmsg": "", "after_sale_order_list": list})
 }
 
 // catalogue is what get_list lists: CatalogueSize generated orders, one
@@ -119,6 +111,9 @@ type catalogue struct {
 	// The same orders in the WeChat Store's shape.
 	storeOrders []map[string]any
 	storeByID   map[uint64]map[string]any
+	// The same orders again, in each shape, as the list and search rules
+	// read them.
+	miniShopRows, storeRows []Order
 }
 
 // The catalogue's shape: 300 orders over the last 30 days, five buyers,
@@ -134,7 +129,11 @@ const (
 func catalogueBuyer(i int) string { return "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers) }
 
 func newCatalogue(now time.Time) catalogue {
-	c := catalogue{byID: map[uint64]map[string]any{}, storeByID: map[uint64]map[string]any{}}
+	c := catalogue{
+		orders: make([]map[string]any, CatalogueSize), byID: map[uint64]map[string]any{},
+		storeOrders: make([]map[string]any, CatalogueSize), storeByID: map[uint64]map[string]any{},
+		miniShopRows: make([]Order, CatalogueSize), storeRows: make([]Order, CatalogueSize),
+	}
 	// A minute back: a list of "the last 7 days" ends a second before now,
 	// and must still hold the newest order in the first second of a minute.
 	newest := now.Truncate(time.Minute).Add(-time.Minute)
@@ -149,98 +148,48 @@ func newCatalogue(now time.Time) catalogue {
 				{"aftersale_order_id": CatalogueAfterSaleFirstID + i, "status": 2},
 			}}
 		}
-		c.orders = append(c.orders, o)
-		c.byID[id] = o
-		c.storeOrders = append(c.storeOrders, storeOrder(o))
-		c.storeByID[id] = c.storeOrders[i]
+		c.set(i, o)
 	}
 	return c
 }
 
-// miniShopOrderList answers get_list from the catalogue: the orders whose
-// create_time (or update_time) is in the inclusive range, of the status
-// when one is asked, a page of them.
+// set makes o, in Mini Shop's shape, the catalogue's order i in every shape.
+func (c *catalogue) set(i int, o map[string]any) {
+	id := o["order_id"].(uint64)
+	c.orders[i], c.byID[id] = o, o
+	c.storeOrders[i] = storeOrder(o)
+	c.storeByID[id] = c.storeOrders[i]
+	c.miniShopRows[i], c.storeRows[i] = row(o), row(c.storeOrders[i])
+}
+
+// row is o as the list and search rules read it.
+func row(o map[string]any) Order {
+	b, err := marshal(o)
+	if err != nil {
+		panic(err) // the generator makes only maps, strings and numbers
+	}
+	r, err := ParseOrder(bytes.TrimSpace(b))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// miniShopOrderList and miniShopOrderSearch answer from the catalogue by
+// Mini Shop's rules (rules.go).
 func (s *Sandbox) miniShopOrderList(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		StartCreate string `json:"start_create_time"`
-		EndCreate   string `json:"end_create_time"`
-		StartUpdate string `json:"start_update_time"`
-		EndUpdate   string `json:"end_update_time"`
-		Status      *int64 `json:"status"`
-		Page        int    `json:"page"`
-		PageSize    int    `json:"page_size"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Page < 1 || req.PageSize < 1 {
-		writeJSON(w, errcode(9401020, "invalid parameter"))
-		return
-	}
-	field, from, to := "create_time", req.StartCreate, req.EndCreate
-	if req.StartUpdate != "" || req.EndUpdate != "" {
-		field, from, to = "update_time", req.StartUpdate, req.EndUpdate
-	}
-	matching := []map[string]any{}
-	for _, o := range s.catalogue.orders {
-		at := o[field].(string)
-		if at >= from && at <= to && (req.Status == nil || o["status"] == *req.Status) {
-			matching = append(matching, o)
-		}
-	}
-	writePage(w, matching, req.Page, req.PageSize)
+	s.answerList(w, r, MiniShopList, s.catalogue.miniShopRows)
 }
 
-// miniShopOrderSearch answers search from the catalogue: the orders that
-// match every condition asked (a title or SKU code of one of its products,
-// the receiver's name or phone, the status, the id, the pay time range),
-// a page of them.
 func (s *Sandbox) miniShopOrderSearch(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		StartPay string  `json:"start_pay_time"`
-		EndPay   string  `json:"end_pay_time"`
-		Title    string  `json:"title"`
-		SkuCode  string  `json:"sku_code"`
-		UserName string  `json:"user_name"`
-		Tel      string  `json:"tel_number"`
-		Status   *int64  `json:"status"`
-		OrderID  *uint64 `json:"order_id"`
-		Page     int     `json:"page"`
-		PageSize int     `json:"page_size"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Page < 1 || req.PageSize < 1 {
-		writeJSON(w, errcode(9401020, "invalid parameter"))
-		return
-	}
-	matching := []map[string]any{}
-	for _, o := range s.catalogue.orders {
-		detail := o["order_detail"].(map[string]any)
-		address := detail["delivery_info"].(map[string]any)["address_info"].(map[string]any)
-		paid := ""
-		if pay, ok := detail["pay_info"].(map[string]any); ok {
-			paid = pay["pay_time"].(string)
-		}
-		titled, coded := req.Title == "", req.SkuCode == ""
-		for _, p := range detail["product_infos"].([]map[string]any) {
-			titled = titled || strings.Contains(p["title"].(string), req.Title)
-			coded = coded || p["sku_code"] == req.SkuCode
-		}
-		switch {
-		case !titled, !coded,
-			req.UserName != "" && address["user_name"] != req.UserName,
-			req.Tel != "" && address["tel_number"] != req.Tel,
-			req.Status != nil && o["status"] != *req.Status,
-			req.OrderID != nil && o["order_id"] != *req.OrderID,
-			req.StartPay != "" && (paid == "" || paid < req.StartPay),
-			req.EndPay != "" && (paid == "" || paid > req.EndPay):
-			continue
-		}
-		matching = append(matching, o)
-	}
-	writePage(w, matching, req.Page, req.PageSize)
+	s.answerList(w, r, MiniShopSearch, s.catalogue.miniShopRows)
 }
 
-// writePage answers page (from 1) of size orders out of matching, with
-// their total.
-func writePage(w http.ResponseWriter, matching []map[string]any, page, size int) {
-	start := min((page-1)*size, len(matching))
-	end := min(start+size, len(matching))
-	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "total_num": len(matching), "orders": matching[start:end]})
+// answerList answers a list or search call by rule over orders.
+func (s *Sandbox) answerList(w http.ResponseWriter, r *http.Request, rule func(request []byte, orders []Order) any, orders []Order) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	WriteJSON(w, rule(body, orders))
 }

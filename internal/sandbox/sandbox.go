@@ -3,9 +3,11 @@
 // credentials runs its real client, token and loader code against it.
 //
 // This file is the part every family shares: the token endpoint and the
-// check of the access token on each call. Each family's fake endpoints live
-// in a file of their own (minishop.go, store.go), and the family's value
-// (package family) names them; New serves the routes it is given.
+// check of the access token on each call. WeChat's rules for lists and
+// searches are in rules.go, which package wechattest runs too. Each
+// family's fake endpoints live in a file of their own (minishop.go,
+// store.go), and the family's value (package family) names them; New
+// serves the routes it is given.
 package sandbox
 
 import (
@@ -45,7 +47,7 @@ func New(latency time.Duration, families ...Routes) *Sandbox {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(), catalogue: newCatalogue(time.Now())}
-	s.mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
+	s.mux.HandleFunc("POST /cgi-bin/stable_token", StableToken(AppID, Secret, func(bool) (string, int64, int64) { return s.token, 7200, 0 }))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	for _, routes := range families {
 		for pattern, h := range routes(s) {
@@ -77,22 +79,64 @@ func StoreRoutes(s *Sandbox) map[string]http.HandlerFunc {
 
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-func (s *Sandbox) stableToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		AppID  string `json:"appid"`
-		Secret string `json:"secret"`
+// TokenIssuer hands out the token of a stable_token call that passed the
+// checks, with its lifetime, or an errcode to answer instead (0 for none).
+type TokenIssuer func(forceRefresh bool) (token string, expiresIn, errcode int64)
+
+// StableToken answers POST /cgi-bin/stable_token as WeChat does: 47001 for
+// a body that does not parse, 40002 for another grant than
+// client_credential, 40013 for another appid, 40125 for a wrong secret;
+// otherwise what issue says.
+func StableToken(appID, secret string, issue TokenIssuer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			GrantType    string `json:"grant_type"`
+			AppID        string `json:"appid"`
+			Secret       string `json:"secret"`
+			ForceRefresh bool   `json:"force_refresh"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			WriteJSON(w, errcode(47001, "data format error"))
+			return
+		}
+		switch {
+		case req.GrantType != "client_credential":
+			WriteJSON(w, errcode(40002, "invalid grant_type"))
+		case req.AppID != appID:
+			WriteJSON(w, errcode(40013, "invalid appid"))
+		case req.Secret != secret:
+			WriteJSON(w, errcode(40125, "invalid appsecret"))
+		default:
+			token, expiresIn, code := issue(req.ForceRefresh)
+			if code != 0 {
+				WriteJSON(w, errcode(code, "token refused"))
+				return
+			}
+			WriteJSON(w, map[string]any{"access_token": token, "expires_in": expiresIn})
+		}
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, errcode(47001, "data format error"))
-		return
+}
+
+// CheckToken refuses a call whose access_token valid does not accept, with
+// WeChat's 40001, and says whether the call may go on.
+func CheckToken(w http.ResponseWriter, r *http.Request, valid func(token string) bool) bool {
+	if valid(r.URL.Query().Get("access_token")) {
+		return true
 	}
-	switch {
-	case req.AppID != AppID:
-		writeJSON(w, errcode(40013, "invalid appid"))
-	case req.Secret != Secret:
-		writeJSON(w, errcode(40125, "invalid appsecret"))
-	default:
-		writeJSON(w, map[string]any{"access_token": s.token, "expires_in": 7200})
+	WriteJSON(w, errcode(40001, "invalid credential, access_token is invalid or not latest"))
+	return false
+}
+
+// Wait waits d before a call answers; false when the caller gave up first.
+func Wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 
@@ -100,15 +144,7 @@ func (s *Sandbox) stableToken(w http.ResponseWriter, r *http.Request) {
 // token, as WeChat does, before a family's handler runs.
 func (s *Sandbox) authorized(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.latency > 0 {
-			select {
-			case <-time.After(s.latency):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if r.URL.Query().Get("access_token") != s.token {
-			writeJSON(w, errcode(40001, "invalid credential, access_token is invalid or not latest"))
+		if !Wait(r, s.latency) || !CheckToken(w, r, func(token string) bool { return token == s.token }) {
 			return
 		}
 		s.mu.RLock()
@@ -121,11 +157,18 @@ func errcode(code int64, msg string) map[string]any {
 	return map[string]any{"errcode": code, "errmsg": msg}
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// WriteJSON answers v as JSON.
+func WriteJSON(w http.ResponseWriter, v any) {
+	b, _ := marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// marshal is v's JSON, with text as WeChat sends it (no HTML escapes).
+func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(buf.Bytes())
+	err := enc.Encode(v)
+	return buf.Bytes(), err
 }

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	_ "embed"
-	"encoding/json"
 	"maps"
 	"net/http"
 	"strconv"
@@ -16,9 +15,8 @@ import (
 // other id from 1000 up), in the Store's shape, and the Store doc's example
 // order at StoreVendorExampleID: ids as strings, times in
 // Unix seconds, the payment method a code, the notes in order_detail, the
-// after-sale ids the other way round. Like the real API, list/get refuses
-// ranges over 7 days, search refuses a condition without a text key, and
-// a status filter also matches its neighbours.
+// after-sale ids the other way round. Its list/get and search follow the
+// Store's rules (rules.go).
 
 // StoreVendorExample is the example answer of the Store's order/get doc,
 // verbatim. The Store sandbox serves it at StoreVendorExampleID.
@@ -29,31 +27,10 @@ var StoreVendorExample []byte
 // StoreVendorExampleID is the order id of StoreVendorExample.
 const StoreVendorExampleID = 3705115058471208928
 
-// Store paging limits, as the vendor documents them.
-const (
-	storeMaxWindow   = 7 * 24 * 60 * 60
-	storeMaxPageSize = 100
-)
-
 // storeStatuses maps the Mini Shop statuses the generator uses onto the
 // Store's: Mini Shop's 181 (cancelled when payment timed out) is the
 // Store's 250.
 var storeStatuses = map[int64]int64{181: 250}
-
-// storeNeighbours is what a status filter also matches on the Store.
-var storeNeighbours = map[int64][]int64{20: {21}, 30: {21}, 250: {190, 200}}
-
-func storeStatusMatches(filter *int64, status int64) bool {
-	if filter == nil || *filter == status {
-		return true
-	}
-	for _, n := range storeNeighbours[*filter] {
-		if n == status {
-			return true
-		}
-	}
-	return false
-}
 
 // storeOrder is o, a generated order in Mini Shop's shape, in the Store's.
 func storeOrder(o map[string]any) map[string]any {
@@ -129,63 +106,35 @@ func unixOf(v any) int64 {
 	return t.Unix()
 }
 
-// readStoreRequest decodes a Store request body, answering 47001 as the
-// Store does when it does not parse.
-func readStoreRequest(w http.ResponseWriter, r *http.Request, req any) bool {
-	if err := json.NewDecoder(r.Body).Decode(req); err != nil {
-		writeJSON(w, errcode(47001, "data format error"))
-		return false
-	}
-	return true
-}
-
-// storeID reads a Store id, sent as a decimal string (numbers are accepted).
-func storeID(raw json.RawMessage) (uint64, bool) {
-	id, err := strconv.ParseUint(strings.Trim(string(raw), `"`), 10, 64)
-	return id, err == nil && id != 0
-}
-
 func (s *Sandbox) storeOrderGet(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		OrderID json.RawMessage `json:"order_id"`
-	}
-	if !readStoreRequest(w, r, &req) {
-		return
-	}
-	id, ok := storeID(req.OrderID)
+	id, bad := StoreRequestID(r, "order_id")
 	switch {
-	case !ok:
-		writeJSON(w, errcode(40097, "invalid args"))
+	case bad != 0:
+		WriteJSON(w, errcode(bad, "invalid args"))
 	case id == StoreVendorExampleID:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(StoreVendorExample)
 	case id < 1000 || id == VendorExampleID || (id >= 900000 && id < 1000000):
-		writeJSON(w, errcode(100002, "order not exist"))
+		WriteJSON(w, errcode(100002, "order not exist"))
 	default:
 		o, listed := s.catalogue.storeByID[id]
 		if !listed {
 			o = storeOrder(Generate(id))
 		}
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
+		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
 	}
 }
 
 func (s *Sandbox) storeAfterSaleGet(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		ID json.RawMessage `json:"after_sale_order_id"`
-	}
-	if !readStoreRequest(w, r, &req) {
-		return
-	}
-	id, ok := storeID(req.ID)
+	id, bad := StoreRequestID(r, "after_sale_order_id")
 	switch {
-	case !ok:
-		writeJSON(w, errcode(40097, "invalid args"))
+	case bad != 0:
+		WriteJSON(w, errcode(bad, "invalid args"))
 	case id < 1000:
-		writeJSON(w, errcode(10020000, "aftersale order not exist"))
+		WriteJSON(w, errcode(10020000, "aftersale order not exist"))
 	default:
 		a := GenerateAfterSale(id)
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "after_sale_order": map[string]any{
+		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "after_sale_order": map[string]any{
 			"after_sale_order_id": idText(a["order_id"]), "order_id": idText(a["original_order_id"]),
 			"status": a["status"], "type": a["type"], "openid": a["openid"],
 			"product_info": map[string]any{"product_id": "234245", "sku_id": "23424", "count": a["product_info"].(map[string]any)["count"]},
@@ -196,115 +145,13 @@ func (s *Sandbox) storeAfterSaleGet(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-type storeTimeRange struct {
-	Start int64 `json:"start_time"`
-	End   int64 `json:"end_time"`
-}
-
-// storeOrderList answers list/get from the catalogue: the ids of the orders
-// whose create_time (or update_time) is in the inclusive range, of the
-// status (and its neighbours) and buyer when asked, a page of them.
+// storeOrderList and storeOrderSearch answer from the catalogue by the
+// Store's rules (rules.go); the search names its ids "orders", as the
+// vendor's own example does.
 func (s *Sandbox) storeOrderList(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Created  *storeTimeRange `json:"create_time_range"`
-		Updated  *storeTimeRange `json:"update_time_range"`
-		Status   *int64          `json:"status"`
-		Openid   string          `json:"openid"`
-		PageSize int             `json:"page_size"`
-		NextKey  string          `json:"next_key"`
-	}
-	if !readStoreRequest(w, r, &req) {
-		return
-	}
-	field, rng := "create_time", req.Created
-	if req.Updated != nil {
-		field, rng = "update_time", req.Updated
-	}
-	if rng == nil || rng.End < rng.Start || rng.End-rng.Start > storeMaxWindow || req.PageSize < 1 || req.PageSize > storeMaxPageSize {
-		writeJSON(w, errcode(40097, "invalid args: time range over 7 days, or bad page_size"))
-		return
-	}
-	var ids []string
-	for _, st := range s.catalogue.storeOrders {
-		at := st[field].(int64)
-		if at >= rng.Start && at <= rng.End && storeStatusMatches(req.Status, st["status"].(int64)) && (req.Openid == "" || st["openid"] == req.Openid) {
-			ids = append(ids, st["order_id"].(string))
-		}
-	}
-	writeStorePage(w, "order_id_list", ids, req.NextKey, req.PageSize)
+	s.answerList(w, r, StoreList, s.catalogue.storeRows)
 }
 
-type storeSearchCondition struct {
-	Title         string `json:"title"`
-	SkuCode       string `json:"sku_code"`
-	UserName      string `json:"user_name"`
-	TelLast4      string `json:"tel_number_last4"`
-	OrderID       string `json:"order_id"`
-	MerchantNotes string `json:"merchant_notes"`
-	CustomerNotes string `json:"customer_notes"`
-}
-
-// storeOrderSearch answers search from the catalogue. Its answer names the
-// ids "orders", as the vendor's own example does.
 func (s *Sandbox) storeOrderSearch(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Condition   storeSearchCondition `json:"search_condition"`
-		OnAftersale *int                 `json:"on_aftersale_order_exist"`
-		Status      *int64               `json:"status"`
-		PageSize    int                  `json:"page_size"`
-		NextKey     string               `json:"next_key"`
-	}
-	if !readStoreRequest(w, r, &req) {
-		return
-	}
-	c := req.Condition
-	if c == (storeSearchCondition{}) || req.PageSize < 1 || req.PageSize > storeMaxPageSize {
-		writeJSON(w, errcode(40097, "invalid args: search_condition needs a key"))
-		return
-	}
-	var ids []string
-	for _, st := range s.catalogue.storeOrders {
-		detail := st["order_detail"].(map[string]any)
-		address := detail["delivery_info"].(map[string]any)["address_info"].(map[string]any)
-		notes := detail["ext_info"].(map[string]any)
-		titled, coded := c.Title == "", c.SkuCode == ""
-		for _, p := range detail["product_infos"].([]map[string]any) {
-			titled = titled || strings.Contains(p["title"].(string), c.Title)
-			coded = coded || p["sku_code"] == c.SkuCode
-		}
-		inProgress := st["aftersale_detail"].(map[string]any)["on_aftersale_order_cnt"] != 0
-		switch {
-		case !titled, !coded,
-			c.UserName != "" && address["user_name"] != c.UserName,
-			c.TelLast4 != "" && !strings.HasSuffix(address["tel_number"].(string), c.TelLast4),
-			c.OrderID != "" && st["order_id"] != c.OrderID,
-			c.MerchantNotes != "" && !strings.Contains(notes["merchant_notes"].(string), c.MerchantNotes),
-			c.CustomerNotes != "" && !strings.Contains(notes["customer_notes"].(string), c.CustomerNotes),
-			req.OnAftersale != nil && inProgress != (*req.OnAftersale == 1),
-			!storeStatusMatches(req.Status, st["status"].(int64)):
-			continue
-		}
-		ids = append(ids, st["order_id"].(string))
-	}
-	writeStorePage(w, "orders", ids, req.NextKey, req.PageSize)
-}
-
-// writeStorePage answers size ids from the position next_key names (an
-// offset here; opaque to the client, as on the Store).
-func writeStorePage(w http.ResponseWriter, key string, ids []string, nextKey string, size int) {
-	start := 0
-	if nextKey != "" {
-		n, err := strconv.Atoi(nextKey)
-		if err != nil || n < 0 {
-			writeJSON(w, errcode(40097, "invalid args: next_key"))
-			return
-		}
-		start = min(n, len(ids))
-	}
-	end := min(start+size, len(ids))
-	page := ids[start:end]
-	if page == nil {
-		page = []string{}
-	}
-	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", key: page, "next_key": strconv.Itoa(end), "has_more": end < len(ids)})
+	s.answerList(w, r, func(req []byte, orders []Order) any { return StoreSearch(req, orders, SearchAnswer{}) }, s.catalogue.storeRows)
 }

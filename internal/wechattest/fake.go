@@ -5,23 +5,26 @@
 //
 // The fake's core (tokens, counting, latency, injected errcodes) is shared
 // by every family; a family contributes only its routes: how its order call
-// names the id and wraps the order (see New).
+// names the id and wraps the order (see New). WeChat's own rules (the token
+// endpoint's checks, the access-token check, what lists and searches
+// match and how they page) are package sandbox's, run here over what the
+// test scripts.
 package wechattest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ordergraph/ordergraph/internal/sandbox"
 )
 
 // Credentials the fake accepts.
@@ -52,8 +55,7 @@ type Fake struct {
 	// afterSaleBatches are the id lists of the batchgetaftersaleorder calls.
 	afterSaleBatches [][]uint64
 	listRequests     []string
-	searchKey        string
-	searchWhole      bool
+	searchAnswer     sandbox.SearchAnswer
 	faults           func(id uint64, attempt int) Fault
 	errcodes         map[uint64]int64
 	perID            map[uint64]int
@@ -63,15 +65,19 @@ type Fake struct {
 func New(tb testing.TB) *Fake {
 	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /cgi-bin/stable_token", f.stableToken)
+	stableToken := sandbox.StableToken(AppID, Secret, f.issue)
+	mux.HandleFunc("POST /cgi-bin/stable_token", func(w http.ResponseWriter, r *http.Request) {
+		f.TokenCalls.Add(1)
+		stableToken(w, r)
+	})
 	mux.HandleFunc("POST /product/order/get", f.orderCall(miniShop))
 	mux.HandleFunc("POST /product/order/batchgetaftersaleorder", f.afterSaleBatch)
-	mux.HandleFunc("POST /product/order/get_list", f.orderList)
-	mux.HandleFunc("POST /product/order/search", f.orderList)
+	mux.HandleFunc("POST /product/order/get_list", f.listCall(sandbox.MiniShopList))
+	mux.HandleFunc("POST /product/order/search", f.listCall(sandbox.MiniShopSearch))
 	mux.HandleFunc("POST /channels/ec/order/get", f.orderCall(store))
 	mux.HandleFunc("POST /channels/ec/aftersale/getaftersaleorder", f.storeAfterSale)
-	mux.HandleFunc("POST /channels/ec/order/list/get", f.storeList)
-	mux.HandleFunc("POST /channels/ec/order/search", f.storeList)
+	mux.HandleFunc("POST /channels/ec/order/list/get", f.listCall(sandbox.StoreList))
+	mux.HandleFunc("POST /channels/ec/order/search", f.listCall(f.storeSearch))
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
@@ -116,7 +122,6 @@ func (f *Fake) afterSaleBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.afterSaleBatches = append(f.afterSaleBatches, req.IDs)
-	valid := f.valid[r.URL.Query().Get("access_token")]
 	var records []string
 	for i := len(req.IDs) - 1; i >= 0; i-- {
 		if rec, ok := f.afterSales[req.IDs[i]]; ok {
@@ -124,8 +129,7 @@ func (f *Fake) afterSaleBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Unlock()
-	if !valid {
-		writeErr(w, 40001)
+	if !sandbox.CheckToken(w, r, f.tokenValid) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -139,87 +143,30 @@ func (f *Fake) ListRequests() []string {
 	return append([]string(nil), f.listRequests...)
 }
 
-// orderList answers get_list and search from the orders set with SetOrder:
-// those whose create_time (or update_time, or for a search the pay time) is
-// in the inclusive range, of the status when one is asked, and for a search
-// whose JSON holds the title, newest first, a page of them.
-func (f *Fake) orderList(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var q map[string]any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&q); err != nil {
-		writeErr(w, 9401020)
-		return
-	}
-	field := "create_time"
-	from, to := str(q["start_create_time"]), str(q["end_create_time"])
-	if _, ok := q["start_update_time"]; ok {
-		field, from, to = "update_time", str(q["start_update_time"]), str(q["end_update_time"])
-	}
-	if strings.HasSuffix(r.URL.Path, "/search") {
-		field, from, to = "create_time", str(q["start_pay_time"]), str(q["end_pay_time"])
-		if to == "" {
-			to = "9999"
+// listCall answers a list or search call by WeChat's rule (package
+// sandbox) over the orders set with SetOrder, after recording it.
+func (f *Fake) listCall(rule func(request []byte, orders []sandbox.Order) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		f.listRequests = append(f.listRequests, string(body))
+		var orders []sandbox.Order
+		for _, o := range f.orders {
+			if strings.HasPrefix(o, "RAW:") {
+				continue
+			}
+			if parsed, err := sandbox.ParseOrder([]byte(o)); err == nil {
+				orders = append(orders, parsed)
+			}
+		}
+		f.mu.Unlock()
+		if sandbox.CheckToken(w, r, f.tokenValid) {
+			sandbox.WriteJSON(w, rule(body, orders))
 		}
 	}
-	title := str(q["title"])
-	page, _ := strconv.Atoi(str(q["page"]))
-	size, _ := strconv.Atoi(str(q["page_size"]))
-	status, hasStatus := q["status"]
-	f.mu.Lock()
-	f.listRequests = append(f.listRequests, string(body))
-	valid := f.valid[r.URL.Query().Get("access_token")]
-	type listed struct {
-		at   string
-		id   uint64
-		body string
-	}
-	var all []listed
-	for id, o := range f.orders {
-		if strings.HasPrefix(o, "RAW:") {
-			continue
-		}
-		var fields map[string]any
-		d := json.NewDecoder(strings.NewReader(o))
-		d.UseNumber()
-		if d.Decode(&fields) != nil {
-			continue
-		}
-		at := str(fields[field])
-		if at < from || at > to || (hasStatus && str(fields["status"]) != str(status)) || !strings.Contains(o, title) {
-			continue
-		}
-		all = append(all, listed{at, id, o})
-	}
-	f.mu.Unlock()
-	if !valid {
-		writeErr(w, 40001)
-		return
-	}
-	if page < 1 || size < 1 {
-		writeErr(w, 9401020)
-		return
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].at != all[j].at {
-			return all[i].at > all[j].at
-		}
-		return all[i].id > all[j].id
-	})
-	var out []string
-	for _, o := range all[min((page-1)*size, len(all)):min(page*size, len(all))] {
-		out = append(out, o.body)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","total_num":%d,"orders":[%s]}`, len(all), strings.Join(out, ","))
-}
-
-func str(v any) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
 }
 
 // SetResponse makes id answer with body verbatim (a whole response).
@@ -305,82 +252,45 @@ func (f *Fake) CallsFor(id uint64) int {
 	return f.perID[id]
 }
 
-func (f *Fake) stableToken(w http.ResponseWriter, r *http.Request) {
-	f.TokenCalls.Add(1)
-	var req struct {
-		GrantType    string `json:"grant_type"`
-		AppID        string `json:"appid"`
-		Secret       string `json:"secret"`
-		ForceRefresh bool   `json:"force_refresh"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.GrantType != "client_credential" {
-		writeErr(w, 40002)
-		return
-	}
-	if req.ForceRefresh {
+// issue hands out the current token (unless forced to refresh, or it was
+// revoked without sticky), or a new one, or the scripted errcode.
+func (f *Fake) issue(force bool) (token string, expiresIn, errcode int64) {
+	if force {
 		f.ForceCalls.Add(1)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch {
-	case f.tokenErr != 0:
-		writeErr(w, f.tokenErr)
-		return
-	case req.AppID != AppID:
-		writeErr(w, 40013)
-		return
-	case req.Secret != Secret:
-		writeErr(w, 40125)
-		return
+	if f.tokenErr != 0 {
+		return "", 0, f.tokenErr
 	}
-	var tok string
-	if n := len(f.issued); n > 0 && !req.ForceRefresh && (f.valid[f.issued[n-1]] || f.sameToken) {
-		tok = f.issued[n-1]
-	} else {
-		tok = fmt.Sprintf("ACCESS_TOKEN_%d_%d", time.Now().UnixNano(), len(f.issued))
-		f.issued = append(f.issued, tok)
-		f.valid[tok] = true
-		f.sameToken = false
+	if n := len(f.issued); n > 0 && !force && (f.valid[f.issued[n-1]] || f.sameToken) {
+		return f.issued[n-1], f.expiresIn, 0
 	}
-	writeJSON(w, map[string]any{"access_token": tok, "expires_in": f.expiresIn})
+	token = fmt.Sprintf("ACCESS_TOKEN_%d_%d", time.Now().UnixNano(), len(f.issued))
+	f.issued = append(f.issued, token)
+	f.valid[token] = true
+	f.sameToken = false
+	return token, f.expiresIn, 0
+}
+
+func (f *Fake) tokenValid(token string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.valid[token]
 }
 
 // family is what a family's order call does its own way: how the request
-// names the id, and the errcodes for an unreadable id and a missing order.
+// names the id (and the errcode when it does not), and the errcode for a
+// missing order.
 type family struct {
-	readID          func(*http.Request) (uint64, error)
-	badID, notFound int64
+	readID   func(r *http.Request, member string) (id uint64, errcode int64)
+	notFound int64
 }
 
 var (
-	miniShop = family{readID: numericOrderID, badID: 9401020, notFound: 100002}
-	store    = family{readID: textOrderID, badID: 47001, notFound: 100002}
+	miniShop = family{readID: sandbox.MiniShopRequestID, notFound: 100002}
+	store    = family{readID: sandbox.StoreRequestID, notFound: 100002}
 )
-
-// numericOrderID reads a Mini Shop order call: {"order_id": <number>}.
-func numericOrderID(r *http.Request) (uint64, error) {
-	var req struct {
-		OrderID json.Number `json:"order_id"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(string(req.OrderID), 10, 64)
-}
-
-// textOrderID reads a WeChat Store order call: {"order_id": "<decimal>"}.
-// A number is refused, as a wrong JSON type is by the Store (47001).
-func textOrderID(r *http.Request) (uint64, error) {
-	var req struct {
-		OrderID string `json:"order_id"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(req.OrderID, 10, 64)
-}
 
 // enter counts a call of one order (or, on the Store, one after-sale
 // order) in flight, for PeakOrders, until the function it returns runs.
@@ -396,15 +306,7 @@ func (f *Fake) wait(r *http.Request) bool {
 	f.mu.Lock()
 	latency := f.latency
 	f.mu.Unlock()
-	if latency <= 0 {
-		return true
-	}
-	select {
-	case <-time.After(latency):
-		return true
-	case <-r.Context().Done():
-		return false
-	}
+	return sandbox.Wait(r, latency)
 }
 
 // orderCall serves fam's order call with what the test scripted for the id.
@@ -415,16 +317,14 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 		if !f.wait(r) {
 			return
 		}
-		id, err := fam.readID(r)
-		if err != nil {
-			writeErr(w, fam.badID)
+		id, bad := fam.readID(r, "order_id")
+		if bad != 0 {
+			writeErr(w, bad)
 			return
 		}
-		tok := r.URL.Query().Get("access_token")
 		f.mu.Lock()
 		f.perID[id]++
 		attempt := f.perID[id]
-		valid := f.valid[tok]
 		errcode, hasErr := f.errcodes[id]
 		body, hasOrder := f.orders[id]
 		faults := f.faults
@@ -433,24 +333,26 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 		if faults != nil {
 			fault = faults(id, attempt)
 		}
-		if fault.Delay > 0 {
-			select {
-			case <-time.After(fault.Delay):
-			case <-r.Context().Done():
-				return
-			}
+		if !sandbox.Wait(r, fault.Delay) {
+			return
 		}
 		switch {
 		case fault.Drop:
 			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 				_ = conn.Close()
 			}
+			return
 		case fault.Status != 0:
 			http.Error(w, http.StatusText(fault.Status), fault.Status)
+			return
 		case fault.Errcode != 0:
 			writeErr(w, fault.Errcode)
-		case !valid:
-			writeErr(w, 40001)
+			return
+		}
+		if !sandbox.CheckToken(w, r, f.tokenValid) {
+			return
+		}
+		switch {
 		case hasErr:
 			writeErr(w, errcode)
 		case !hasOrder:
@@ -466,10 +368,5 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 }
 
 func writeErr(w http.ResponseWriter, errcode int64) {
-	writeJSON(w, map[string]any{"errcode": errcode, "errmsg": "fake error " + strconv.FormatInt(errcode, 10) + " rid: 0000-fake"})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	sandbox.WriteJSON(w, map[string]any{"errcode": errcode, "errmsg": "fake error " + strconv.FormatInt(errcode, 10) + " rid: 0000-fake"})
 }
