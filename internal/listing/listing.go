@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -139,13 +140,17 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 	at, total, counted, more, ended := here, 0, true, false, false
 	next := here.Pos + 1
 	for scanned := 0; len(conn.Edges) < first && scanned < BuyerPages; scanned++ {
+		if scanned > 0 && budget.Left(ctx) < 1 {
+			more = true // the operation's budget is spent: the page ends here
+			break
+		}
 		offset := next
 		page, err := fetch(at, offset, first)
 		if err != nil {
 			return nil, err
 		}
 		orders, errs := pageOrders(req, page)
-		total, counted, more, ended = page.Total, !page.Uncounted, page.More, len(orders) == 0
+		total, counted, more, ended = page.Total, !page.Uncounted, page.More, len(orders) == 0 && !page.More
 		for i, o := range orders {
 			pos := offset + i
 			next = pos + 1
@@ -164,6 +169,9 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 				more = more || i < len(orders)-1
 				break
 			}
+		}
+		if page.ResumeEnd != "" && next == offset+len(orders) {
+			at.Resume = page.ResumeEnd // the walk looked past its last order
 		}
 		if req.Visible == nil || page.IDs != nil || ended || (counted && next >= total) || (!counted && !more) {
 			break // a merchant's page is one upstream page; a buyer's may take several

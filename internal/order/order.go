@@ -108,6 +108,10 @@ type ListPage struct {
 	Total     int
 	Uncounted bool
 	More      bool
+	// ResumeEnd, when set, resumes after everything the lister looked at,
+	// past the last id: a walk that stopped short of its page (the
+	// operation's budget was spent) and may have passed empty stretches.
+	ResumeEnd string
 }
 
 // ListFilter is a client's listOrders filter, as sent.

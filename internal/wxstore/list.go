@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -106,6 +107,13 @@ func (p position) token() string {
 // request that request builds for a window and a next_key. When the ids
 // run out exactly at the end of a window, it reads on into the next
 // windows to tell whether anything follows; has_more says so within one.
+//
+// Each call after the first needs the operation's budget to allow it and
+// a get for every id the page may hold; without that the walk stops and
+// answers what it has, to be resumed where it stopped. An upstream that
+// hands back a next_key it gave before in the window, or keeps answering
+// empty pages with has_more, ends the walk as unavailable rather than
+// spending the quota on it.
 func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, request func(w int, key string) any, path string) (order.ListPage, error) {
 	var at position
 	if resume != "" {
@@ -114,7 +122,12 @@ func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, req
 		}
 	}
 	page := order.ListPage{IDs: []uint64{}, Resume: []string{}, Uncounted: true}
-	for at.W < windows {
+	keys, empty := map[string]bool{}, 0
+	for calls := 0; at.W < windows; calls++ {
+		if calls > 0 && budget.Left(ctx) < 1+limit {
+			page.More, page.ResumeEnd = true, at.token()
+			return page, nil
+		}
 		var resp listResponse
 		if err := l.client.Call(ctx, path, request(at.W, at.Key), &resp, errcodes); err != nil {
 			return order.ListPage{}, err
@@ -127,18 +140,31 @@ func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, req
 			page.IDs = append(page.IDs, id)
 			page.Resume = append(page.Resume, position{W: at.W, Key: at.Key, Skip: at.Skip + i + 1}.token())
 		}
-		if resp.HasMore && resp.NextKey != "" && resp.NextKey != at.Key {
-			if len(page.IDs) == limit {
-				page.More = true // the Store says so; no need to look
-				return page, nil
-			}
-			at = position{W: at.W, Key: resp.NextKey}
-		} else {
-			at = position{W: at.W + 1}
+		if !resp.HasMore || resp.NextKey == "" {
+			at, keys, empty = position{W: at.W + 1}, map[string]bool{}, 0
+			continue
 		}
+		if len(resp.IDs) == 0 {
+			empty++
+		}
+		if keys[resp.NextKey] || resp.NextKey == at.Key || empty > maxEmptyPages {
+			return order.ListPage{}, errWalkLoops
+		}
+		keys[at.Key] = true
+		if len(page.IDs) == limit {
+			page.More = true // the Store says so; no need to look
+			return page, nil
+		}
+		at = position{W: at.W, Key: resp.NextKey}
 	}
 	return page, nil
 }
+
+// maxEmptyPages is how many empty pages with has_more in a row a walk
+// follows before it takes the upstream to be going round in circles.
+const maxEmptyPages = 3
+
+var errWalkLoops = order.Errorf(codes.UpstreamUnavailable, "the WeChat Store kept paging without moving on (a next_key it gave before, or empty pages that say there is more); try again later", nil)
 
 // statusCode is the upstream's code of a status filter, nil for none.
 var statusCode = orderjson.StatusFilter(orderStatuses)
