@@ -151,7 +151,7 @@ var Settings = []setting{
 	{env: "INTROSPECTION", flag: "introspection", field: func(c *Config) any { return &c.raw.introspection }, help: "answer introspection queries (merchants only)", shownDefault: "the value of PLAYGROUND"},
 	{env: "LOG_LEVEL", flag: "log-level", field: func(c *Config) any { return &c.LogLevel }, help: "debug, info, warn or error"},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", field: func(c *Config) any { return &c.ShutdownTimeout }, help: "how long in-flight requests may finish on SIGINT/SIGTERM"},
-	{env: "MAX_QUERY_COST", flag: "max-query-cost", field: func(c *Config) any { return &c.HTTP.Limits.MaxCost }, help: "most upstream order fetches one operation may make"},
+	{env: "MAX_QUERY_COST", flag: "max-query-cost", field: func(c *Config) any { return &c.HTTP.Limits.MaxCost }, help: "most upstream calls one operation may make"},
 	{env: "MAX_QUERY_DEPTH", flag: "max-query-depth", field: func(c *Config) any { return &c.HTTP.Limits.MaxDepth }, help: "deepest field nesting accepted (introspection exempt)"},
 	{env: "MAX_ALIASES", flag: "max-aliases", field: func(c *Config) any { return &c.HTTP.Limits.MaxAliases }, help: "most aliased fields in one document"},
 	{env: "MAX_QUERY_TOKENS", flag: "max-query-tokens", field: func(c *Config) any { return &c.HTTP.MaxTokens }, help: "most lexical tokens in one document"},
