@@ -84,9 +84,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
-		namespace := cfg.AppID
+		// config has checked that one of the two is set (the sandbox has
+		// its app id by now).
+		namespace := cfg.RedisNamespace
 		if namespace == "" {
-			namespace = "static-token"
+			namespace = cfg.AppID
 		}
 		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
