@@ -15,8 +15,6 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
@@ -132,7 +130,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		return append(lines, "redis: ok")
 	}
 	if store != nil {
-		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
+		h.APQCache = store.Queries(httpserver.NewAPQCache(), httpserver.MaxPersistedQueryBytes, httpserver.APQCacheBytes)
 	}
 	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/go-chi/chi/v5"
@@ -65,7 +64,8 @@ type Config struct {
 	Lists order.Lister
 	// Family names the upstream family, which every list cursor carries.
 	Family string
-	// APQCache remembers persisted queries; nil: APQCacheSize in process memory.
+	// APQCache remembers persisted queries; nil: NewAPQCache, in process
+	// memory.
 	APQCache graphql.Cache[string]
 	// Auth verifies callers; nil accepts everyone as a merchant.
 	Auth *auth.Authenticator
@@ -102,10 +102,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// APQCacheSize is how many persisted queries a process remembers: far more
-// than the distinct operations of the frontends of one shop.
-const APQCacheSize = 1000
-
 // New returns the server's root handler. Zero limits take their default.
 func New(cfg Config) http.Handler {
 	def := DefaultConfig()
@@ -129,7 +125,7 @@ func New(cfg Config) http.Handler {
 		cfg.Auth, _ = auth.New(auth.Config{})
 	}
 	if cfg.APQCache == nil {
-		cfg.APQCache = lru.New[string](APQCacheSize)
+		cfg.APQCache = NewAPQCache()
 	}
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
@@ -189,10 +185,11 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 		srv.AddTransport(t)
 	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
 	srv.Use(cfg.Limits)
+	// Last: it remembers a document once everything above has passed it.
+	srv.Use(persistedQueries{cache: cfg.APQCache})
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
