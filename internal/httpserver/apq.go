@@ -97,6 +97,18 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// smallOnly keeps the documents of at most MaxPersistedQueryBytes in a
+// cache keyed by query text, such as gqlgen's cache of parsed documents:
+// its entries hold the whole text, and 1,000 of them padded to
+// MAX_BODY_BYTES would hold a gigabyte.
+type smallOnly[T any] struct{ graphql.Cache[T] }
+
+func (c smallOnly[T]) Add(ctx context.Context, query string, v T) {
+	if len(query) <= MaxPersistedQueryBytes {
+		c.Cache.Add(ctx, query, v)
+	}
+}
+
 // NewAPQCache returns the process's memory of persisted queries: the
 // least recently used go first once their hashes and documents pass
 // APQCacheBytes.

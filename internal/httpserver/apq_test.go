@@ -39,3 +39,19 @@ func TestAPQCacheIsBoundedByBytes(t *testing.T) {
 		t.Fatalf("the cache counts %d bytes and holds %d", c.size, size)
 	}
 }
+
+// The cache of parsed documents keeps none over 16 KB: its keys are the
+// texts, which a client may pad up to MAX_BODY_BYTES.
+func TestParsedDocumentsOver16KBAreNotCached(t *testing.T) {
+	ctx := context.Background()
+	c := smallOnly[string]{newByteLRU(1 << 30)}
+	small, big := "{ __typename }", "{ __typename"+strings.Repeat(" ", MaxPersistedQueryBytes)+"}"
+	c.Add(ctx, small, "parsed")
+	c.Add(ctx, big, "parsed")
+	if _, ok := c.Get(ctx, small); !ok {
+		t.Error("a small document was not cached")
+	}
+	if _, ok := c.Get(ctx, big); ok {
+		t.Error("a document over 16 KB was cached")
+	}
+}

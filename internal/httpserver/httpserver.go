@@ -184,7 +184,7 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	for _, t := range transports {
 		srv.AddTransport(t)
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(smallOnly[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
 	srv.Use(cfg.Limits)
