@@ -79,7 +79,7 @@ type Config struct {
 	raw struct {
 		authMode, jwtSecret, jwtKeyFile, apiKeys string
 		playground, introspection, cors          string
-		family                                   string
+		family, trustedDocuments                 string
 	}
 }
 
@@ -168,6 +168,8 @@ var Settings = []setting{
 	{env: "JWT_ISSUER", flag: "jwt-issuer", field: func(c *Config) any { return &c.Auth.JWTIssuer }, help: "required iss claim (empty: not checked)"},
 	{env: "JWT_AUDIENCE", flag: "jwt-audience", field: func(c *Config) any { return &c.Auth.JWTAudience }, help: "required aud claim (empty: not checked)"},
 	{env: "API_KEYS", field: func(c *Config) any { return &c.raw.apiKeys }, help: "name:merchant:sha256hex entries, comma-separated"},
+	{env: "TRUSTED_DOCUMENTS", flag: "trusted-documents", field: func(c *Config) any { return &c.raw.trustedDocuments }, help: "persisted-document manifest of the client apps' operations (GraphQL Codegen's or Apollo's); set, callers without the merchant role run only those"},
+	{env: "TRUSTED_DOCUMENTS_ONLY", flag: "trusted-documents-only", field: func(c *Config) any { return &c.HTTP.TrustedDocumentsOnly }, help: "hold merchants to TRUSTED_DOCUMENTS too"},
 	{env: "RATE_LIMIT", flag: "rate-limit", field: func(c *Config) any { return &c.HTTP.RateLimit }, help: "requests per RATE_LIMIT_WINDOW per client (0: off)", zeroIsOff: true},
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
 	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
@@ -380,6 +382,7 @@ func (v *validator) check(c *Config, known family.Set) {
 		v.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
 	}
 	v.redisNamespace(c)
+	v.trustedDocuments(c)
 	if c.HTTP.RateLimit > 0 && c.HTTP.RateLimitWindow <= 0 {
 		v.fail("RATE_LIMIT_WINDOW", "must be positive")
 	}
@@ -397,6 +400,24 @@ func (v *validator) check(c *Config, known family.Set) {
 	}
 	if c.AppSecret != "" && c.AppID == "" {
 		v.fail("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
+	}
+}
+
+// trustedDocuments reads the manifest of TRUSTED_DOCUMENTS.
+func (v *validator) trustedDocuments(c *Config) {
+	path := c.raw.trustedDocuments
+	if path == "" {
+		if c.HTTP.TrustedDocumentsOnly {
+			v.fail("TRUSTED_DOCUMENTS_ONLY", "needs TRUSTED_DOCUMENTS, the manifest of the documents to hold callers to")
+		}
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		c.HTTP.TrustedDocuments, err = httpserver.ParseTrustedDocuments(data)
+	}
+	if err != nil {
+		v.fail("TRUSTED_DOCUMENTS", err.Error())
 	}
 }
 

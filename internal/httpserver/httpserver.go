@@ -54,6 +54,11 @@ type Config struct {
 	CORSOrigins []string
 	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
 	TrustedProxies []string
+	// TrustedDocuments, when set, are the only operations callers without
+	// the merchant role may run (TRUSTED_DOCUMENTS); TrustedDocumentsOnly
+	// holds merchants to them too.
+	TrustedDocuments     *TrustedDocuments
+	TrustedDocumentsOnly bool
 	// Loader configures the per-request dataloader.
 	Loader loader.Config
 
@@ -142,19 +147,23 @@ func New(cfg Config) http.Handler {
 	}
 
 	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: wsKeepAlive})
+	lift := func(next http.Handler) http.Handler { return next }
+	if cfg.TrustedDocuments != nil {
+		lift = liftDocumentID
+	}
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
 		// graphql-sse's distinct-connections mode, on a path of its own: on
 		// /graphql, urql's Accept header would send every query there. It
 		// streams, so it bypasses specResponse's rewriting.
-		r.With(limitBody(cfg.MaxBodyBytes)).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
+		r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // a stream outlives WriteTimeout
 			stream.ServeHTTP(w, r)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(specResponse)
-			r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/", gql.ServeHTTP)
+			r.With(lift).Get("/", func(w http.ResponseWriter, r *http.Request) {
 				if isUpgrade(r) {
 					// A WebSocket outlives the server's read and write
 					// timeouts, which would otherwise close it after seconds.
@@ -186,6 +195,10 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	}
 	srv.SetQueryCache(smallOnly[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	if cfg.TrustedDocuments != nil {
+		// Before persistedQueries, whose parameters it may set.
+		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})
+	}
 	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
 	srv.Use(cfg.Limits)
 	// Last: it remembers a document once everything above has passed it.
