@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -190,6 +191,19 @@ func manifests(t *testing.T) (codegen, apollo, codegenID string) {
 	return codegen, apollo, codegenID
 }
 
+// payload decodes one GraphQL response that came as an event or message.
+func payload(t *testing.T, raw []byte) *gqlResponse {
+	t.Helper()
+	var v struct {
+		Data   map[string]any `json:"data"`
+		Errors []gqlError     `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("undecodable payload %q", raw)
+	}
+	return &gqlResponse{Raw: raw, Data: v.Data, Errors: v.Errors}
+}
+
 // sse runs one operation over POST /graphql/stream and returns its first
 // payload.
 func sse(t *testing.T, s *server, body string, header map[string]string) *gqlResponse {
@@ -205,57 +219,35 @@ func sse(t *testing.T, s *server, body string, header map[string]string) *gqlRes
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var buf strings.Builder
-	chunk := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(chunk)
-		buf.WriteString(string(chunk[:n]))
-		for _, line := range strings.Split(buf.String(), "\n") {
-			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				out := &gqlResponse{Status: resp.StatusCode, Raw: []byte(data)}
-				var v struct {
-					Data   map[string]any `json:"data"`
-					Errors []gqlError     `json:"errors"`
-				}
-				if err := json.Unmarshal([]byte(data), &v); err != nil {
-					t.Fatalf("undecodable event %q", data)
-				}
-				out.Data, out.Errors = v.Data, v.Errors
-				return out
-			}
-		}
-		if err != nil {
-			t.Fatalf("the stream ended without a payload: %q %v", buf.String(), err)
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			return payload(t, []byte(data))
 		}
 	}
+	t.Fatalf("the stream ended without a payload: %v", lines.Err())
+	return nil
 }
 
 // ws runs one operation over a WebSocket authenticated by token and
 // returns its first payload.
-func ws(t *testing.T, s *server, token string, payload map[string]any) *gqlResponse {
+func ws(t *testing.T, s *server, token string, params map[string]any) *gqlResponse {
 	t.Helper()
 	c, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + token})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(payload)
+	body, _ := json.Marshal(params)
 	c.send(wsMessage{Type: "subscribe", ID: "1", Payload: body})
-	m := c.next(5 * time.Second)
-	out := &gqlResponse{Raw: m.Payload}
-	switch m.Type {
+	switch m := c.next(5 * time.Second); m.Type {
 	case "next":
-		var v struct {
-			Data   map[string]any `json:"data"`
-			Errors []gqlError     `json:"errors"`
-		}
-		_ = json.Unmarshal(m.Payload, &v)
-		out.Data, out.Errors = v.Data, v.Errors
-	case "error":
-		_ = json.Unmarshal(m.Payload, &out.Errors)
+		return payload(t, m.Payload)
+	case "error": // graphql-transport-ws: the errors alone
+		return payload(t, []byte(`{"errors":`+string(m.Payload)+`}`))
 	default:
 		t.Fatalf("unexpected %s: %s", m.Type, m.Payload)
+		return nil
 	}
-	return out
 }
 
 // Item 13: with TRUSTED_DOCUMENTS, a buyer's token runs the app's
