@@ -15,8 +15,6 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
@@ -84,9 +82,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
-		namespace := cfg.AppID
+		// config has checked that one of the two is set (the sandbox has
+		// its app id by now).
+		namespace := cfg.RedisNamespace
 		if namespace == "" {
-			namespace = "static-token"
+			namespace = cfg.AppID
 		}
 		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
@@ -130,7 +130,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		return append(lines, "redis: ok")
 	}
 	if store != nil {
-		h.APQCache = store.Queries(lru.New[string](httpserver.APQCacheSize))
+		h.APQCache = store.Queries(httpserver.NewAPQCache(), httpserver.MaxPersistedQueryBytes, httpserver.APQCacheBytes)
 	}
 	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {

@@ -29,6 +29,7 @@ func TestEveryCodeAsDocumented(t *testing.T) {
 		repeat int
 	}
 	anyOrder := post(`{ order(id: "1001") { id } }`)
+	codegen, _, _ := manifests(t)
 	provokers := map[codes.Code]provoke{
 		codes.OrderNotFound:            {body: post(`{ order(id: "404") { id } }`)},
 		codes.AfterSaleNotFound:        {body: post(`{ aftersaleOrder(id: "404") { id } }`)},
@@ -42,13 +43,14 @@ func TestEveryCodeAsDocumented(t *testing.T) {
 		codes.RateLimited:              {env: map[string]string{"RATE_LIMIT": "1"}, body: anyOrder, repeat: 1},
 		codes.Forbidden: {env: map[string]string{"AUTH_MODE": "jwt", "JWT_SECRET": jwtSecret, "INTROSPECTION": "true"},
 			body: post(`{ __schema { queryType { name } } }`), header: map[string]string{"Authorization": "Bearer " + signedBuyer(t)}},
-		codes.IntrospectionDisabled:  {env: map[string]string{"INTROSPECTION": "false"}, body: post(`{ __schema { queryType { name } } }`)},
-		codes.DepthLimitExceeded:     {env: map[string]string{"MAX_QUERY_DEPTH": "1"}, body: post(`{ order(id: "1001") { orderDetail { priceInfo { freight } } } }`)},
-		codes.AliasLimitExceeded:     {env: map[string]string{"MAX_ALIASES": "1"}, body: post(`{ a: order(id: "1001") { id } b: order(id: "1002") { id } }`)},
-		codes.CostLimitExceeded:      {env: map[string]string{"MAX_QUERY_COST": "1"}, body: post(`{ orders(ids: ["1001", "1002"]) { id } }`)},
-		codes.ParseFailed:            {body: post(`{ order(id: "1001") { id `)},
-		codes.ValidationFailed:       {body: post(`{ order(id: "1001") { nope } }`)},
-		codes.PersistedQueryNotFound: {body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
+		codes.IntrospectionDisabled:   {env: map[string]string{"INTROSPECTION": "false"}, body: post(`{ __schema { queryType { name } } }`)},
+		codes.DepthLimitExceeded:      {env: map[string]string{"MAX_QUERY_DEPTH": "1"}, body: post(`{ order(id: "1001") { orderDetail { priceInfo { freight } } } }`)},
+		codes.AliasLimitExceeded:      {env: map[string]string{"MAX_ALIASES": "1"}, body: post(`{ a: order(id: "1001") { id } b: order(id: "1002") { id } }`)},
+		codes.CostLimitExceeded:       {env: map[string]string{"MAX_QUERY_COST": "1"}, body: post(`{ orders(ids: ["1001", "1002"]) { id } }`)},
+		codes.TrustedDocumentRequired: {env: map[string]string{"TRUSTED_DOCUMENTS": codegen, "TRUSTED_DOCUMENTS_ONLY": "true"}, body: anyOrder},
+		codes.ParseFailed:             {body: post(`{ order(id: "1001") { id `)},
+		codes.ValidationFailed:        {body: post(`{ order(id: "1001") { nope } }`)},
+		codes.PersistedQueryNotFound:  {body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
 	}
 	// A panic cannot be provoked from outside a correct server;
 	// internal/httpserver tests it with a panicking order source.

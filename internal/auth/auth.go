@@ -96,6 +96,22 @@ type Authenticator struct {
 // Its text is safe for clients; the reason stays in the wrapped error.
 var ErrUnauthenticated = errors.New("missing or invalid credentials")
 
+// ErrNoSubject refuses a JWT without a sub claim: per-client limits (the
+// rate limit, subscriptions per client) count by subject, and a token that
+// names nobody would fall back to its IP address, shared with others or
+// changed at will.
+var ErrNoSubject = errors.New("the token has no sub claim, which names the caller")
+
+// Refusal is what a client is told about err, an error of Authenticate:
+// the generic refusal, which says nothing an attacker could use (expired,
+// or badly signed?), unless the token lacks a claim its issuer must add.
+func Refusal(err error) string {
+	if errors.Is(err, ErrNoSubject) {
+		return ErrUnauthenticated.Error() + ": " + ErrNoSubject.Error()
+	}
+	return ErrUnauthenticated.Error()
+}
+
 // New returns an Authenticator for cfg.
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{cfg: cfg}
@@ -182,6 +198,9 @@ func (a *Authenticator) jwt(raw string) (Principal, error) {
 	var c claims
 	if _, err := a.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return a.key, nil }); err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	if c.Subject == "" {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, ErrNoSubject)
 	}
 	var expires time.Time
 	if c.ExpiresAt != nil {

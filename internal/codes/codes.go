@@ -32,6 +32,9 @@ const (
 	DepthLimitExceeded    Code = "DEPTH_LIMIT_EXCEEDED"
 	AliasLimitExceeded    Code = "ALIAS_LIMIT_EXCEEDED"
 	CostLimitExceeded     Code = "COST_LIMIT_EXCEEDED"
+	// TrustedDocumentRequired refuses, before parsing, a document that is
+	// not one of TRUSTED_DOCUMENTS to a caller held to them.
+	TrustedDocumentRequired Code = "TRUSTED_DOCUMENT_REQUIRED"
 	// The next three are gqlgen's own; they are listed so that every code a
 	// client can see is here.
 	ParseFailed            Code = "GRAPHQL_PARSE_FAILED"
@@ -74,6 +77,7 @@ var All = []Info{
 	{DepthLimitExceeded, 400, "the document nests deeper than MAX_QUERY_DEPTH"},
 	{AliasLimitExceeded, 400, "the document has more aliases than MAX_ALIASES"},
 	{CostLimitExceeded, 400, "the operation would make more than MAX_QUERY_COST upstream fetches"},
+	{TrustedDocumentRequired, 400, "TRUSTED_DOCUMENTS is set and the caller (a buyer; anyone with TRUSTED_DOCUMENTS_ONLY) sent a document that is none of them, or an unknown documentId"},
 	{ParseFailed, 400, "the document is not GraphQL, or has more than MAX_QUERY_TOKENS tokens"},
 	{ValidationFailed, 400, "the document does not fit the schema"},
 	{PersistedQueryNotFound, 200, "an automatic persisted query hash the server does not know yet: send the query with it once"},

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
 	RedisURL        string
+	// RedisNamespace prefixes this shop's keys in Redis; empty: the app id.
+	RedisNamespace string
 
 	// Family is the upstream API family (see package family).
 	Family      family.Family
@@ -76,7 +79,7 @@ type Config struct {
 	raw struct {
 		authMode, jwtSecret, jwtKeyFile, apiKeys string
 		playground, introspection, cors          string
-		family                                   string
+		family, trustedDocuments                 string
 	}
 }
 
@@ -165,11 +168,14 @@ var Settings = []setting{
 	{env: "JWT_ISSUER", flag: "jwt-issuer", field: func(c *Config) any { return &c.Auth.JWTIssuer }, help: "required iss claim (empty: not checked)"},
 	{env: "JWT_AUDIENCE", flag: "jwt-audience", field: func(c *Config) any { return &c.Auth.JWTAudience }, help: "required aud claim (empty: not checked)"},
 	{env: "API_KEYS", field: func(c *Config) any { return &c.raw.apiKeys }, help: "name:merchant:sha256hex entries, comma-separated"},
+	{env: "TRUSTED_DOCUMENTS", flag: "trusted-documents", field: func(c *Config) any { return &c.raw.trustedDocuments }, help: "persisted-document manifest of the client apps' operations (GraphQL Codegen's or Apollo's); set, callers without the merchant role run only those"},
+	{env: "TRUSTED_DOCUMENTS_ONLY", flag: "trusted-documents-only", field: func(c *Config) any { return &c.HTTP.TrustedDocumentsOnly }, help: "hold merchants to TRUSTED_DOCUMENTS too"},
 	{env: "RATE_LIMIT", flag: "rate-limit", field: func(c *Config) any { return &c.HTTP.RateLimit }, help: "requests per RATE_LIMIT_WINDOW per client (0: off)", zeroIsOff: true},
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
 	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
 	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }, help: "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
 	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries, the order cache, the upstream rate limit and order events (empty: process-local)"},
+	{env: "REDIS_NAMESPACE", flag: "redis-namespace", field: func(c *Config) any { return &c.RedisNamespace }, help: "prefix of this shop's keys in Redis, up to 64 letters, digits, '.', '_' or '-'; required with a static token and no app id", shownDefault: "the app id"},
 }
 
 // Env is the setting's variable.
@@ -375,6 +381,8 @@ func (v *validator) check(c *Config, known family.Set) {
 	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
 		v.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
 	}
+	v.redisNamespace(c)
+	v.trustedDocuments(c)
 	if c.HTTP.RateLimit > 0 && c.HTTP.RateLimitWindow <= 0 {
 		v.fail("RATE_LIMIT_WINDOW", "must be positive")
 	}
@@ -392,6 +400,42 @@ func (v *validator) check(c *Config, known family.Set) {
 	}
 	if c.AppSecret != "" && c.AppID == "" {
 		v.fail("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
+	}
+}
+
+// trustedDocuments reads the manifest of TRUSTED_DOCUMENTS.
+func (v *validator) trustedDocuments(c *Config) {
+	path := c.raw.trustedDocuments
+	if path == "" {
+		if c.HTTP.TrustedDocumentsOnly {
+			v.fail("TRUSTED_DOCUMENTS_ONLY", "needs TRUSTED_DOCUMENTS, the manifest of the documents to hold callers to")
+		}
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		c.HTTP.TrustedDocuments, err = httpserver.ParseTrustedDocuments(data)
+	}
+	if err != nil {
+		v.fail("TRUSTED_DOCUMENTS", err.Error())
+	}
+}
+
+// namespacePattern keeps a namespace free of ':', the separator of the
+// keys, so that no namespace's keys can be another's.
+var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// redisNamespace checks that the replicas of one shop share their keys in
+// Redis with nobody else: by default the keys are the app id's, and a
+// static token without an app id names no shop, so two such deployments on
+// one Redis would read each other's tokens, persisted queries and cached
+// orders.
+func (v *validator) redisNamespace(c *Config) {
+	switch {
+	case c.RedisNamespace != "" && !namespacePattern.MatchString(c.RedisNamespace):
+		v.fail("REDIS_NAMESPACE", fmt.Sprintf("%q: want 1 to 64 letters, digits, '.', '_' or '-'", c.RedisNamespace))
+	case c.RedisURL != "" && c.RedisNamespace == "" && c.AppID == "" && c.Mode() == ModeStaticToken:
+		v.fail("REDIS_NAMESPACE", "is required with REDIS_URL and a WECHAT_ACCESS_TOKEN without WECHAT_APP_ID: the keys would otherwise be shared with every such deployment on that Redis")
 	}
 }
 

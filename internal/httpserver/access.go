@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -38,9 +39,10 @@ func corsFor(origins []string) func(http.Handler) http.Handler {
 	})
 }
 
-// authenticate puts the caller's principal in the context. It does not
-// refuse anyone itself: requireAuth does, after the rate limiter, so that
-// guessing credentials is rate limited (by IP) like everything else.
+// authenticate puts the caller's principal in the context, or what the
+// client is told of its refusal. It does not refuse anyone itself:
+// requireAuth does, after the rate limiter, so that guessing credentials is
+// rate limited (by IP) like everything else.
 func authenticate(a *auth.Authenticator, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +50,7 @@ func authenticate(a *auth.Authenticator, log *slog.Logger) func(http.Handler) ht
 			if err != nil {
 				// The reason only: the credential itself is never logged.
 				log.LogAttrs(r.Context(), slog.LevelDebug, "authentication failed", slog.String("reason", err.Error()), slog.String("request_id", middleware.GetReqID(r.Context())))
-				next.ServeHTTP(w, r)
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), refusalKey{}, auth.Refusal(err))))
 				return
 			}
 			if info := infoFrom(r.Context()); info != nil {
@@ -66,8 +68,9 @@ func authenticate(a *auth.Authenticator, log *slog.Logger) func(http.Handler) ht
 func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if auth.FromContext(r.Context()).Role == "" && !isUpgrade(r) {
+			msg, _ := r.Context().Value(refusalKey{}).(string)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ordergraph"`)
-			writeGraphQLError(w, http.StatusUnauthorized, codes.Unauthenticated, auth.ErrUnauthenticated.Error())
+			writeGraphQLError(w, http.StatusUnauthorized, codes.Unauthenticated, msg)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -91,6 +94,10 @@ func rateLimit(limit int, window time.Duration) func(http.Handler) http.Handler 
 			"too many requests: the limit is "+strconv.Itoa(limit)+" per "+window.String()+"; retry after the time in Retry-After")
 	}))
 }
+
+// refusalKey holds what requireAuth tells a client whose credentials
+// authenticate refused.
+type refusalKey struct{}
 
 func isUpgrade(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")

@@ -17,7 +17,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/go-chi/chi/v5"
@@ -56,6 +55,11 @@ type Config struct {
 	CORSOrigins []string
 	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
 	TrustedProxies []string
+	// TrustedDocuments, when set, are the only operations callers without
+	// the merchant role may run (TRUSTED_DOCUMENTS); TrustedDocumentsOnly
+	// holds merchants to them too.
+	TrustedDocuments     *TrustedDocuments
+	TrustedDocumentsOnly bool
 	// Loader configures the per-request dataloader.
 	Loader loader.Config
 
@@ -66,7 +70,8 @@ type Config struct {
 	Lists order.Lister
 	// Family names the upstream family, which every list cursor carries.
 	Family string
-	// APQCache remembers persisted queries; nil: APQCacheSize in process memory.
+	// APQCache remembers persisted queries; nil: NewAPQCache, in process
+	// memory.
 	APQCache graphql.Cache[string]
 	// Auth verifies callers; nil accepts everyone as a merchant.
 	Auth *auth.Authenticator
@@ -103,10 +108,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// APQCacheSize is how many persisted queries a process remembers: far more
-// than the distinct operations of the frontends of one shop.
-const APQCacheSize = 1000
-
 // New returns the server's root handler. Zero limits take their default.
 func New(cfg Config) http.Handler {
 	def := DefaultConfig()
@@ -130,7 +131,7 @@ func New(cfg Config) http.Handler {
 		cfg.Auth, _ = auth.New(auth.Config{})
 	}
 	if cfg.APQCache == nil {
-		cfg.APQCache = lru.New[string](APQCacheSize)
+		cfg.APQCache = NewAPQCache()
 	}
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
@@ -147,19 +148,23 @@ func New(cfg Config) http.Handler {
 	}
 
 	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: wsKeepAlive})
+	lift := func(next http.Handler) http.Handler { return next }
+	if cfg.TrustedDocuments != nil {
+		lift = liftDocumentID
+	}
 	r.Route("/graphql", func(r chi.Router) {
 		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
 		// graphql-sse's distinct-connections mode, on a path of its own: on
 		// /graphql, urql's Accept header would send every query there. It
 		// streams, so it bypasses specResponse's rewriting.
-		r.With(limitBody(cfg.MaxBodyBytes)).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
+		r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // a stream outlives WriteTimeout
 			stream.ServeHTTP(w, r)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(specResponse)
-			r.With(limitBody(cfg.MaxBodyBytes)).Post("/", gql.ServeHTTP)
-			r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/", gql.ServeHTTP)
+			r.With(lift).Get("/", func(w http.ResponseWriter, r *http.Request) {
 				if isUpgrade(r) {
 					// A WebSocket outlives the server's read and write
 					// timeouts, which would otherwise close it after seconds.
@@ -189,11 +194,16 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	for _, t := range transports {
 		srv.AddTransport(t)
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
+	srv.SetQueryCache(smallOnly[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	if cfg.TrustedDocuments != nil {
+		// Before persistedQueries, whose parameters it may set.
+		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})
+	}
 	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
 	srv.Use(cfg.Limits)
+	// Last: it remembers a document once everything above has passed it.
+	srv.Use(persistedQueries{cache: cfg.APQCache})
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -161,22 +161,29 @@ func (t tokens) AllowForce(ctx context.Context, now time.Time) (bool, error) {
 	return n <= 20, nil
 }
 
-// queryTTL keeps a persisted query for a week after it was last registered.
-const queryTTL = 7 * 24 * time.Hour
-
 // QueryCache is a gqlgen cache of persisted queries (hash -> query text)
 // shared by all replicas, with local in front: a hash registered on one
-// replica works on all, and each replica asks Redis once per hash.
+// replica works on all, and each replica asks Redis once per hash. Redis
+// holds documents of at most maxEntry bytes and, hashes included, maxTotal
+// bytes in all: registering one past that forgets the least recently
+// registered or read, as each process's own cache does.
 type QueryCache struct {
-	s     *Store
-	local graphql.Cache[string]
+	s                  *Store
+	local              graphql.Cache[string]
+	maxEntry, maxTotal int
 }
 
 var _ graphql.Cache[string] = (*QueryCache)(nil)
 
-// Queries returns a persisted-query cache over local.
-func (s *Store) Queries(local graphql.Cache[string]) *QueryCache {
-	return &QueryCache{s: s, local: local}
+// Queries returns a persisted-query cache over local, bounded as above.
+func (s *Store) Queries(local graphql.Cache[string], maxEntry, maxTotal int) *QueryCache {
+	return &QueryCache{s: s, local: local, maxEntry: maxEntry, maxTotal: maxTotal}
+}
+
+// queryKeys are the documents by hash, their recency (a sorted set scored
+// by a sequence number) and their total size, with the sequence.
+func (q *QueryCache) queryKeys() []string {
+	return []string{q.s.key("apq", "docs"), q.s.key("apq", "recent"), q.s.key("apq", "bytes"), q.s.key("apq", "seq")}
 }
 
 // Get looks in the local cache, then in Redis; Redis being away is a miss.
@@ -184,16 +191,51 @@ func (q *QueryCache) Get(ctx context.Context, hash string) (string, bool) {
 	if v, ok := q.local.Get(ctx, hash); ok {
 		return v, true
 	}
-	v, err := q.s.rdb.Get(ctx, q.s.key("apq", hash)).Result()
-	if err != nil {
+	keys := q.queryKeys()
+	v, err := q.s.rdb.HGet(ctx, keys[0], hash).Result()
+	if err != nil || len(v) > q.maxEntry {
 		return "", false
 	}
+	_ = touchQuery.Run(ctx, q.s.rdb, keys, hash).Err()
 	q.local.Add(ctx, hash, v)
 	return v, true
 }
 
 // Add registers a query locally and, when Redis answers, for all replicas.
 func (q *QueryCache) Add(ctx context.Context, hash, query string) {
+	if len(query) > q.maxEntry {
+		return
+	}
 	q.local.Add(ctx, hash, query)
-	_ = q.s.rdb.Set(ctx, q.s.key("apq", hash), query, queryTTL).Err()
+	_ = addQuery.Run(ctx, q.s.rdb, q.queryKeys(), hash, query, q.maxTotal).Err()
 }
+
+// addQuery stores a document (ARGV[1] its hash, ARGV[2] the text) as the
+// most recent, then forgets the least recent until the documents and
+// their hashes fit in ARGV[3] bytes, in one step. A total that has lost
+// count of the documents (they were deleted by hand) starts again.
+var addQuery = redis.NewScript(`
+local docs, recent, bytes, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call("HSETNX", docs, ARGV[1], ARGV[2]) == 1 then
+  redis.call("INCRBY", bytes, string.len(ARGV[1]) + string.len(ARGV[2]))
+end
+redis.call("ZADD", recent, redis.call("INCR", seq), ARGV[1])
+local total = tonumber(redis.call("GET", bytes))
+while total > tonumber(ARGV[3]) do
+  local oldest = redis.call("ZPOPMIN", recent)
+  if #oldest == 0 then
+    redis.call("DEL", docs, bytes)
+    return 0
+  end
+  local doc = redis.call("HGET", docs, oldest[1])
+  if doc then
+    redis.call("HDEL", docs, oldest[1])
+    total = redis.call("DECRBY", bytes, string.len(oldest[1]) + string.len(doc))
+  end
+end
+return 1`)
+
+// touchQuery makes a stored document the most recent.
+var touchQuery = redis.NewScript(`
+redis.call("ZADD", KEYS[2], "XX", redis.call("INCR", KEYS[4]), ARGV[1])
+return 1`)

@@ -156,12 +156,52 @@ func TestRedisOutageFallsBackAndRecovers(t *testing.T) {
 	}
 }
 
+// Redis holds no persisted query over the size of one, and no more than
+// the total: registering past it forgets the least recently registered or
+// read, whoever registers.
+func TestSharedQueriesAreBounded(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv), open(t, srv)
+	ctx := context.Background()
+	const entry, total = 100, 1000
+	// Empty local caches, so that every Get asks Redis.
+	queries := func(s *Store) *QueryCache { return s.Queries(lru.New[string](1), entry, total) }
+	doc := func(i int) string { return fmt.Sprintf("{ a%03d }%s", i, strings.Repeat(" ", 80)) } // 88 bytes
+	queries(a).Add(ctx, "big", strings.Repeat(" ", entry+1))
+	if _, ok := queries(b).Get(ctx, "big"); ok {
+		t.Fatal("a document over the size of one was stored")
+	}
+	for i := range 20 {
+		queries([]*Store{a, b}[i%2]).Add(ctx, fmt.Sprintf("h%02d", i), doc(i))
+		queries(b).Get(ctx, "h00") // a document in use: read after each registration
+	}
+	// 91 bytes a hash and document: 10 fit in 1,000.
+	var kept []string
+	for i := range 20 {
+		if _, ok := queries(b).Get(ctx, fmt.Sprintf("h%02d", i)); ok {
+			kept = append(kept, fmt.Sprint(i))
+		}
+	}
+	if got := strings.Join(kept, ","); got != "0,11,12,13,14,15,16,17,18,19" {
+		t.Fatalf("kept %s; want the one in use and the 9 registered last", got)
+	}
+	keys := queries(a).queryKeys()
+	stored, _ := a.rdb.HGetAll(ctx, keys[0]).Result()
+	size := 0
+	for h, d := range stored {
+		size += len(h) + len(d)
+	}
+	if counted, _ := a.rdb.Get(ctx, keys[2]).Int(); size > total || counted != size {
+		t.Fatalf("Redis holds %d bytes of documents and counts %d; the bound is %d", size, counted, total)
+	}
+}
+
 func TestSharedQueriesAndOrders(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := open(t, srv), open(t, srv)
 	ctx := context.Background()
-	a.Queries(lru.New[string](10)).Add(ctx, "h1", "{ order(id: \"1\") { id } }")
-	if q, ok := b.Queries(lru.New[string](10)).Get(ctx, "h1"); !ok || !strings.Contains(q, "order") {
+	a.Queries(lru.New[string](10), 100, 1000).Add(ctx, "h1", "{ order(id: \"1\") { id } }")
+	if q, ok := b.Queries(lru.New[string](10), 100, 1000).Get(ctx, "h1"); !ok || !strings.Contains(q, "order") {
 		t.Fatal("a query registered on one replica is unknown to another")
 	}
 	openid := "o1"
