@@ -108,6 +108,9 @@ type ListPage struct {
 	Total     int
 	Uncounted bool
 	More      bool
+	// Scoped says every order of the page is the buyer's the query named
+	// (ListQuery.Buyer): the family filtered by buyer upstream.
+	Scoped bool
 }
 
 // ListFilter is a client's listOrders filter, as sent.
