@@ -161,7 +161,8 @@ func none(*walker, *ast.Field) int { return 0 }
 // or, for a buyer, the listing.BuyerPages list pages it scans. Where the
 // family's lists answer ids (the WeChat Store), it is a list call per
 // window of the range (ListWindow; a search has one), one more to go on
-// within the window it starts in, and a get per order.
+// within the window it starts in, and a get per order (one more for a
+// buyer).
 func (w *walker) page(sel *ast.Field) int {
 	switch {
 	case w.pagesLoadOrders:
@@ -170,7 +171,11 @@ func (w *walker) page(sel *ast.Field) int {
 			from, to := filterRange(sel.ArgumentMap(w.vars)["filter"])
 			windows = listing.Windows(from, to, w.now, w.window)
 		}
-		return windows + 1 + pageSize(sel, w.vars)
+		gets := pageSize(sel, w.vars)
+		if w.buyer {
+			gets++ // a buyer's page loads one more, to tell whether another of theirs follows
+		}
+		return windows + 1 + gets
 	case w.buyer:
 		return listing.BuyerPages
 	}

@@ -131,7 +131,7 @@ func TestCosts(t *testing.T) {
 		{"buyer's list page scans", page("listOrders", "first: 10", ""), nil, buyer, listing.BuyerPages},
 		{"buyer's search page with after-sale orders", page("searchOrders", ", first: 10", aftersales), nil, buyer, listing.BuyerPages + 10},
 		{"buyer's order", `{ order(id: "1") { id } }`, nil, buyer, 1},
-		{"buyer's Store page is one upstream page", page("listOrders", "first: 10", ""), nil, storeBuy, 1 + 1 + 10},
+		{"buyer's Store page is one upstream page and one more get", page("listOrders", "first: 10", ""), nil, storeBuy, 1 + 1 + 10 + 1},
 
 		{"orderEvents", `subscription { orderEvents { kind } }`, nil, minishop, 1},
 		{"orderEvents with after-sale orders", `subscription { orderEvents { order { id ` + aftersales + ` } } }`, nil, minishop, 2},

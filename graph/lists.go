@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -36,17 +37,20 @@ func loadPage[F any](ctx context.Context, field string, filter F, first *int, af
 var errNoLists = order.Errorf(codes.UpstreamUnavailable, "order lists are not available from this upstream", nil)
 
 // listRequest is what listOrders and searchOrders pass on: the paging
-// arguments, the caller's view (a buyer sees their own orders only), and
-// the request's order loader, primed with every listed order and loading
-// the orders of a family whose list answers ids only.
-func listRequest(ctx context.Context, family string, first *int, after *string) listing.Request {
+// arguments, who asks (their cursors are theirs alone) and what they may
+// see (a buyer sees their own orders only), and the request's order
+// loader, primed with every listed order and loading the orders of a
+// family whose list answers ids only.
+func (r *queryResolver) listRequest(ctx context.Context, first *int, after *string) listing.Request {
 	loaders := loader.For(ctx)
+	p := auth.FromContext(ctx)
 	req := listing.Request{
-		Family: family, First: first, After: after, Now: time.Now(),
+		Family: r.Family, Cursors: r.Cursors, Caller: strings.Join([]string{string(p.Role), p.Subject, p.Openid}, "\x00"),
+		First: first, After: after, Now: time.Now(), PagesLoadOrders: r.PagesLoadOrders,
 		Prime: func(o *order.Order) { loaders.Prime(ctx, o) },
 		Load:  func(ids []uint64) ([]*order.Order, []error) { return loaders.Orders(ctx, ids) },
 	}
-	if p := auth.FromContext(ctx); p.Role != auth.RoleMerchant {
+	if p.Role != auth.RoleMerchant {
 		req.Visible, req.Buyer = p.CanSee, p.Openid
 	}
 	return req

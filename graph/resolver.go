@@ -7,6 +7,7 @@ package graph
 
 import (
 	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -19,8 +20,12 @@ type Resolver struct {
 	// Lists pages through the family's orders; nil: listOrders and
 	// searchOrders are unavailable.
 	Lists order.Lister
-	// Family is the upstream family's name, carried in list cursors.
+	// Family is the upstream family's name, which list cursors are bound to.
 	Family string
+	// Cursors seals and opens list cursors.
+	Cursors *listing.Cursors
+	// PagesLoadOrders says the family's lists answer ids, each a get.
+	PagesLoadOrders bool
 	// Events is the process's order event bus; nil: orderEvents is
 	// unavailable (no Store push configured, no Mini Shop polling).
 	Events *events.Bus

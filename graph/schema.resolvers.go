@@ -62,7 +62,7 @@ func (r *queryResolver) ListOrders(ctx context.Context, filter *order.ListFilter
 		return nil, errNoLists
 	}
 	return loadPage(ctx, "listOrders", filter, first, after, func() (*order.OrderConnection, error) {
-		return listing.List(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+		return listing.List(ctx, r.Lists, filter, r.listRequest(ctx, first, after))
 	})
 }
 
@@ -71,7 +71,7 @@ func (r *queryResolver) SearchOrders(ctx context.Context, filter order.SearchFil
 		return nil, errNoLists
 	}
 	return loadPage(ctx, "searchOrders", filter, first, after, func() (*order.OrderConnection, error) {
-		return listing.Search(ctx, r.Lists, filter, listRequest(ctx, r.Family, first, after))
+		return listing.Search(ctx, r.Lists, filter, r.listRequest(ctx, first, after))
 	})
 }
 

@@ -100,6 +100,9 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	if !authn.Enabled() && mode != config.ModeSandbox {
 		log.Warn("AUTH_MODE=none with ALLOW_ANONYMOUS=true: anyone who can reach this server reads every order")
 	}
+	if cfg.HTTP.CursorSecret == "" && mode != config.ModeSandbox {
+		log.Warn("CURSOR_SECRET is not set: list cursors are keyed for this process alone, so they do not survive a restart or work on another replica")
+	}
 
 	m := metrics.New()
 	cfg.Upstream.Logger, cfg.Upstream.Metrics = log, m

@@ -64,7 +64,7 @@ func mustOpenServer(tb testing.TB, env map[string]string, tweaks ...func(*config
 	for _, tweak := range tweaks {
 		tweak(&cfg)
 	}
-	s.start(tb, cfg, wechattest.Secret, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"], vars["WECHAT_PUSH_TOKEN"], vars["WECHAT_PUSH_AES_KEY"])
+	s.start(tb, cfg, wechattest.Secret, vars["WECHAT_ACCESS_TOKEN"], vars["JWT_SECRET"], vars["CURSOR_SECRET"], vars["WECHAT_PUSH_TOKEN"], vars["WECHAT_PUSH_AES_KEY"])
 	return s
 }
 

@@ -170,6 +170,7 @@ var Settings = []setting{
 	{env: "API_KEYS", field: func(c *Config) any { return &c.raw.apiKeys }, help: "name:merchant:sha256hex entries, comma-separated"},
 	{env: "TRUSTED_DOCUMENTS", flag: "trusted-documents", field: func(c *Config) any { return &c.raw.trustedDocuments }, help: "persisted-document manifest of the client apps' operations (GraphQL Codegen's or Apollo's); set, callers without the merchant role run only those"},
 	{env: "TRUSTED_DOCUMENTS_ONLY", flag: "trusted-documents-only", field: func(c *Config) any { return &c.HTTP.TrustedDocumentsOnly }, help: "hold merchants to TRUSTED_DOCUMENTS too"},
+	{env: "CURSOR_SECRET", field: func(c *Config) any { return &c.HTTP.CursorSecret }, help: "key of list cursors, at least 32 bytes, the same on every replica (empty: a key per process; cursors then die with it)"},
 	{env: "RATE_LIMIT", flag: "rate-limit", field: func(c *Config) any { return &c.HTTP.RateLimit }, help: "requests per RATE_LIMIT_WINDOW per client (0: off)", zeroIsOff: true},
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
 	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
@@ -367,6 +368,9 @@ func (v *validator) check(c *Config, known family.Set) {
 		c.HTTP.CORSOrigins = []string{"*"}
 	}
 	v.auth(c)
+	if s := c.HTTP.CursorSecret; s != "" && len(s) < 32 {
+		v.fail("CURSOR_SECRET", "must be at least 32 bytes")
+	}
 	fam, err := known.Lookup(c.raw.family)
 	if err != nil {
 		v.fail("UPSTREAM_FAMILY", err.Error())

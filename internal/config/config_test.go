@@ -104,6 +104,8 @@ func TestAuthSettings(t *testing.T) {
 		"buyer API key":                 {with(map[string]string{"AUTH_MODE": "apikey", "API_KEYS": "a:buyer:" + strings.Repeat("ab", 32)}), "API_KEYS"},
 		"short hash":                    {with(map[string]string{"AUTH_MODE": "apikey", "API_KEYS": "a:merchant:abcd"}), "API_KEYS"},
 		"good keys":                     {with(map[string]string{"AUTH_MODE": "jwt,apikey", "JWT_SECRET": strings.Repeat("k", 32), "API_KEYS": "a:merchant:" + strings.Repeat("ab", 32)}), ""},
+		"short cursor secret":           {with(map[string]string{"ALLOW_ANONYMOUS": "true", "CURSOR_SECRET": "short"}), "CURSOR_SECRET"},
+		"cursor secret":                 {with(map[string]string{"ALLOW_ANONYMOUS": "true", "CURSOR_SECRET": strings.Repeat("c", 32)}), ""},
 		"bad proxy CIDR":                {with(map[string]string{"ALLOW_ANONYMOUS": "true", "TRUSTED_PROXIES": "10.0.0.0"}), "TRUSTED_PROXIES"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -68,8 +69,11 @@ type Config struct {
 	AfterSales order.AfterSaleSource
 	// Lists pages through orders; nil answers that lists are not available.
 	Lists order.Lister
-	// Family names the upstream family, which every list cursor carries.
+	// Family names the upstream family, which every list cursor is bound to.
 	Family string
+	// CursorSecret keys list cursors (CURSOR_SECRET); replicas that share
+	// it take each other's cursors. Empty: a key of this process alone.
+	CursorSecret string
 	// APQCache remembers persisted queries; nil: NewAPQCache, in process
 	// memory.
 	APQCache graphql.Cache[string]
@@ -189,7 +193,7 @@ const PushPath = "/wechat/events"
 // graphQL builds a gqlgen handler with the given transports and the
 // server's extensions.
 func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Events: cfg.Events, EventBuffer: cfg.EventBuffer}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Cursors: listing.NewCursors([]byte(cfg.CursorSecret)), PagesLoadOrders: cfg.Limits.PagesLoadOrders, Events: cfg.Events, EventBuffer: cfg.EventBuffer}})
 	srv := handler.New(schema)
 	for _, t := range transports {
 		srv.AddTransport(t)

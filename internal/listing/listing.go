@@ -7,10 +7,6 @@ package listing
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -32,12 +28,18 @@ const (
 
 // Request is what listOrders and searchOrders share.
 type Request struct {
-	Family string // the family's name, part of every cursor
-	First  *int
-	After  *string
-	Now    time.Time
+	Family string // the family's name, which every cursor is bound to
+	// Caller names who asks (their role, subject and openid): a cursor
+	// opens only for the caller it was made for.
+	Caller string
+	// Cursors seals the cursors handed out and opens the one in After.
+	Cursors *Cursors
+	First   *int
+	After   *string
+	Now     time.Time
 	// Visible says whether the caller may see an order; nil sees all. With
-	// it, pages are filtered and totalCount is not told.
+	// it (a buyer), pages hold only the orders it accepts, and nothing of
+	// the page (totalCount, hasNextPage, endCursor) is told of the others.
 	Visible func(*order.Order) bool
 	// Buyer is the openid a buyer's list is scoped to upstream, where the
 	// family can; "" for merchants.
@@ -47,26 +49,9 @@ type Request struct {
 	// Load fetches orders by id through the request's order loader, for a
 	// family whose list answers ids only; results align with ids.
 	Load func(ids []uint64) ([]*order.Order, []error)
-}
-
-// cursor is what an opaque cursor holds: whose list, which filter (as a
-// hash), the edge's absolute position, and the range the first page
-// resolved, so that "now" does not move under a walk.
-type cursor struct {
-	Family string `json:"f"`
-	Kind   string `json:"k"`
-	Filter string `json:"h"`
-	Pos    int    `json:"p"`
-	From   int64  `json:"a"`
-	To     int64  `json:"b"`
-	// Resume is the family's token to resume after Pos, for a family
-	// that pages by key.
-	Resume string `json:"r,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	// PagesLoadOrders says the family's lists answer ids, each loaded by a
+	// get, so that a buyer's scan asks for no more than the page needs.
+	PagesLoadOrders bool
 }
 
 func badInput(format string, args ...any) error {
@@ -84,12 +69,45 @@ func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, re
 	if err != nil {
 		return nil, err
 	}
-	start := cursor{Family: req.Family, Kind: "list", Filter: filterHash(f), From: q.From.Unix(), To: q.To.Unix()}
-	return page(ctx, req, start, f.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
+	b := req.bind("list", f)
+	here := cursor{Pos: -1, From: q.From.Unix(), To: q.To.Unix()}
+	if req.After != nil {
+		if here, err = b.open(*req.After); err != nil {
+			return nil, err
+		}
+		if err := here.within(f, req.Now); err != nil {
+			return nil, err
+		}
+	}
+	return page(ctx, req, b, here, f.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
 		q.From, q.To = time.Unix(c.From, 0), time.Unix(c.To, 0)
 		q.Status, q.Buyer, q.Offset, q.Limit, q.Resume = f.Status, req.Buyer, offset, limit, c.Resume
 		return lister.ListOrders(ctx, q)
 	})
+}
+
+// clockSkew is how far ahead of this replica's clock the end of a walk's
+// range may lie: the replica that began the walk may run a little ahead.
+const clockSkew = time.Minute
+
+// within re-checks a resumed cursor's range against the filter: it is the
+// range the filter's first page resolved (a filter without an end ended
+// it at that page's now, which is not in the future), so it keeps to the
+// filter's own bounds and to 366 days, as the first page did. A sealed
+// cursor cannot have been edited; this holds even were the secret out.
+func (c cursor) within(f order.ListFilter, now time.Time) error {
+	at := now
+	if f.CreatedTo == nil && f.UpdatedTo == nil {
+		if c.To > now.Add(clockSkew).Unix() {
+			return errNotACursor
+		}
+		at = time.Unix(c.To, 0)
+	}
+	q, err := resolve(f, at)
+	if err != nil || q.From.Unix() != c.From || q.To.Unix() != c.To {
+		return errNotACursor
+	}
+	return nil
 }
 
 // Search returns the page of lister's orders that match filter that req
@@ -106,19 +124,26 @@ func Search(ctx context.Context, lister order.Lister, filter order.SearchFilter,
 	if filter.PayFrom != nil && filter.PayTo != nil && !filter.PayFrom.Before(*filter.PayTo) {
 		return nil, badInput("the pay time range is empty: payFrom must be before payTo")
 	}
-	start := cursor{Family: req.Family, Kind: "search", Filter: filterHash(filter)}
-	return page(ctx, req, start, filter.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
+	b := req.bind("search", filter)
+	here := cursor{Pos: -1}
+	if req.After != nil {
+		var err error
+		if here, err = b.open(*req.After); err != nil {
+			return nil, err
+		}
+	}
+	return page(ctx, req, b, here, filter.Status, func(c cursor, offset, limit int) (order.ListPage, error) {
 		return lister.SearchOrders(ctx, order.SearchQuery{Filter: filter, Offset: offset, Limit: limit, Resume: c.Resume})
 	})
 }
 
-// page fetches the page after req.After (or the first), of req.First
-// orders at most, checking that the cursor belongs to start's list. A
-// merchant's page is one upstream page; a buyer's scans up to BuyerPages of
-// them for the buyer's own orders, unless the family fetches each listed
-// order (IDs): then a further page would cost first more fetches than the
-// query was charged, and the buyer follows the cursor instead.
-func page(ctx context.Context, req Request, start cursor, status *order.OrderStatus, fetch func(c cursor, offset, limit int) (order.ListPage, error)) (*order.OrderConnection, error) {
+// fetcher asks the upstream for limit orders from offset (a family that
+// pages by position) or after c.Resume (one that pages by key).
+type fetcher func(c cursor, offset, limit int) (order.ListPage, error)
+
+// page is the page after here (Pos -1: the first) of req.First orders at
+// most, of the exact status when one is asked: a merchant's or a buyer's.
+func page(ctx context.Context, req Request, b binding, here cursor, status *order.OrderStatus, fetch fetcher) (*order.OrderConnection, error) {
 	first := DefaultFirst
 	if req.First != nil {
 		first = *req.First
@@ -126,86 +151,155 @@ func page(ctx context.Context, req Request, start cursor, status *order.OrderSta
 	if first < 1 || first > MaxFirst {
 		return nil, badInput("first must be 1..%d, got %d", MaxFirst, first)
 	}
-	here := start
-	here.Pos = -1
-	if req.After != nil {
-		after, err := decode(*req.After)
-		if err != nil || after.Family != start.Family || after.Kind != start.Kind || after.Filter != start.Filter {
-			return nil, badInput("after is not a cursor of this field with this filter")
-		}
-		here = after
-	}
-
 	conn := &order.OrderConnection{Edges: []order.OrderEdge{}, PageInfo: order.PageInfo{HasPreviousPage: here.Pos >= 0}}
-	at, total, counted, more, ended := here, 0, true, false, false
-	next := here.Pos + 1
-	for scanned := 0; len(conn.Edges) < first && scanned < BuyerPages; scanned++ {
-		if scanned > 0 && budget.Left(ctx) < 1 {
-			more = true // the operation's budget is spent: the page ends here
-			break
-		}
-		offset := next
-		page, err := fetch(at, offset, first)
-		if err != nil {
-			return nil, err
-		}
-		orders, errs := pageOrders(req, page)
-		total, counted, more, ended = page.Total, !page.Uncounted, page.More, len(orders) == 0 && !page.More
-		for i, o := range orders {
-			pos := offset + i
-			next = pos + 1
-			if page.Resume != nil {
-				at.Resume = page.Resume[i]
-			}
-			// An order that could not be fetched cannot be filtered: it is
-			// shown as an edge with its error, which says nothing of it.
-			if errs[i] == nil && ((status != nil && o.Status != *status) || (req.Visible != nil && !req.Visible(o))) {
-				continue
-			}
-			c := at
-			c.Pos = pos
-			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: c.encode(), Order: o, Err: errs[i]})
-			if len(conn.Edges) == first {
-				more = more || i < len(orders)-1
-				break
-			}
-		}
-		if page.ResumeEnd != "" && next == offset+len(orders) {
-			at.Resume = page.ResumeEnd // the walk looked past its last order
-		}
-		if req.Visible == nil || page.IDs != nil || ended || (counted && next >= total) || (!counted && !more) {
-			break // a merchant's page is one upstream page; a buyer's may take several
-		}
+	var end cursor
+	var err error
+	if req.Visible == nil {
+		end, err = merchantPage(conn, req, b, here, first, status, fetch)
+	} else {
+		end, err = buyerPage(ctx, conn, req, b, here, first, status, fetch)
 	}
-	// An empty answer ends the list, whatever a stale total says: resuming
-	// from the same place would only get it again.
-	conn.PageInfo.HasNextPage = !ended && more
-	if counted {
-		conn.PageInfo.HasNextPage = !ended && next < total
+	if err != nil {
+		return nil, err
 	}
-	// end resumes where the scan stopped. The orders scanned after the last
-	// edge were not the caller's (another buyer's, or of a neighbouring
-	// status), so the last edge's cursor is end: continuing after it skips
-	// nothing the caller may see and scans nothing twice, and endCursor is
-	// the last edge's cursor, as Relay wants. With no edge, endCursor is
-	// null (Relay) unless the scan stopped short of the end: then it is end,
-	// so that a buyer whose scanned pages held none of their orders can go
-	// on; there is no last edge for it to contradict.
-	end := at
-	end.Pos = next - 1
+	// endCursor is the last edge's cursor, as Relay wants, and it is end.
+	s := b.seal(end)
 	switch {
 	case len(conn.Edges) > 0:
 		last := &conn.Edges[len(conn.Edges)-1]
-		last.Cursor = end.encode()
+		last.Cursor = s
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &last.Cursor
 	case conn.PageInfo.HasNextPage:
-		s := end.encode()
 		conn.PageInfo.EndCursor = &s
 	}
-	if req.Visible == nil && counted {
-		conn.TotalCount = &total
-	}
 	return conn, nil
+}
+
+// merchantPage fills conn with one upstream page and says where the next
+// page begins. Every order of the page is an edge (one that could not be
+// fetched with its error, which says nothing of it) but those of a
+// neighbouring status that a family's status filter also matches. The
+// next page begins after the whole upstream page: the orders after the
+// last edge were of another status. So with no edge while the list goes
+// on, endCursor is set, and a merchant gets past a page of neighbours.
+func merchantPage(conn *order.OrderConnection, req Request, b binding, here cursor, first int, status *order.OrderStatus, fetch fetcher) (cursor, error) {
+	page, err := fetch(here, here.Pos+1, first)
+	if err != nil {
+		return cursor{}, err
+	}
+	orders, errs := pageOrders(req, page)
+	at := here
+	for i, o := range orders {
+		at = at.next(page, i)
+		if errs[i] == nil && status != nil && o.Status != *status {
+			continue
+		}
+		conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: b.seal(at), Order: o, Err: errs[i]})
+	}
+	if page.ResumeEnd != "" {
+		at.Resume = page.ResumeEnd // the walk looked past its last order
+	}
+	// An empty answer ends the list, whatever a stale total says: resuming
+	// from the same place would only get it again; unless the lister
+	// stopped short of the page (its walk ran out of budget).
+	ended := len(orders) == 0 && !page.More
+	if page.Uncounted {
+		conn.PageInfo.HasNextPage = !ended && page.More
+	} else {
+		conn.PageInfo.HasNextPage = !ended && at.Pos+1 < page.Total
+		conn.TotalCount = &page.Total
+	}
+	return at, nil
+}
+
+// buyerPage fills conn with the buyer's own orders, scanning BuyerPages
+// upstream pages at most (one, for a family whose list answers ids, each
+// of which is a get), and says where the next page begins; it begins in
+// the upstream page where this one stopped, which the scan reads again. It answers over
+// what the buyer may see alone:
+//
+//   - an edge is an order of the buyer's; an order that could not be
+//     fetched is not shown, since its error would tell that something is
+//     there;
+//   - hasNextPage is true only when the scan found a further order of the
+//     buyer's after the page's last edge. When the scan reaches its bound
+//     first, the page answers as if the list ended there: telling the two
+//     apart would tell the buyer that others have orders in the range (or
+//     that the person whose phone number they searched for has some);
+//   - so a page without an edge has neither endCursor nor hasNextPage, the
+//     same whether the scan met nothing or only others' orders;
+//   - the next page begins right before the further order found, or else
+//     after all that was scanned; the cursor saying so is sealed;
+//   - but where the family listed the buyer's orders alone (page.Scoped),
+//     the scan met no one else's, and hasNextPage says whether the list
+//     goes on, as a merchant's does.
+//
+// The price of telling nothing of others: a buyer's orders that lie behind
+// more than a scan's worth of others' orders in one range are not reached
+// from the orders before them; docs/operations.md says what to do.
+func buyerPage(ctx context.Context, conn *order.OrderConnection, req Request, b binding, here cursor, first int, status *order.OrderStatus, fetch fetcher) (cursor, error) {
+	at, end := here, cursor{}
+	scoped, more := false, false
+	for scanned := 0; scanned < BuyerPages && !conn.PageInfo.HasNextPage; scanned++ {
+		if scanned > 0 && budget.Left(ctx) < 1 {
+			break // the operation's budget is spent: the scan ends here
+		}
+		// Ids cost a get each: one more than the page, to know whether
+		// another follows. Whole orders cost a call however many: as many
+		// as a page may hold, from the start of the upstream's page, so
+		// that each is one call.
+		offset, limit := at.Pos+1, first+1
+		if !req.PagesLoadOrders {
+			limit = MaxFirst
+			offset -= offset % limit
+		}
+		page, err := fetch(at, offset, limit)
+		if err != nil {
+			return cursor{}, err
+		}
+		orders, errs := pageOrders(req, page)
+		skip := at.Pos + 1 - offset
+		if page.Resume != nil {
+			skip = 0 // the upstream resumed after at.Resume, not at offset
+		}
+		for i := skip; i < len(orders); i++ {
+			before := at
+			at = at.next(page, i)
+			if errs[i] != nil || (status != nil && orders[i].Status != *status) || !req.Visible(orders[i]) {
+				continue
+			}
+			if len(conn.Edges) == first {
+				conn.PageInfo.HasNextPage, end = true, before
+				break
+			}
+			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: b.seal(at), Order: orders[i]})
+		}
+		scoped, more = page.Scoped, len(orders) > skip && page.More
+		if !page.Uncounted {
+			more = len(orders) > skip && at.Pos+1 < page.Total
+		}
+		if page.IDs != nil || !more {
+			break // an ids page loads each order: one is what a page was charged
+		}
+	}
+	if !conn.PageInfo.HasNextPage {
+		end = at
+		// A scan of the buyer's orders alone met no one else's: whether
+		// more follows says nothing of others, and the buyer gets past a
+		// run of their own orders of a neighbouring status as a merchant
+		// does.
+		conn.PageInfo.HasNextPage = scoped && more
+	}
+	return end, nil
+}
+
+// next is the cursor after the i-th order of page, which follows c.
+func (c cursor) next(page order.ListPage, i int) cursor {
+	c.Pos++
+	if page.Resume != nil {
+		c.Resume = page.Resume[i]
+	}
+	return c
 }
 
 // pageOrders is page's orders, as listed or loaded by id through the
@@ -272,23 +366,4 @@ func resolve(f order.ListFilter, now time.Time) (order.ListQuery, error) {
 		return order.ListQuery{}, badInput("the time range spans more than 366 days")
 	}
 	return q, nil
-}
-
-// filterHash identifies a filter as the client sent it.
-func filterHash(f any) string {
-	b, _ := json.Marshal(f)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
-}
-
-func decode(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err == nil && (c.Pos < 0 || (c.Kind == "list" && c.From >= c.To)) {
-		err = fmt.Errorf("cursor out of range")
-	}
-	return c, err
 }

@@ -2,10 +2,14 @@ package listing
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +19,9 @@ import (
 
 // fake is an order.Lister over orders kept newest first, as an upstream
 // keeps them. Plain, it pages by offset and counts (Mini Shop); keyed, it
-// answers ids and a resume token per id without a total, ignoring offsets
-// (the WeChat Store). Its status filter also matches the statuses in
-// neighbours, as the Store's does.
+// answers ids and a resume token per id without a total, ignoring offsets,
+// and its list keeps to the buyer asked for (the WeChat Store). Its status
+// filter also matches the statuses in neighbours, as the Store's does.
 type fake struct {
 	orders     []*order.Order
 	keyed      bool
@@ -36,11 +40,13 @@ func (f *fake) ListOrders(_ context.Context, q order.ListQuery) (order.ListPage,
 		if q.Field == order.Updated {
 			t = *o.UpdateTime
 		}
-		if !t.Before(q.From) && t.Before(q.To) && f.matches(q.Status, o) {
+		if !t.Before(q.From) && t.Before(q.To) && f.matches(q.Status, o) && (!f.keyed || q.Buyer == "" || *o.Openid == q.Buyer) {
 			in = append(in, o)
 		}
 	}
-	return f.page(in, q.Offset, q.Limit, q.Resume)
+	p, err := f.page(in, q.Offset, q.Limit, q.Resume)
+	p.Scoped = f.keyed && q.Buyer != ""
+	return p, err
 }
 
 // SearchOrders matches every order of the status asked for.
@@ -132,13 +138,16 @@ func families() map[string]*fake {
 	}
 }
 
+// keys is the cursors of the tests' replicas, which share a secret.
+var keys = NewCursors([]byte("a secret of the tests, 32 bytes at least"))
+
 func merchant(f *fake) Request {
-	return Request{Family: "test", Now: now, Load: f.load}
+	return Request{Family: "test", Caller: "merchant", Cursors: keys, Now: now, Load: f.load, PagesLoadOrders: f.keyed}
 }
 
 func buyer(f *fake, openid string) Request {
 	req := merchant(f)
-	req.Buyer = openid
+	req.Caller, req.Buyer = "buyer "+openid, openid
 	req.Visible = func(o *order.Order) bool { return o.Openid != nil && *o.Openid == openid }
 	return req
 }
@@ -168,8 +177,9 @@ func want(list []*order.Order, keep func(*order.Order) bool) []uint64 {
 
 // checkPage holds a page to Relay's rules: endCursor is the last edge's
 // cursor and startCursor the first's; with no edge, endCursor is set
-// exactly when there is more to scan.
-func checkPage(t *testing.T, c *order.OrderConnection, first int, after bool) {
+// exactly when there is more to scan, which for a buyer is never: a buyer
+// is told of nothing but their own orders.
+func checkPage(t *testing.T, c *order.OrderConnection, first int, after bool, buyer bool) {
 	t.Helper()
 	pi := c.PageInfo
 	if len(c.Edges) > first {
@@ -179,7 +189,7 @@ func checkPage(t *testing.T, c *order.OrderConnection, first int, after bool) {
 		t.Fatalf("hasPreviousPage %v after a cursor %v", pi.HasPreviousPage, after)
 	}
 	if len(c.Edges) == 0 {
-		if pi.StartCursor != nil || (pi.EndCursor != nil) != pi.HasNextPage {
+		if pi.StartCursor != nil || (pi.EndCursor != nil) != pi.HasNextPage || (buyer && pi.HasNextPage) {
 			t.Fatalf("a page with no edges: startCursor %q, endCursor %q, hasNextPage %v", text(pi.StartCursor), text(pi.EndCursor), pi.HasNextPage)
 		}
 		return
@@ -220,7 +230,7 @@ func walk(t *testing.T, f *fake, filter *order.ListFilter, req Request, sizes ..
 		case scans > 1 && (req.Visible == nil || f.keyed):
 			t.Fatalf("page %d made %d upstream calls for a merchant or ids only", i, scans)
 		}
-		checkPage(t, c, *req.First, i > 0)
+		checkPage(t, c, *req.First, i > 0, req.Visible != nil)
 		visited = append(visited, ids(c)...)
 		pages = append(pages, c)
 		if !c.PageInfo.HasNextPage {
@@ -276,19 +286,17 @@ func TestMerchantWalk(t *testing.T) {
 }
 
 // A buyer's walk visits each of the buyer's orders once and none of
-// anyone else's. Across the gap of 26 orders of others, a page with no
-// edge still resumes the scan; nothing is scanned twice.
+// anyone else's, across the gap of 26 orders of others, within BuyerPages
+// calls a page (walk checks); totalCount is never told. On the keyed
+// family the list keeps to the buyer upstream.
 func TestBuyerWalk(t *testing.T) {
 	for name, f0 := range families() {
-		for _, sizes := range [][]int{{1}, {2}, {5}, {3, 1, 4}, {100}} {
+		for _, sizes := range [][]int{{1}, {2}, {5}, {3, 1, 4}, {13}, {100}} {
 			t.Run(fmt.Sprint(name, sizes), func(t *testing.T) {
 				f := &fake{orders: f0.orders, keyed: f0.keyed}
 				got, pages := walk(t, f, days60, buyer(f, "B"), sizes...)
 				if w := want(f.orders, func(o *order.Order) bool { return *o.Openid == "B" }); !slices.Equal(got, w) {
 					t.Fatalf("visited %v, want %v", got, w)
-				}
-				if at := positions(f); !slices.IsSorted(at) || len(slices.Compact(slices.Clone(at))) != len(at) {
-					t.Fatalf("upstream calls began at %v: a position scanned twice", at)
 				}
 				for _, p := range pages {
 					if p.TotalCount != nil {
@@ -300,26 +308,95 @@ func TestBuyerWalk(t *testing.T) {
 	}
 }
 
-// A buyer whose scanned pages hold none of their orders gets no edge, and
-// an endCursor that resumes after the scan: BuyerPages calls, then on.
-func TestBuyerScanIsBounded(t *testing.T) {
+// hasNextPage tells a buyer that an order of theirs follows, not that the
+// upstream has more: a page that holds the buyer's last order says false,
+// though others' orders come after it.
+func TestBuyerHasNextPageOnlyWhenTheirOrderFollows(t *testing.T) {
 	f := &fake{orders: catalogue()}
 	req := buyer(f, "B")
-	req.First = ptr(2)
-	req.After = ptr(cursor{Family: "test", Kind: "list", Filter: filterHash(*days60), Pos: 3, From: days60.CreatedFrom.Unix(), To: now.Unix()}.encode())
+	req.First = ptr(13) // all of B's
 	c, err := List(context.Background(), f, days60, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.lists) != BuyerPages || len(c.Edges) != 0 || !c.PageInfo.HasNextPage || c.PageInfo.EndCursor == nil {
-		t.Fatalf("%d calls, %d edges, pageInfo %+v", len(f.lists), len(c.Edges), c.PageInfo)
+	if len(c.Edges) != 13 || c.PageInfo.HasNextPage {
+		t.Fatalf("%d edges, hasNextPage %v", len(c.Edges), c.PageInfo.HasNextPage)
 	}
-	req.After = c.PageInfo.EndCursor
-	if _, err := List(context.Background(), f, days60, req); err != nil {
-		t.Fatal(err)
+	req.First = ptr(12)
+	if c, err = List(context.Background(), f, days60, req); err != nil || !c.PageInfo.HasNextPage {
+		t.Fatalf("one of B's orders follows the page: hasNextPage %v, %v", c.PageInfo.HasNextPage, err)
 	}
-	if got, w := f.lists[BuyerPages].Offset, 4+BuyerPages*2; got != w {
-		t.Fatalf("the next page resumed at %d, want %d", got, w)
+}
+
+// others is n orders of A, one a minute back from now, then one of B's.
+func others(n int) []*order.Order {
+	var list []*order.Order
+	for i := range n + 1 {
+		created := now.Add(-time.Duration(i+1) * time.Minute)
+		openid := "A"
+		if i == n {
+			openid = "B"
+		}
+		list = append(list, &order.Order{ID: uint64(5000 + i), Status: order.StatusToBeShipped, Openid: &openid, CreateTime: &created, UpdateTime: &created})
+	}
+	return list
+}
+
+// A buyer's page is the same, byte for byte, whether the range holds no
+// orders or a thousand of others': a scan that reaches its bound without
+// an order of the buyer's answers as if the list ended there. Within the
+// bound (here 400 orders of others on Mini Shop) the buyer's order is
+// reached.
+func TestBuyerScanSaysNothingOfOthers(t *testing.T) {
+	answer := func(f *fake, first int) (string, *order.OrderConnection) {
+		req := buyer(f, "B")
+		req.First = &first
+		c, err := List(context.Background(), f, days60, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(c)
+		return string(b), c
+	}
+	for _, first := range []int{1, 20} {
+		empty, _ := answer(&fake{}, first)
+		crowded := &fake{orders: others(1000)}
+		got, _ := answer(crowded, first)
+		if got != empty {
+			t.Fatalf("first %d: behind 1000 orders of others the page is %s; with no orders at all %s", first, got, empty)
+		}
+		if len(crowded.lists) != BuyerPages {
+			t.Fatalf("first %d: %d upstream calls, want %d", first, len(crowded.lists), BuyerPages)
+		}
+		near := &fake{orders: others(400)}
+		if _, c := answer(near, first); len(c.Edges) != 1 || c.PageInfo.HasNextPage {
+			t.Fatalf("first %d: behind 400 orders of others: %d edges, %+v", first, len(c.Edges), c.PageInfo)
+		}
+		if n := len(near.lists); n > BuyerPages {
+			t.Fatalf("first %d: %d upstream calls", first, n)
+		}
+	}
+}
+
+// A search by what matches other people's orders only answers a buyer
+// exactly as a search that matches nothing does, on both families.
+func TestBuyerSearchSaysNothingOfOthers(t *testing.T) {
+	for name, f0 := range families() {
+		for _, first := range []int{1, 5, 100} {
+			answer := func(f *fake) string {
+				req := buyer(f, "nobody")
+				req.First = &first
+				c, err := Search(context.Background(), f, order.SearchFilter{TelNumber: ptr("13800000000")}, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := json.Marshal(c)
+				return string(b)
+			}
+			if matches, none := answer(&fake{orders: f0.orders, keyed: f0.keyed}), answer(&fake{keyed: f0.keyed}); matches != none {
+				t.Fatalf("%s first %d: a search matching others' orders answered %s, one matching nothing %s", name, first, matches, none)
+			}
+		}
 	}
 }
 
@@ -373,18 +450,29 @@ func TestStatusFilterNarrows(t *testing.T) {
 }
 
 // On a family that answers ids, an order that cannot be fetched is an
-// edge with its error, not filtered out and not failing the page.
-func TestUnfetchableOrderIsAnEdge(t *testing.T) {
-	f := &fake{orders: catalogue(), keyed: true, unfetchable: map[uint64]bool{1002: true}}
-	req := buyer(f, "B")
+// edge with its error for a merchant, not filtering it out and not failing
+// the page; a buyer is not shown it, since it might be anyone's.
+func TestUnfetchableOrder(t *testing.T) {
+	f := &fake{orders: catalogue(), keyed: true, unfetchable: map[uint64]bool{1002: true, 1003: true}}
+	req := merchant(f)
 	req.First = ptr(3)
 	c, err := List(context.Background(), f, days60, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkPage(t, c, 3, false)
+	checkPage(t, c, 3, false, false)
 	if len(c.Edges) != 3 || c.Edges[2].Order != nil || !order.IsCode(c.Edges[2].Err, codes.UpstreamUnavailable) {
 		t.Fatalf("edges %+v", c.Edges)
+	}
+	req = buyer(f, "B")
+	req.First = ptr(3)
+	if c, err = Search(context.Background(), f, order.SearchFilter{Title: ptr("x")}, req); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.Edges {
+		if e.Err != nil || e.Order == nil || e.Order.ID == 1003 {
+			t.Fatalf("a buyer was shown %+v", e)
+		}
 	}
 }
 
@@ -412,27 +500,42 @@ func (s staleTotal) SearchOrders(ctx context.Context, q order.SearchQuery) (orde
 // A search pages like a list, and its cursors are not a list's.
 func TestSearchWalk(t *testing.T) {
 	for name, f := range families() {
-		req := buyer(f, "B")
-		req.First = ptr(3)
-		filter := order.SearchFilter{Title: ptr("x")}
-		var got []uint64
-		for i := 0; ; i++ {
-			c, err := Search(context.Background(), f, filter, req)
-			if err != nil {
-				t.Fatal(err)
+		for _, who := range []string{"", "B"} {
+			req := merchant(f)
+			keep := func(*order.Order) bool { return true }
+			if who != "" {
+				req, keep = buyer(f, who), func(o *order.Order) bool { return *o.Openid == who }
 			}
-			checkPage(t, c, 3, i > 0)
-			got = append(got, ids(c)...)
-			if !c.PageInfo.HasNextPage {
-				break
+			req.First = ptr(3)
+			if who != "" && f.keyed {
+				// A search does not keep to a buyer upstream: a page is a
+				// page of ids, as it was charged, and the gap of 26
+				// orders of others is more than a scan's worth.
+				req.First = ptr(MaxFirst)
 			}
-			req.After = c.PageInfo.EndCursor
-		}
-		if w := want(f.orders, func(o *order.Order) bool { return *o.Openid == "B" }); !slices.Equal(got, w) {
-			t.Fatalf("%s: visited %v, want %v", name, got, w)
-		}
-		if _, err := List(context.Background(), f, nil, req); !order.IsCode(err, codes.BadUserInput) {
-			t.Fatalf("%s: a search cursor passed to a list: %v", name, err)
+			filter := order.SearchFilter{Title: ptr("x")}
+			var got []uint64
+			for i := 0; ; i++ {
+				c, err := Search(context.Background(), f, filter, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPage(t, c, *req.First, i > 0, who != "")
+				got = append(got, ids(c)...)
+				if !c.PageInfo.HasNextPage {
+					break
+				}
+				req.After = c.PageInfo.EndCursor
+			}
+			if w := want(f.orders, keep); !slices.Equal(got, w) {
+				t.Fatalf("%s %q: visited %v, want %v", name, who, got, w)
+			}
+			if req.After == nil {
+				continue
+			}
+			if _, err := List(context.Background(), f, nil, req); !order.IsCode(err, codes.BadUserInput) {
+				t.Fatalf("%s: a search cursor passed to a list: %v", name, err)
+			}
 		}
 	}
 }
@@ -464,6 +567,9 @@ func TestRangesAndDefaults(t *testing.T) {
 }
 
 // What is refused is refused before any upstream call, as BAD_USER_INPUT.
+// A cursor opens only in the scope it was sealed for, unedited; even one
+// sealed with the secret (were it out) is held to its filter's range, and
+// its position cannot overflow.
 func TestRefusals(t *testing.T) {
 	f := &fake{orders: catalogue()}
 	list := func(filter *order.ListFilter, first *int, after *string) error {
@@ -479,34 +585,56 @@ func TestRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := page.PageInfo.EndCursor
-	c, _ := decode(*good)
-	forged := func(edit func(*cursor)) *string {
+	c, err := merchant(f).bind("list", *days60).open(*good)
+	if err != nil || c.Pos != 4 {
+		t.Fatalf("the good cursor opens to %+v, %v", c, err)
+	}
+	// sealed is c, edited, sealed for req's caller, the field and filter.
+	sealed := func(req Request, field string, filter any, edit func(*cursor)) *string {
 		d := c
 		edit(&d)
-		return ptr(d.encode())
+		return ptr(req.bind(field, filter).seal(d))
 	}
+	same := func(*cursor) {}
+	other := merchant(f)
+	other.Family = "other"
+	stranger := buyer(f, "B")
+	replica := merchant(f)
+	replica.Cursors = NewCursors(nil)
+	flipped := []byte(*good)
+	flipped[len(flipped)/2] ^= 1
 	from := now.Add(-time.Hour)
 	for name, err := range map[string]error{
-		"first 0":            list(nil, ptr(0), nil),
-		"first -1":           list(nil, ptr(-1), nil),
-		"first 101":          list(nil, ptr(MaxFirst+1), nil),
-		"both ranges":        list(&order.ListFilter{CreatedFrom: &from, UpdatedTo: &now}, nil, nil),
-		"empty range":        list(&order.ListFilter{CreatedFrom: &now, CreatedTo: &from}, nil, nil),
-		"over 366 days":      list(&order.ListFilter{CreatedFrom: ptr(now.Add(-MaxSpan - time.Second)), CreatedTo: &now}, nil, nil),
-		"another filter":     list(&order.ListFilter{CreatedFrom: ptr(now.Add(-59 * 24 * time.Hour))}, nil, good),
-		"no filter":          list(nil, nil, good),
-		"another family":     list(days60, nil, forged(func(c *cursor) { c.Family = "other" })),
-		"a search's":         list(days60, nil, forged(func(c *cursor) { c.Kind = "search" })),
-		"negative position":  list(days60, nil, forged(func(c *cursor) { c.Pos = -1 })),
-		"empty cursor range": list(days60, nil, forged(func(c *cursor) { c.To = c.From })),
-		"not a cursor":       list(days60, nil, ptr("bm90IGEgY3Vyc29y")),
-		"not base64":         list(days60, nil, ptr("%%%")),
-		"empty search":       searchErr(f, order.SearchFilter{}),
-		"bad order id":       searchErr(f, order.SearchFilter{OrderID: ptr("12ab")}),
-		"empty pay range":    searchErr(f, order.SearchFilter{PayFrom: &now, PayTo: &from}),
-		"search first 101":   searchErr(f, order.SearchFilter{Title: ptr("x")}, MaxFirst+1),
-		"search list cursor ": func() error {
-			_, err := Search(context.Background(), f, order.SearchFilter{Title: ptr("x")}, Request{Family: "test", Now: now, After: good})
+		"first 0":              list(nil, ptr(0), nil),
+		"first -1":             list(nil, ptr(-1), nil),
+		"first 101":            list(nil, ptr(MaxFirst+1), nil),
+		"both ranges":          list(&order.ListFilter{CreatedFrom: &from, UpdatedTo: &now}, nil, nil),
+		"empty range":          list(&order.ListFilter{CreatedFrom: &now, CreatedTo: &from}, nil, nil),
+		"over 366 days":        list(&order.ListFilter{CreatedFrom: ptr(now.Add(-MaxSpan - time.Second)), CreatedTo: &now}, nil, nil),
+		"another filter":       list(&order.ListFilter{CreatedFrom: ptr(now.Add(-59 * 24 * time.Hour))}, nil, good),
+		"no filter":            list(nil, nil, good),
+		"edited":               list(days60, nil, ptr(string(flipped))),
+		"another family's":     list(days60, nil, sealed(other, "list", *days60, same)),
+		"a search's":           list(days60, nil, sealed(merchant(f), "search", *days60, same)),
+		"another caller's":     list(days60, nil, sealed(stranger, "list", *days60, same)),
+		"another secret's":     list(days60, nil, sealed(replica, "list", *days60, same)),
+		"a wider range":        list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.From -= 300 * 24 * 3600 })),
+		"over 366 days sealed": list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.From = c.To - 400*24*3600 })),
+		"a later end":          list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.To += 3600 })),
+		"empty cursor range":   list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.To = c.From })),
+		"negative position":    list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.Pos = -1 })),
+		"position near 2^63":   list(days60, nil, sealed(merchant(f), "list", *days60, func(c *cursor) { c.Pos = math.MaxInt64 - 1 })),
+		"too long":             list(days60, nil, ptr(strings.Repeat("A", maxCursorLen+1))),
+		"not a cursor":         list(days60, nil, ptr("bm90IGEgY3Vyc29y")),
+		"not base64":           list(days60, nil, ptr("%%%")),
+		"empty search":         searchErr(f, order.SearchFilter{}),
+		"bad order id":         searchErr(f, order.SearchFilter{OrderID: ptr("12ab")}),
+		"empty pay range":      searchErr(f, order.SearchFilter{PayFrom: &now, PayTo: &from}),
+		"search first 101":     searchErr(f, order.SearchFilter{Title: ptr("x")}, MaxFirst+1),
+		"search list cursor": func() error {
+			req := merchant(f)
+			req.After = good
+			_, err := Search(context.Background(), f, order.SearchFilter{Title: ptr("x")}, req)
 			return err
 		}(),
 	} {
@@ -519,6 +647,32 @@ func TestRefusals(t *testing.T) {
 	}
 	if err := list(days60, nil, good); err != nil {
 		t.Fatalf("the good cursor: %v", err)
+	}
+}
+
+// Cursors are sealed: the text shows nothing of the position or range, two
+// cursors of one position differ, and a replica with the same secret
+// opens them where one with another does not.
+func TestCursorsAreSealed(t *testing.T) {
+	b := merchant(&fake{}).bind("list", *days60)
+	c := cursor{Pos: 4, From: days60.CreatedFrom.Unix(), To: now.Unix(), Resume: "resume-token"}
+	one, two := b.seal(c), b.seal(c)
+	if one == two {
+		t.Fatal("two seals of one cursor are the same text")
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(one)
+	for _, shown := range []string{"resume-token", fmt.Sprint(c.To), `"p"`} {
+		if strings.Contains(string(raw), shown) || strings.Contains(one, shown) {
+			t.Fatalf("the cursor shows %q", shown)
+		}
+	}
+	b.cursors = NewCursors([]byte("a secret of the tests, 32 bytes at least"))
+	if got, err := b.open(two); err != nil || got != c {
+		t.Fatalf("a replica with the same secret opened %+v, %v", got, err)
+	}
+	b.cursors = NewCursors([]byte("another secret of the tests, 32 bytes"))
+	if _, err := b.open(one); err == nil {
+		t.Fatal("a replica with another secret opened the cursor")
 	}
 }
 

@@ -112,6 +112,9 @@ type ListPage struct {
 	// past the last id: a walk that stopped short of its page (the
 	// operation's budget was spent) and may have passed empty stretches.
 	ResumeEnd string
+	// Scoped says every order of the page is the buyer's the query named
+	// (ListQuery.Buyer): the family filtered by buyer upstream.
+	Scoped bool
 }
 
 // ListFilter is a client's listOrders filter, as sent.

@@ -43,7 +43,7 @@ func (l *Lists) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPa
 	// [From, To) in whole seconds, as inclusive Unix bounds.
 	from, to := q.From.Unix(), q.To.Add(-time.Second).Unix()
 	windows := int((to - from + int64(window/time.Second)) / int64(window/time.Second))
-	return l.walk(ctx, q.Resume, q.Limit, windows, func(w int, key string) any {
+	page, err := l.walk(ctx, q.Resume, q.Limit, windows, func(w int, key string) any {
 		end := to - int64(w)*int64(window/time.Second)
 		r := timeRange{Start: max(from, end-int64(window/time.Second)+1), End: end}
 		req := listRequest{Status: status, Openid: q.Buyer, PageSize: pageSize, NextKey: key}
@@ -54,6 +54,8 @@ func (l *Lists) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPa
 		}
 		return req
 	}, "/channels/ec/order/list/get")
+	page.Scoped = q.Buyer != ""
+	return page, err
 }
 
 // SearchOrders returns the ids of the q.Limit orders after q.Resume that
