@@ -91,9 +91,22 @@ func TestStoreAfterSalesStayWithinTheCharge(t *testing.T) {
 		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7200","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
 	}
 	s.Fake.SetOrder(7200, storeOrder(7200, 20, "o1", time.Unix(1714112400, 0), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
-	r := s.post(t, `{ order(id: "7200") { id aftersaleDetail { aftersaleOrderList { aftersaleOrder { id } } } } }`, nil)
+	query := `{ order(id: "7200") { id aftersaleDetail { aftersaleOrderList { aftersaleOrder { id } } } } }`
+	r := s.post(t, query, nil)
 	if n := upstreamCalls(s); n != 2 { // order(id:) with after-sale orders costs 2
 		t.Fatalf("%d upstream calls for a query charged 2: %s", n, r.Raw)
+	}
+	// The same over a WebSocket: the same charge, the same calls.
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", query)
+	if m := c.next(5 * time.Second); !strings.Contains(string(m.Payload), "COST_LIMIT_EXCEEDED") {
+		t.Fatalf("over a WebSocket: %s", m.Payload)
+	}
+	if n := upstreamCalls(s); n != 4 {
+		t.Fatalf("%d upstream calls for the query sent twice, charged 2 each", n)
 	}
 	refused := 0
 	for _, e := range r.Errors {
