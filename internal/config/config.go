@@ -398,7 +398,9 @@ func (v *validator) check(c *Config, known family.Set) {
 	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !ephemeral(c.Addr) {
 		v.fail("ADMIN_ADDR", "must differ from ADDR: pprof never goes on the public port")
 	}
-	v.push(c, known)
+	if c.Family.Name != "" { // an unknown family has failed already
+		v.push(c, known)
+	}
 	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
 		v.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
 	}

@@ -126,7 +126,7 @@ func New(cfg Config) http.Handler {
 	}
 	if l := cfg.Limits; l.MaxCost == 0 && l.MaxDepth == 0 && l.MaxAliases == 0 {
 		cfg.Limits = def.Limits
-		cfg.Limits.PagesLoadOrders = l.PagesLoadOrders
+		cfg.Limits.PagesLoadOrders, cfg.Limits.ListWindow = l.PagesLoadOrders, l.ListWindow
 	}
 	if cfg.MaxTokens <= 0 {
 		cfg.MaxTokens = def.MaxTokens

@@ -275,6 +275,11 @@ func buyerPage(ctx context.Context, conn *order.OrderConnection, req Request, b 
 			conn.Edges = append(conn.Edges, order.OrderEdge{Cursor: b.seal(at), Order: orders[i]})
 		}
 		scoped, more = page.Scoped, len(orders) > skip && page.More
+		if page.ResumeEnd != "" && !conn.PageInfo.HasNextPage {
+			// The walk stopped short (its budget was spent), past its last
+			// order: go on from where it stopped.
+			at.Resume, more = page.ResumeEnd, true
+		}
 		if !page.Uncounted {
 			more = len(orders) > skip && at.Pos+1 < page.Total
 		}

@@ -83,14 +83,14 @@ func (l *Lists) SearchOrders(ctx context.Context, q order.SearchQuery) (order.Li
 // pages fetches the orders at [offset, offset+limit) of path's answers to
 // req, whose page fields are pf, in one call, so that a page costs what the
 // query cost charged for it wherever a walk resumes: the page size is the
-// smallest from limit up to 4 × limit whose page holds them all. Pages of
-// limit orders hold an offset on a boundary, and one of the sizes almost
+// smallest from limit up to maxPageSize whose page holds them all. Pages of
+// limit orders hold an offset on a boundary, and one of the sizes nearly
 // always fits another; where none does, the page is what pages of limit
 // orders hold from offset on, fewer than limit, and the next page goes on
 // from there.
 func (l *Lists) pages(ctx context.Context, path string, req any, pf *pageFields, offset, limit int) (order.ListPage, error) {
 	size := limit
-	for size < 4*limit && offset/size != (offset+limit-1)/size {
+	for size < maxPageSize && offset/size != (offset+limit-1)/size {
 		size++
 	}
 	if offset/size != (offset+limit-1)/size {
@@ -105,6 +105,11 @@ func (l *Lists) pages(ctx context.Context, path string, req any, pf *pageFields,
 	limit = min(limit, size-offset%size)
 	return order.ListPage{Orders: orders[:min(limit, len(orders))], Total: int(resp.Total.V)}, nil
 }
+
+// maxPageSize is the largest page asked for. Mini Shop documents no
+// maximum; 100 is what other WeChat list calls allow, and what a page of
+// the API's own examples never exceeds.
+const maxPageSize = 100
 
 // statusCode is the upstream's code of a status filter, nil for none.
 var statusCode = orderjson.StatusFilter(orderStatuses)

@@ -67,12 +67,15 @@ func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	return o, err
 }
 
-// Forget drops the order from the backend, then from what next holds.
+// Forget drops the order from what next holds (a fetch in flight), then
+// from the backend. In that order: a fetch that joins the call in flight
+// after the backend's forget would carry the new stamp, and cache the
+// order from before the change.
 func (s *Source) Forget(ctx context.Context, id uint64) {
-	s.backend.Forget(ctx, id)
 	if f, ok := s.next.(order.Forgetter); ok {
 		f.Forget(ctx, id)
 	}
+	s.backend.Forget(ctx, id)
 }
 
 // Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE).
@@ -125,12 +128,22 @@ func (l *Local) Get(_ context.Context, id uint64) (*order.Order, string, bool) {
 	case !ok:
 		return nil, "", false
 	case !l.now().Before(e.expires):
-		l.lru.Remove(id)
+		l.removeExpired(id)
 		return nil, "", false
 	case e.o == nil:
 		return nil, e.stamp, false
 	}
 	return e.o, "", true
+}
+
+// removeExpired removes id's entry if it is still an expired one: a forget
+// may have replaced it since it was read.
+func (l *Local) removeExpired(id uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.lru.Peek(id); ok && !l.now().Before(e.expires) {
+		l.lru.Remove(id)
+	}
 }
 
 func (l *Local) Add(_ context.Context, id uint64, o *order.Order, stamp string) {
