@@ -64,23 +64,23 @@ func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.Operatio
 	case m.cost > l.MaxCost:
 		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or %d for a buyer, whose page scans that many upstream pages; where the family fetches each listed order, a list call per 7 days of the range, one more, and first gets; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
 	}
-	oc.Stats.SetExtension(costKey, m.cost)
+	oc.Stats.SetExtension(costKey, charge{m.cost, m.aftersaleCost})
 	return nil
 }
 
 const costKey = "ordergraph.cost"
 
+type charge struct{ total, aftersales int }
+
 // Cost is what Limits charged the operation of ctx: the most upstream
-// calls it may make (package budget holds it to that); -1 when Limits did
-// not run.
-func Cost(ctx context.Context) int {
+// calls it may make, and how many of them fetch after-sale orders
+// (package budget holds it to that); ok is false when Limits did not run.
+func Cost(ctx context.Context) (total, aftersales int, ok bool) {
 	if !graphql.HasOperationContext(ctx) {
-		return -1
+		return 0, 0, false
 	}
-	if n, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(costKey).(int); ok {
-		return n
-	}
-	return -1
+	c, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(costKey).(charge)
+	return c.total, c.aftersales, ok
 }
 
 func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
@@ -94,6 +94,8 @@ func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 type measures struct {
 	depth, aliases, cost int
 	aftersales           bool
+	// aftersaleCost is the part of cost that fetches after-sale orders.
+	aftersaleCost int
 	// badFirst is a page's first outside 1..MaxFirst, refused before
 	// anything runs.
 	badFirst *int
@@ -114,6 +116,7 @@ func (m *measures) add(o measures) {
 	m.depth = max(m.depth, o.depth)
 	m.aliases = min(m.aliases+o.aliases, capped)
 	m.cost = min(m.cost+o.cost, capped)
+	m.aftersaleCost = min(m.aftersaleCost+o.aftersaleCost, capped)
 	m.aftersales = m.aftersales || o.aftersales
 	if m.badFirst == nil {
 		m.badFirst = o.badFirst
@@ -229,6 +232,9 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				if rule, ok := rootCosts[sel.Name]; ok {
 					f.cost = rule(w, sel)
 				}
+				if sel.Name == "aftersaleOrder" {
+					f.aftersaleCost = f.cost
+				}
 				if sel.Name == "listOrders" || sel.Name == "searchOrders" {
 					f.badFirst = firstOutOfRange(sel, w.vars)
 				}
@@ -243,11 +249,12 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				if root && child.aftersales {
 					// The after-sale orders of these orders: batched, so at
 					// most one call per order, a safe bound known now.
+					extra := f.cost
 					if sel.Name == "listOrders" || sel.Name == "searchOrders" {
-						f.cost += pageSize(sel, w.vars)
-					} else {
-						f.cost *= 2
+						extra = pageSize(sel, w.vars)
 					}
+					f.cost += extra
+					f.aftersaleCost += extra
 					child.aftersales = false
 				}
 				f.add(measures{depth: child.depth, aliases: child.aliases, cost: child.cost, aftersales: child.aftersales})

@@ -143,3 +143,30 @@ func TestAliasesSpendNoMoreThanCharged(t *testing.T) {
 		t.Fatalf("101 order fields passed a cost of 100: %.300s", r.Raw)
 	}
 }
+
+// A field that wants more after-sale calls than it was charged cannot take
+// the share of the document's other fields: a sibling page over a sparse
+// year still walks it whole.
+func TestAfterSalesDoNotStarveSiblings(t *testing.T) {
+	s := mustOpenServer(t, storeEnv)
+	var list []string
+	for i := range 30 {
+		id := 6100 + i
+		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, id))
+		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7200","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
+	}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	s.Fake.SetOrder(7200, storeOrder(7200, 20, "o1", start.Add(time.Hour), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+	for i := range 2 {
+		id := uint64(7300 + i)
+		s.Fake.SetOrder(id, storeOrder(id, 20, "o1", start.Add(time.Duration(i+2)*time.Hour), ""))
+	}
+	r := s.post(t, `{ a: order(id: "7200") { aftersaleDetail { aftersaleOrderList { aftersaleOrder { id } } } }
+		b: listOrders(first: 10, filter: {createdFrom: "2024-01-01T00:00:00+08:00", createdTo: "2024-12-31T00:00:00+08:00"}) { pageInfo { hasNextPage } edges { node { id } } } }`, nil)
+	if got := len(at(r.Data, "b.edges").([]any)); got != 3 || at(r.Data, "b.pageInfo.hasNextPage") != false {
+		t.Fatalf("the page got %d of 3 orders: %.400s", got, r.Raw)
+	}
+	if n := len(s.Fake.AfterSaleBatchSizes()); n != 1 {
+		t.Fatalf("%d after-sale calls for an order charged one", n)
+	}
+}

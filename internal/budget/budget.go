@@ -12,7 +12,7 @@ package budget
 import (
 	"context"
 	"math"
-	"sync/atomic"
+	"sync"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -20,13 +20,26 @@ import (
 
 type ctxKey struct{}
 
-type budget struct{ left atomic.Int64 }
+type aftersalesKey struct{}
 
-// With returns ctx with a budget of calls upstream calls.
-func With(ctx context.Context, calls int) context.Context {
-	b := &budget{}
-	b.left.Store(int64(calls))
-	return context.WithValue(ctx, ctxKey{}, b)
+// budget is an operation's calls left, of which aftersales are kept for
+// after-sale orders: how many of those an order has is not in the document,
+// so their calls must not eat the share of the operation's other fields,
+// nor theirs the after-sale orders'.
+type budget struct {
+	mu               sync.Mutex
+	left, aftersales int
+}
+
+// With returns ctx with a budget of calls upstream calls, aftersales of
+// them for after-sale orders.
+func With(ctx context.Context, calls, aftersales int) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &budget{left: calls, aftersales: min(aftersales, calls)})
+}
+
+// ForAftersales marks ctx's calls as fetching after-sale orders.
+func ForAftersales(ctx context.Context) context.Context {
+	return context.WithValue(ctx, aftersalesKey{}, true)
 }
 
 // ErrSpent is the error of a call the budget does not allow.
@@ -37,14 +50,33 @@ var ErrSpent = order.Errorf(codes.CostLimitExceeded, "this operation has made al
 // budget and is never refused.
 func Spend(ctx context.Context) bool {
 	b, ok := ctx.Value(ctxKey{}).(*budget)
-	return !ok || b.left.Add(-1) >= 0
+	if !ok {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ctx.Value(aftersalesKey{}) != nil {
+		if b.aftersales < 1 {
+			return false
+		}
+		b.aftersales--
+	} else if b.left-b.aftersales < 1 {
+		return false
+	}
+	b.left--
+	return true
 }
 
-// Left is how many calls ctx's budget still allows.
+// Left is how many calls ctx's budget still allows calls of its kind.
 func Left(ctx context.Context) int {
 	b, ok := ctx.Value(ctxKey{}).(*budget)
 	if !ok {
 		return math.MaxInt
 	}
-	return int(max(b.left.Load(), 0))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ctx.Value(aftersalesKey{}) != nil {
+		return b.aftersales
+	}
+	return b.left - b.aftersales
 }

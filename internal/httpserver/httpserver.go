@@ -217,8 +217,8 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 		// A query spends at most what its cost was charged. A subscription's
 		// cost is per event, and its events' orders are fetched for all
 		// subscribers at once, outside any one operation.
-		if cost := graph.Cost(ctx); cost >= 0 && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
-			ctx = budget.With(ctx, cost)
+		if cost, aftersales, ok := graph.Cost(ctx); ok && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
+			ctx = budget.With(ctx, cost, aftersales)
 		}
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -137,7 +138,7 @@ func afterSaleBatch(after order.AfterSaleSource, slots chan struct{}) dataloader
 		err := error(order.Errorf(codes.UpstreamUnavailable, "after-sale orders are not available from this upstream", nil))
 		if after != nil {
 			slots <- struct{}{}
-			found, err = fetchAfterSales(ctx, after, ids)
+			found, err = fetchAfterSales(budget.ForAftersales(ctx), after, ids)
 			<-slots
 		}
 		for i, id := range ids {

@@ -83,7 +83,7 @@ func TestWalkStopsWithinTheBudget(t *testing.T) {
 	q := week()
 	var got []string
 	for pages := 0; pages < 10; pages++ {
-		ctx := budget.With(context.Background(), 1+1+q.Limit+2) // as charged, and 2 to spare
+		ctx := budget.With(context.Background(), 1+1+q.Limit+2, 0) // as charged, and 2 to spare
 		before := calls.Load()
 		page, err := lists.ListOrders(ctx, q)
 		if err != nil {
