@@ -134,8 +134,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {
-		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
-		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Metrics: m, Logger: log}
+		ecfg := cfg.Events
+		ecfg.Metrics, ecfg.Logger = m, log
+		h.Events, h.EventBuffer = events.NewBus(h.Source, ecfg), EventBuffer
+		closers = append(closers, h.Events.Close)
+		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Logger: log}
 		if store != nil {
 			fanout := store.Events(publisher.Publish, log)
 			closers = append(closers, fanout.Close)
