@@ -217,11 +217,11 @@ func pushHandler(cfg config.Config, publisher events.Publisher, store *redisstor
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
 	}
-	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, time.Now)
+	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, cfg.Push.Now)
 	if store != nil {
-		seen = store.PushSeen(wxpush.RetryWindow, log)
+		seen = store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, log)
 	}
-	return &wxpush.Handler{Crypter: crypter, Publish: publisher.Publish, Seen: seen, Logger: log, Metrics: m}, nil
+	return wxpush.NewHandler(cfg.Push, crypter, publisher.Publish, seen, log, m), nil
 }
 
 // tokenSource is the configured token policy: a static token as given, or
