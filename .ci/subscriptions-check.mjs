@@ -24,7 +24,8 @@ function encrypt(msg) {
 }
 async function pushAsWeChat(createTime) {
   const event = `{"ToUserName":"gh_x","FromUserName":"o1","CreateTime":${createTime},"MsgType":"event","Event":"channels_ec_order_pay","order_info":{"order_id":9223372036854775807,"pay_time":1714112440}}`;
-  const enc = encrypt(event), ts = String(createTime), nonce = '77';
+  // Signed now: the server refuses a push signed hours ago as a replay.
+  const enc = encrypt(event), ts = String(Math.floor(Date.now() / 1000)), nonce = '77';
   const q = new URLSearchParams({ timestamp: ts, nonce, encrypt_type: 'aes', msg_signature: sign(token, ts, nonce, enc) });
   const r = await fetch(`${base}/wechat/events?${q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ToUserName: 'gh_x', Encrypt: enc }) });
   return [r.status, await r.text()];

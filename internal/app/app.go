@@ -137,8 +137,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
 	if cfg.Push.Token != "" || polling {
-		h.Events, h.EventBuffer = events.NewBus(h.Source, cfg.Events), EventBuffer
-		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Metrics: m, Logger: log}
+		ecfg := cfg.Events
+		ecfg.Metrics, ecfg.Logger = m, log
+		h.Events, h.EventBuffer = events.NewBus(h.Source, ecfg), EventBuffer
+		closers = append(closers, h.Events.Close)
+		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Logger: log}
 		if store != nil {
 			fanout := store.Events(publisher.Publish, log)
 			closers = append(closers, fanout.Close)
@@ -217,11 +220,11 @@ func pushHandler(cfg config.Config, publisher events.Publisher, store *redisstor
 	if err != nil {
 		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
 	}
-	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, time.Now)
+	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, cfg.Push.Now)
 	if store != nil {
-		seen = store.PushSeen(wxpush.RetryWindow, log)
+		seen = store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, log)
 	}
-	return &wxpush.Handler{Crypter: crypter, Publish: publisher.Publish, Seen: seen, Logger: log, Metrics: m}, nil
+	return wxpush.NewHandler(cfg.Push, crypter, publisher.Publish, seen, log, m), nil
 }
 
 // tokenSource is the configured token policy: a static token as given, or

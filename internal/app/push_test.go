@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/wechattest"
 	"github.com/ordergraph/ordergraph/internal/wxpush"
@@ -19,15 +21,22 @@ const (
 var pushEnv = map[string]string{"UPSTREAM_FAMILY": "store", "WECHAT_PUSH_TOKEN": pushToken, "WECHAT_PUSH_AES_KEY": pushKey}
 
 // push posts message to the server's push URL as WeChat does, encrypted
-// for appID.
+// for appID and signed now.
 func push(t *testing.T, s *server, appID, message string) (int, string) {
+	t.Helper()
+	return pushSigned(t, s, appID, message, time.Now())
+}
+
+// pushSigned is push with the signature's timestamp at signed.
+func pushSigned(t *testing.T, s *server, appID, message string, signed time.Time) (int, string) {
 	t.Helper()
 	c, err := wxpush.NewCrypter(pushToken, pushKey, appID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, sig := c.Encrypt([]byte(message), [16]byte{1, 2, 3}, "1714112445", "42")
-	q := url.Values{"timestamp": {"1714112445"}, "nonce": {"42"}, "encrypt_type": {"aes"}, "msg_signature": {sig}}
+	ts := strconv.FormatInt(signed.Unix(), 10)
+	enc, sig := c.Encrypt([]byte(message), [16]byte{1, 2, 3}, ts, "42")
+	q := url.Values{"timestamp": {ts}, "nonce": {"42"}, "encrypt_type": {"aes"}, "msg_signature": {sig}}
 	r := s.do(t, "POST", "/wechat/events?"+q.Encode(), "application/json", fmt.Sprintf(`{"ToUserName":"gh_1","Encrypt":%q}`, enc), nil)
 	return r.Status, string(r.Raw)
 }

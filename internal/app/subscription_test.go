@@ -262,26 +262,33 @@ func decode(t *testing.T, raw json.RawMessage) any {
 	return v
 }
 
-// A subscriber that falls behind (here a buyer's, whose every event waits
-// for a slow upstream fetch of its order) is ended with
-// SUBSCRIBER_TOO_SLOW; a merchant's subscription on the same server, and
-// the webhook, go on unhindered.
+// A subscriber that falls behind (here one whose document makes an
+// upstream call of its own for every event: the order's after-sale, from
+// a slow upstream) is ended with SUBSCRIBER_TOO_SLOW; a merchant's
+// subscription on the same server, and the webhook, go on unhindered. The
+// events' orders themselves, fetched once by the bus before fan-out, slow
+// nobody down.
 func TestSlowSubscriberIsEndedAlone(t *testing.T) {
 	s := secureServer(t, pushEnv)
-	s.Fake.SetLatency(300 * time.Millisecond)
-	buyer, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("buyer", "buyer-A"))})
+	s.Fake.SetLatency(50 * time.Millisecond)
+	n := 2 * app.EventBuffer
+	for i := range n {
+		id := uint64(7000 + i)
+		s.Fake.SetOrder(id, storeOrder(id, 20, "buyer-A", time.Unix(1714112400, 0),
+			fmt.Sprintf(`,"aftersale_detail":{"aftersale_order_list":[{"aftersale_order_id":"%d","status":2}]}`, 17000+i)))
+	}
+	slow, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	buyer.subscribe("slow", `subscription { orderEvents { orderId } }`)
-	merchant, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
+	slow.subscribe("slow", `subscription { orderEvents { order { aftersaleDetail { aftersaleOrderList { aftersaleOrder { status } } } } } }`)
+	fast, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + hs(t, claims("merchant", ""))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	merchant.subscribe("fast", `subscription { orderEvents { orderId } }`)
+	fast.subscribe("fast", `subscription { orderEvents { orderId } }`)
 	subscribed(t, s, 2)
 	start := time.Now()
-	n := app.EventBuffer + 2
 	for i := range n {
 		if code, _ := push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_new", uint64(7000+i), int64(i))); code != 200 {
 			t.Fatalf("push %d: %d", i, code)
@@ -291,7 +298,7 @@ func TestSlowSubscriberIsEndedAlone(t *testing.T) {
 		t.Fatalf("%d pushes took %v: the webhook waited for a subscriber", n, d)
 	}
 	for i := range n {
-		if m := merchant.next(5 * time.Second); !strings.Contains(string(m.Payload), fmt.Sprintf(`"orderId":"%d"`, 7000+i)) {
+		if m := fast.next(5 * time.Second); !strings.Contains(string(m.Payload), fmt.Sprintf(`"orderId":"%d"`, 7000+i)) {
 			t.Fatalf("merchant event %d: %s", i, m.Payload)
 		}
 	}
@@ -300,7 +307,7 @@ func TestSlowSubscriberIsEndedAlone(t *testing.T) {
 		t.Errorf("metrics do not count the drop and the pushes:\n%s", metrics.Raw)
 	}
 	for {
-		m := buyer.next(10 * time.Second)
+		m := slow.next(10 * time.Second)
 		if m.Type == "next" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") || m.Type == "error" && strings.Contains(string(m.Payload), "SUBSCRIBER_TOO_SLOW") {
 			return
 		}

@@ -66,10 +66,7 @@ type Config struct {
 	OrderCache  ordercache.Config
 	Events      events.Config
 	Poll        poller.Config
-	// Push is the WeChat Store console's message push Token and
-	// EncodingAESKey; with them the server takes events at
-	// httpserver.PushPath.
-	Push struct{ Token, AESKey string }
+	Push        wxpush.Config
 
 	Auth           auth.Config
 	AllowAnonymous bool
@@ -105,6 +102,7 @@ func Defaults() Config {
 		OrderCache:      ordercache.DefaultConfig(),
 		Events:          events.DefaultConfig(),
 		Poll:            poller.DefaultConfig(),
+		Push:            wxpush.DefaultConfig(),
 		HTTP:            httpserver.DefaultConfig(),
 	}
 	c.raw.authMode = "none"
@@ -139,6 +137,7 @@ var Settings = []setting{
 	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
 	{env: "WECHAT_PUSH_TOKEN", field: func(c *Config) any { return &c.Push.Token }, help: "the Store console's message push Token; set, the server takes order events at /wechat/events (store only)"},
 	{env: "WECHAT_PUSH_AES_KEY", field: func(c *Config) any { return &c.Push.AESKey }, help: "the console's EncodingAESKey, 43 characters; required with WECHAT_PUSH_TOKEN (safe mode)"},
+	{env: "PUSH_RATE_LIMIT", flag: "push-rate-limit", field: func(c *Config) any { return &c.Push.RateLimit }, help: "requests a minute one address may make to /wechat/events, apart from RATE_LIMIT; over it, 429 (WeChat retries)", zeroIsOff: true},
 	{env: "ORDER_POLL_INTERVAL", flag: "order-poll-interval", field: func(c *Config) any { return &c.Poll.Interval }, help: "with minishop, which pushes nothing: how often to list recently updated orders for orderEvents (0s: off)", zeroIsOff: true},
 	{env: "MAX_SUBSCRIPTIONS_PER_CLIENT", flag: "max-subscriptions-per-client", field: func(c *Config) any { return &c.Events.MaxPerClient }, help: "most orderEvents subscriptions one client (token subject, API key or IP) holds open"},
 	{env: "UPSTREAM_TIMEOUT", flag: "upstream-timeout", field: func(c *Config) any { return &c.Upstream.Timeout }, help: "timeout of one upstream call"},

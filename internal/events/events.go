@@ -1,16 +1,19 @@
 // Package events hands order events to the subscribers of one process: a
-// bus that delivers each published event to every subscriber with room for
-// it, ends the subscription of one that does not keep up (it never waits
-// for it), and fetches the order of each event once, however many
-// subscribers receive it.
+// bus that fetches each published event's order once, before any
+// subscriber sees the event, then delivers it to every subscriber with
+// room for it, and ends the subscription of one that does not keep up (it
+// never waits for it).
 package events
 
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
 
@@ -26,25 +29,19 @@ var (
 // from any one subscriber.
 const fetchTimeout = 30 * time.Second
 
-// Delivery is an event as subscribers receive it.
+// Delivery is an event as subscribers receive it, with its order fetched.
 type Delivery struct {
 	order.Event
 
-	source order.Source
-	once   sync.Once
-	order  *order.Order
-	err    error
+	fetched chan struct{} // closed once order and err are set
+	order   *order.Order
+	err     error
 }
 
-// Order is the order after the change, fetched on first use and shared by
-// every subscriber of this process. The fetch does not end with the
-// context of the subscriber that started it.
-func (d *Delivery) Order(ctx context.Context) (*order.Order, error) {
-	d.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-		defer cancel()
-		d.order, d.err = d.source.Order(ctx, d.OrderID)
-	})
+// Order is the order after the change, fetched by the bus before the
+// event reached any subscriber and shared by all of them: reading it never
+// waits for WeChat.
+func (d *Delivery) Order(context.Context) (*order.Order, error) {
 	return d.order, d.err
 }
 
@@ -53,25 +50,64 @@ type Config struct {
 	// MaxPerClient caps one client's open subscriptions
 	// (MAX_SUBSCRIPTIONS_PER_CLIENT): a dashboard with a few tabs fits.
 	MaxPerClient int
+	// Fetchers bounds the order fetches in flight: a burst of events costs
+	// WeChat calls at this pace, not all at once.
+	Fetchers int
+	// Backlog is how many events may wait for their fetch; an event
+	// published beyond it is not delivered (and logged).
+	Backlog int
+
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // DefaultConfig is the bus's configuration unless told otherwise.
-func DefaultConfig() Config { return Config{MaxPerClient: 16} }
+func DefaultConfig() Config { return Config{MaxPerClient: 16, Fetchers: 8, Backlog: 1024} }
 
-// Bus is the process's event bus.
+// Bus is the process's event bus. Events go through it in the order they
+// were published: up to Fetchers of them have their orders fetched at
+// once, and each is delivered once its own and every earlier fetch ended.
 type Bus struct {
 	source       order.Source
 	maxPerClient int
+	metrics      *metrics.Metrics
+	log          *slog.Logger
+
+	pending chan *Delivery // published, waiting for a fetcher
+	fetches chan *Delivery // being fetched, in publish order
+	slots   chan struct{}  // one per fetch in flight
+	ctx     context.Context
+	stop    context.CancelFunc
+	running sync.WaitGroup
 
 	mu       sync.Mutex
 	subs     map[*Subscription]struct{}
 	byClient map[string]int
 	closed   bool
+	lost     int // events not delivered since the backlog last had room
 }
 
-// NewBus returns a bus whose events fetch their orders from source.
+// NewBus returns a bus whose events fetch their orders from source; Close
+// stops it.
 func NewBus(source order.Source, cfg Config) *Bus {
-	return &Bus{source: source, maxPerClient: cfg.MaxPerClient, subs: map[*Subscription]struct{}{}, byClient: map[string]int{}}
+	def := DefaultConfig()
+	if cfg.Fetchers <= 0 {
+		cfg.Fetchers = def.Fetchers
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = def.Backlog
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	b := &Bus{source: source, maxPerClient: cfg.MaxPerClient, metrics: cfg.Metrics, log: cfg.Logger,
+		pending: make(chan *Delivery, cfg.Backlog), fetches: make(chan *Delivery, cfg.Fetchers), slots: make(chan struct{}, cfg.Fetchers),
+		ctx: ctx, stop: stop, subs: map[*Subscription]struct{}{}, byClient: map[string]int{}}
+	b.running.Add(2)
+	go b.dispatch()
+	go b.deliver()
+	return b
 }
 
 // Subscription is one subscriber's stream of deliveries.
@@ -134,11 +170,99 @@ func (b *Bus) endLocked(s *Subscription, err error) {
 	close(s.ch)
 }
 
-// Publish delivers ev to every subscriber that has room, and ends the
-// subscription of every one that has none. It never blocks; it returns
-// how many subscribers got the event and how many were dropped.
-func (b *Bus) Publish(ev order.Event) (delivered, dropped int) {
-	d := &Delivery{Event: ev, source: b.source}
+// Publish hands ev to the bus, which fetches its order and then delivers
+// it. It never blocks: with Backlog events already waiting, ev is not
+// delivered, and the first such event of a run is logged. With nobody
+// subscribed there is nothing to do.
+func (b *Bus) Publish(ev order.Event) {
+	d := &Delivery{Event: ev, fetched: make(chan struct{})}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || len(b.subs) == 0 {
+		return
+	}
+	select {
+	case b.pending <- d:
+		if b.lost > 0 {
+			b.log.Warn("order events: the backlog has room again", slog.Int("events_not_delivered", b.lost))
+			b.lost = 0
+		}
+	default:
+		if b.lost++; b.lost == 1 {
+			b.log.Warn("order events: more events wait for their orders than the backlog holds; events are not delivered until it drains",
+				slog.Int("backlog", cap(b.pending)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)))
+		}
+	}
+}
+
+// dispatch starts the fetch of each pending event as a fetcher frees up
+// (taking it off the backlog only then), and queues it for delivery in
+// publish order. An event that finds no subscriber is dropped unfetched:
+// nobody would see its order.
+func (b *Bus) dispatch() {
+	defer b.running.Done()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case b.slots <- struct{}{}:
+		}
+		var d *Delivery
+		select {
+		case <-b.ctx.Done():
+			return
+		case d = <-b.pending:
+		}
+		if b.Subscribers() == 0 {
+			<-b.slots
+			continue
+		}
+		b.running.Add(1)
+		go b.fetch(d)
+		select {
+		case <-b.ctx.Done():
+			return
+		case b.fetches <- d:
+		}
+	}
+}
+
+func (b *Bus) fetch(d *Delivery) {
+	defer b.running.Done()
+	defer func() { <-b.slots }()
+	ctx, cancel := context.WithTimeout(b.ctx, fetchTimeout)
+	defer cancel()
+	d.order, d.err = b.source.Order(ctx, d.OrderID)
+	close(d.fetched)
+}
+
+// deliver fans each event out once its order is fetched.
+func (b *Bus) deliver() {
+	defer b.running.Done()
+	for {
+		var d *Delivery
+		select {
+		case <-b.ctx.Done():
+			return
+		case d = <-b.fetches:
+		}
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-d.fetched:
+		}
+		delivered, dropped, open := b.fanOut(d)
+		b.metrics.Published(delivered, dropped, open)
+		if dropped > 0 {
+			b.log.Info("order event: slow subscribers dropped", slog.String("order_id", strconv.FormatUint(d.OrderID, 10)),
+				slog.Int("subscribers", delivered), slog.Int("slow_subscribers_dropped", dropped))
+		}
+	}
+}
+
+// fanOut gives d to every subscriber that has room, and ends the
+// subscription of every one that has none.
+func (b *Bus) fanOut(d *Delivery) (delivered, dropped, open int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
@@ -150,7 +274,7 @@ func (b *Bus) Publish(ev order.Event) (delivered, dropped int) {
 			dropped++
 		}
 	}
-	return delivered, dropped
+	return delivered, dropped, len(b.subs)
 }
 
 // Subscribers is how many subscriptions are open.
@@ -160,13 +284,16 @@ func (b *Bus) Subscribers() int {
 	return len(b.subs)
 }
 
-// Close ends every subscription and refuses new ones: at shutdown, streams
-// end before the HTTP drain waits for them.
+// Close ends every subscription, refuses new ones and stops the bus, once
+// its fetches in flight have returned: at shutdown, streams end before the
+// HTTP drain waits for them. Closing it again is harmless.
 func (b *Bus) Close() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.closed = true
 	for s := range b.subs {
 		b.endLocked(s, nil)
 	}
+	b.mu.Unlock()
+	b.stop()
+	b.running.Wait()
 }

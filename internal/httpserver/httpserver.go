@@ -91,8 +91,9 @@ type Config struct {
 	// its subscription is ended.
 	EventBuffer int
 	// Push, when set, serves the WeChat Store's message push at
-	// /wechat/events, outside client authentication and rate limits:
-	// WeChat signs its calls instead.
+	// /wechat/events, outside client authentication and the client rate
+	// limit: WeChat signs its calls instead, and the handler limits its
+	// own rate.
 	Push    http.Handler
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics

@@ -95,7 +95,7 @@ func New() *Metrics {
 			Name: "ordergraph_upstream_rate_limited_total", Help: "Upstream calls refused by this server's own rate limit (UPSTREAM_RATE_LIMIT), without calling the upstream.",
 		}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ordergraph_push_events_total", Help: "WeChat Store pushes by result: published, duplicate, ignored (not an order event), refused (signature, key or appid), malformed.",
+			Name: "ordergraph_push_events_total", Help: "WeChat Store pushes by result: published, duplicate, in_progress (another delivery is being published), ignored (not an order event), refused (signature, key, appid or timestamp), rate_limited, malformed.",
 		}, []string{"result"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_event_deliveries_total", Help: "Order events handed to subscribers, by result: delivered, or dropped (a slow subscriber ended).",

@@ -2,7 +2,9 @@
 // not push: every interval it lists the orders updated since the last poll
 // (with overlap, since update_time has one-second precision) and makes one
 // UPDATED event per order whose (update_time, status) changed. The first
-// poll only sets the baseline: there is no backfill.
+// poll only sets the baseline: there is no backfill; nor is there after a
+// pause (see Poll). Events go out paced, so that a poll that finds many
+// changes does not hand subscribers all of them at once.
 package poller
 
 import (
@@ -50,11 +52,16 @@ type Config struct {
 	Overlap time.Duration
 	// PageSize is how many orders one list call asks for.
 	PageSize int
+	// Pace is the time between two events of a poll: 500 a second, which
+	// a subscriber reading promptly keeps up with (its buffer holds a
+	// 128 ms stall), and the most one poll finds (maxPages pages) go out
+	// in 4 s.
+	Pace time.Duration
 }
 
 // DefaultConfig is the poller's configuration unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 100}
+	return Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 100, Pace: 2 * time.Millisecond}
 }
 
 // maxPages bounds one poll: a shop changing more orders than this in one
@@ -69,12 +76,22 @@ type Poller struct {
 	memory  Memory
 	publish func(order.Event)
 	log     *slog.Logger
+	// wait holds the next event back for d, or less if ctx ends first.
+	wait func(ctx context.Context, d time.Duration) error
 }
 
 // New returns a poller over lists, publishing each change. A nil lease
 // means this process polls alone.
 func New(cfg Config, lists order.Lister, lease Lease, memory Memory, publish func(order.Event), log *slog.Logger) *Poller {
-	return &Poller{cfg: cfg, lists: lists, lease: lease, memory: memory, publish: publish, log: log}
+	return &Poller{cfg: cfg, lists: lists, lease: lease, memory: memory, publish: publish, log: log, wait: sleep}
+}
+
+// sleep waits d, or less if ctx ends first, and then says so.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	<-timer.Done()
+	return ctx.Err()
 }
 
 // Run polls every interval until ctx ends.
@@ -93,9 +110,14 @@ func (p *Poller) Run(ctx context.Context) {
 
 // Poll makes one poll at now, when this replica holds the lease. A failed
 // poll leaves the memory as it was: the next one reaches back over its
-// window.
+// window. A poll more than 2 × Interval + Overlap after the last one (the
+// fleet was stopped, or WeChat failed for that long) takes a new baseline
+// instead of catching up: what changed meanwhile is old news, and
+// replaying it would cost a burst of events and order fetches.
 func (p *Poller) Poll(ctx context.Context, now time.Time) {
-	if p.lease != nil && !p.lease.Hold(ctx, 2*p.cfg.Interval) {
+	// The lease outlives the longest poll: its list calls, and its events
+	// paced out.
+	if p.lease != nil && !p.lease.Hold(ctx, 2*p.cfg.Interval+maxPages*time.Duration(p.cfg.PageSize)*p.cfg.Pace) {
 		return
 	}
 	if err := p.poll(ctx, now); err != nil {
@@ -108,12 +130,17 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if gap := now.Sub(last); polled && gap > 2*p.cfg.Interval+p.cfg.Overlap {
+		p.log.Info("order poll: resuming after a pause with a new baseline; changes made during it are not told", slog.Duration("pause", gap))
+		polled = false
+	}
 	from := last.Add(-p.cfg.Overlap)
 	if !polled {
 		from = now.Add(-p.cfg.Interval - p.cfg.Overlap)
 	}
 	keep := now.Sub(from) + p.cfg.Interval + p.cfg.Overlap
 	q := order.ListQuery{Field: order.Updated, From: from, To: now.Add(time.Second), Limit: p.cfg.PageSize}
+	published := 0
 	for page := 0; ; page++ {
 		if page == maxPages {
 			p.log.Warn("order poll: more changed orders than one poll reads; some changes were missed", slog.Int("pages", maxPages))
@@ -124,8 +151,18 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if err := p.see(ctx, got.Orders, polled, keep); err != nil {
+		events, err := p.see(ctx, got.Orders, polled, keep)
+		if err != nil {
 			return err
+		}
+		for _, ev := range events {
+			if published > 0 {
+				if err := p.wait(ctx, p.cfg.Pace); err != nil {
+					return err
+				}
+			}
+			p.publish(ev)
+			published++
 		}
 		if len(got.Orders) < p.cfg.PageSize || q.Offset+len(got.Orders) >= got.Total {
 			break
@@ -134,16 +171,16 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	return p.memory.SetLast(ctx, now)
 }
 
-// see remembers a page's orders and publishes the changed ones, unless
-// this is the baseline.
-func (p *Poller) see(ctx context.Context, orders []*order.Order, polled bool, keep time.Duration) error {
+// see remembers a page's orders and returns the events of the changed
+// ones, none for the baseline.
+func (p *Poller) see(ctx context.Context, orders []*order.Order, polled bool, keep time.Duration) ([]order.Event, error) {
 	ids := make([]uint64, len(orders))
 	for i, o := range orders {
 		ids[i] = o.ID
 	}
 	before, err := p.memory.Seen(ctx, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	changed := map[uint64]Seen{}
 	var events []order.Event
@@ -164,10 +201,7 @@ func (p *Poller) see(ctx context.Context, orders []*order.Order, polled bool, ke
 	// Remembered before publishing: a poll that fails after this does not
 	// tell the same change twice.
 	if err := p.memory.Remember(ctx, changed, keep); err != nil {
-		return err
+		return nil, err
 	}
-	for _, ev := range events {
-		p.publish(ev)
-	}
-	return nil
+	return events, nil
 }

@@ -1,9 +1,12 @@
 package poller
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +88,88 @@ func TestPollerWithoutLease(t *testing.T) {
 	p.Poll(t.Context(), time.Now())
 	if len(s.calls) != 0 {
 		t.Fatal("polled without the lease")
+	}
+}
+
+// A poll's events go out one Pace apart, the first at once: a poll that
+// finds 200 changes publishes all 200, spread over 199 paces.
+func TestPollerPacesItsEvents(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	s := &shop{orders: map[uint64]*order.Order{}}
+	var published int
+	var waits []string // what was published before each wait, and for how long
+	cfg := Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 100, Pace: 3 * time.Millisecond}
+	p := New(cfg, s, nil, NewLocalMemory(func() time.Time { return t0 }), func(order.Event) { published++ }, slog.New(slog.DiscardHandler))
+	p.wait = func(_ context.Context, d time.Duration) error {
+		waits = append(waits, fmt.Sprintf("%d:%v", published, d))
+		return nil
+	}
+	p.Poll(t.Context(), t0) // the baseline
+	for i := range 200 {
+		s.set(uint64(1000+i), 20, t0.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	p.Poll(t.Context(), t0.Add(30*time.Second))
+	if published != 200 || len(waits) != 199 || waits[0] != "1:3ms" || waits[198] != "199:3ms" {
+		t.Fatalf("published %d with %d waits (%v … %v)", published, len(waits), waits[0], waits[len(waits)-1])
+	}
+}
+
+// A poll stopped while it paces its events stops publishing, and leaves
+// the window's end where it was.
+func TestPollerStopsPacingWithItsContext(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	s := &shop{orders: map[uint64]*order.Order{}}
+	memory := NewLocalMemory(func() time.Time { return t0 })
+	var published int
+	p := New(Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 100, Pace: time.Hour}, s, nil, memory, func(order.Event) { published++ }, slog.New(slog.DiscardHandler))
+	p.Poll(t.Context(), t0)
+	for i := range 3 {
+		s.set(uint64(1000+i), 20, t0.Add(10*time.Second))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	p.wait = func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return sleep(ctx, d)
+	}
+	p.Poll(ctx, t0.Add(30*time.Second))
+	if last, _, _ := memory.Last(t.Context()); published != 1 || !last.Equal(t0) {
+		t.Fatalf("published %d, last poll %v", published, last)
+	}
+}
+
+// After a pause longer than 2 × Interval + Overlap the poller takes a new
+// baseline instead of replaying what changed meanwhile; a shorter one is
+// caught up with.
+func TestPollerCatchUpIsClamped(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	cfg := Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 100}
+	limit := 2*cfg.Interval + cfg.Overlap
+	for _, tc := range []struct {
+		pause time.Duration
+		want  int
+	}{
+		{limit, 2},
+		{limit + time.Second, 0},
+		{24 * time.Hour, 0},
+	} {
+		now := t0
+		s := &shop{orders: map[uint64]*order.Order{}}
+		var events []order.Event
+		var logs bytes.Buffer
+		p := New(cfg, s, nil, NewLocalMemory(func() time.Time { return now }), func(ev order.Event) { events = append(events, ev) }, slog.New(slog.NewTextHandler(&logs, nil)))
+		p.Poll(t.Context(), now) // the baseline
+		s.set(1, 20, now.Add(5*time.Second))
+		now = now.Add(tc.pause)
+		s.set(2, 20, now.Add(-time.Second))
+		p.Poll(t.Context(), now)
+		if len(events) != tc.want || (tc.want == 0) != strings.Contains(logs.String(), "new baseline") {
+			t.Fatalf("after a pause of %v: %d events (want %d), log:\n%s", tc.pause, len(events), tc.want, logs.String())
+		}
+		s.set(1, 30, now.Add(10*time.Second)) // changes after the new baseline are told
+		now = now.Add(cfg.Interval)
+		p.Poll(t.Context(), now)
+		if got := events[len(events)-1]; len(events) != tc.want+1 || got.OrderID != 1 {
+			t.Fatalf("after a pause of %v, the next change: %+v", tc.pause, events)
+		}
 	}
 }

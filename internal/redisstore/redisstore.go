@@ -7,7 +7,7 @@
 //     (Orders);
 //   - the upstream rate limit, one budget for the fleet (UpstreamLimiter);
 //   - order events: their fan-out to every replica (Events), the memory of
-//     WeChat Store pushes already published (PushSeen), and for the Mini
+//     WeChat Store pushes taken and published (PushSeen), and for the Mini
 //     Shop poller the lease that lets one replica poll at a time
 //     (PollLease) and what it remembers between polls (PollMemory).
 //

@@ -30,8 +30,9 @@ var (
 
 // ParseEvent reads a decrypted event. ok is false for an event this
 // server does not turn into an order event. Ids and codes arrive as
-// numbers or strings and stay exact.
-func ParseEvent(message []byte) (ev order.Event, ok bool, err error) {
+// numbers or strings and stay exact. An event without CreateTime is dated
+// when it was received.
+func ParseEvent(message []byte, received time.Time) (ev order.Event, ok bool, err error) {
 	var name string
 	var at flex.Time
 	var sub []string // the payload's own fields, part of the dedupe key
@@ -63,11 +64,14 @@ func ParseEvent(message []byte) (ev order.Event, ok bool, err error) {
 		return order.Event{}, false, err
 	}
 	ev.Kind = kind
+	// The dedupe key is the event's content, which WeChat's retries repeat;
+	// never the time it was received, which they do not.
+	created := "-"
 	if at.Set {
-		ev.At = at.T
+		ev.At, created = at.T, strconv.FormatInt(at.T.Unix(), 10)
 	} else {
-		ev.At = time.Now()
+		ev.At = received
 	}
-	ev.Key = strings.Join(append([]string{name, strconv.FormatUint(ev.OrderID, 10), strconv.FormatInt(ev.At.Unix(), 10)}, sub...), "|")
+	ev.Key = strings.Join(append([]string{name, strconv.FormatUint(ev.OrderID, 10), created}, sub...), "|")
 	return ev, true, nil
 }

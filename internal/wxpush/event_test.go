@@ -26,12 +26,12 @@ func TestParseEventSamples(t *testing.T) {
 		{`{"ToUserName":"gh_*","FromUserName":"OPENID","CreateTime":1662480000,"MsgType":"event","Event":"channels_ec_order_ext_info_update","order_info":{"order_id":3705115058471208928,"type":1}}`, order.EventExtInfoUpdated, id},
 		{`{"ToUserName":"gh_*","FromUserName":"OpenID","CreateTime":1662480000,"MsgType":"event","Event":"channels_ec_aftersale_update","finder_shop_aftersale_status_update":{"status":"USER_WAIT_RETURN","after_sale_order_id":"1234567","order_id":"12345","wxa_vip_discounted_price":100}}`, order.EventAftersaleUpdated, 12345},
 	} {
-		ev, ok, err := ParseEvent([]byte(tt.body))
+		ev, ok, err := ParseEvent([]byte(tt.body), time.Now())
 		if err != nil || !ok || ev.Kind != tt.kind || ev.OrderID != tt.id || !ev.At.Equal(time.Unix(1662480000, 0)) {
 			t.Errorf("%s: %+v ok=%v err=%v", tt.body, ev, ok, err)
 		}
 	}
-	ev, ok, err := ParseEvent([]byte(vectorBMessage))
+	ev, ok, err := ParseEvent([]byte(vectorBMessage), time.Now())
 	if err != nil || !ok || ev.Kind != order.EventPaid || ev.OrderID != id {
 		t.Errorf("vector B's message: %+v ok=%v err=%v", ev, ok, err)
 	}
@@ -41,20 +41,23 @@ func TestParseEventSamples(t *testing.T) {
 // JSON is an error.
 func TestParseEventOthers(t *testing.T) {
 	for _, body := range []string{vectorAMessage, `{"Event":"product_spu_audit","order_info":{"order_id":1}}`, `{"Event":"channels_ec_order_new","order_info":{}}`} {
-		if _, ok, err := ParseEvent([]byte(body)); ok || err != nil {
+		if _, ok, err := ParseEvent([]byte(body), time.Now()); ok || err != nil {
 			t.Errorf("%s: ok=%v err=%v, want ignored", body, ok, err)
 		}
 	}
-	if _, _, err := ParseEvent([]byte(`{"Event":"channels_ec_order_new","order_info":{"order_id":`)); err == nil {
+	if _, _, err := ParseEvent([]byte(`{"Event":"channels_ec_order_new","order_info":{"order_id":`), time.Now()); err == nil {
 		t.Error("broken JSON parsed")
 	}
 }
 
 // The dedupe key is the same for a retry (same content, however the ids
-// are typed) and differs for a different change of the same order.
+// are typed; without CreateTime too, whenever it arrives) and differs for
+// a different change of the same order.
 func TestEventKey(t *testing.T) {
+	received := time.Unix(1662480000, 0)
 	key := func(body string) string {
-		ev, _, err := ParseEvent([]byte(body))
+		received = received.Add(time.Hour) // a retry comes later
+		ev, _, err := ParseEvent([]byte(body), received)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +66,10 @@ func TestEventKey(t *testing.T) {
 	a := key(`{"CreateTime":1662480000,"Event":"channels_ec_order_ext_info_update","order_info":{"order_id":3705115058471208928,"type":1}}`)
 	if b := key(`{"CreateTime":"1662480000","Event":"channels_ec_order_ext_info_update","order_info":{"order_id":"3705115058471208928","type":"1"}}`); a != b {
 		t.Errorf("a retry keys %q and %q", a, b)
+	}
+	noTime := key(`{"Event":"channels_ec_order_ext_info_update","order_info":{"order_id":3705115058471208928,"type":1}}`)
+	if again := key(`{"Event":"channels_ec_order_ext_info_update","order_info":{"order_id":"3705115058471208928","type":"1"}}`); again != noTime || noTime == a {
+		t.Errorf("without CreateTime, a retry keys %q and %q (with it: %q)", noTime, again, a)
 	}
 	for _, other := range []string{
 		`{"CreateTime":1662480000,"Event":"channels_ec_order_ext_info_update","order_info":{"order_id":3705115058471208928,"type":3}}`,
