@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -42,8 +42,10 @@ func eventMatcher(filter *order.EventFilter) (func(order.Event) bool, error) {
 }
 
 // subscribe streams the bus's events that match to the subscriber until
-// it leaves, the bus closes, or it falls behind. A buyer gets an event only
-// when the order, as fetched, is theirs.
+// it leaves, the bus closes, it falls behind, or the transport ends it (a
+// cause of auth.ErrExpired: its token expired). A buyer gets an event only
+// when the order, as fetched, is theirs. The error that ends it goes out as
+// the stream's last response (see StreamErrors).
 func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(order.Event) bool) (<-chan *events.Delivery, error) {
 	p := auth.FromContext(ctx)
 	// A client is its credential's subject, else its address.
@@ -56,31 +58,30 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 		return nil, errTooMany
 	}
 	out := make(chan *events.Delivery)
-	end := func(err *order.Error) {
-		transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: err.Message, Extensions: map[string]any{"code": string(err.Code)}})
+	end := streamEndFrom(ctx)
+	end.done = make(chan struct{})
+	// stopped keeps why the subscriber's context ended when the client
+	// should hear it: its token expired.
+	stopped := func() {
+		if errors.Is(context.Cause(ctx), auth.ErrExpired) {
+			end.set(errExpired)
+		}
 	}
 	go func() {
+		defer close(end.done)
 		defer close(out)
 		defer bus.Unsubscribe(sub)
-		var expired <-chan time.Time
-		if !p.Expires.IsZero() {
-			t := time.NewTimer(time.Until(p.Expires))
-			defer t.Stop()
-			expired = t.C
-		}
 		for {
 			var d *events.Delivery
 			select {
 			case <-ctx.Done():
-				return
-			case <-expired:
-				end(errExpired)
+				stopped()
 				return
 			case d = <-sub.Events():
 			}
 			if d == nil || ended(sub) {
 				if errors.Is(sub.Err(), events.ErrTooSlow) {
-					end(errTooSlow)
+					end.set(errTooSlow)
 				}
 				return
 			}
@@ -95,11 +96,86 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 			select {
 			case out <- d:
 			case <-ctx.Done():
+				stopped()
 				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// streamEnd is the error that ends one subscription. gqlgen's
+// transport.AddSubscriptionError works on WebSocket only: on SSE it
+// dereferences nil in the subscription's goroutine and the process dies.
+// So the error is kept here and sent, on any transport, as the stream's last
+// response.
+type streamEnd struct {
+	// done is closed when the subscription's goroutine has exited, after
+	// err is set; nil when no subscription started.
+	done chan struct{}
+	err  *gqlerror.Error
+}
+
+func (e *streamEnd) set(err *order.Error) {
+	e.err = &gqlerror.Error{Message: err.Message, Extensions: map[string]any{"code": string(err.Code)}}
+}
+
+// last is the stream's closing response: the error that ended it, once.
+func (e *streamEnd) last() *graphql.Response {
+	if e.done == nil {
+		return nil
+	}
+	<-e.done
+	err := e.err
+	e.err = nil
+	if err == nil {
+		return nil
+	}
+	return &graphql.Response{Errors: gqlerror.List{err}}
+}
+
+type streamEndKey struct{}
+
+// streamEndFrom is the subscription's streamEnd; without StreamErrors in
+// the server, one that nothing reads.
+func streamEndFrom(ctx context.Context) *streamEnd {
+	if e, ok := ctx.Value(streamEndKey{}).(*streamEnd); ok {
+		return e
+	}
+	return &streamEnd{}
+}
+
+// StreamErrors is the gqlgen extension that ends a subscription's stream
+// with the error that ended the subscription (SUBSCRIBER_TOO_SLOW,
+// UNAUTHENTICATED), on WebSocket and SSE alike.
+type StreamErrors struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = StreamErrors{}
+
+// ExtensionName names the extension to gqlgen.
+func (StreamErrors) ExtensionName() string { return "StreamErrors" }
+
+// Validate accepts every schema.
+func (StreamErrors) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation gives a subscription its streamEnd, and its stream a
+// last response from it. The subscription resolver runs within next, in this
+// goroutine, so the streamEnd is settled when the stream is first read.
+func (StreamErrors) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	end := &streamEnd{}
+	respond := next(context.WithValue(ctx, streamEndKey{}, end))
+	return func(ctx context.Context) *graphql.Response {
+		if resp := respond(ctx); resp != nil {
+			return resp
+		}
+		return end.last()
+	}
 }
 
 // ended reports whether sub has ended, although deliveries may remain.

@@ -308,7 +308,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("graceful shutdown: %w", err)
+		}
+		// What is still open is a client that does not take its data: the
+		// streams were completed at once, and every other request had
+		// SHUTDOWN_TIMEOUT. It is not the server's failure.
+		log.Warn("connections still open after SHUTDOWN_TIMEOUT are closed", slog.String("grace", cfg.ShutdownTimeout.String()))
+		_ = srv.Close()
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

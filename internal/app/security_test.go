@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ordergraph/ordergraph/internal/config"
 )
 
 const (
@@ -61,7 +63,7 @@ func hs(t *testing.T, c jwt.MapClaims) string {
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 // secureServer runs with the production defaults and JWT plus API keys.
-func secureServer(t *testing.T, extra map[string]string) *server {
+func secureServer(t *testing.T, extra map[string]string, tweaks ...func(*config.Config)) *server {
 	env := map[string]string{
 		"AUTH_MODE": "jwt,apikey", "JWT_SECRET": jwtSecret, "JWT_ISSUER": issuer, "JWT_AUDIENCE": audience,
 		"API_KEYS": "ops:merchant:" + sha(opsKey), "ALLOW_ANONYMOUS": "", "PLAYGROUND": "",
@@ -69,7 +71,7 @@ func secureServer(t *testing.T, extra map[string]string) *server {
 	for k, v := range extra {
 		env[k] = v
 	}
-	s := mustOpenServer(t, env)
+	s := mustOpenServer(t, env, tweaks...)
 	s.secrets = append(s.secrets, opsKey)
 	s.Fake.SetOrder(3001, `{"order_id":3001,"openid":"buyer-A","status":20}`)
 	s.Fake.SetOrder(3002, `{"order_id":3002,"openid":"buyer-B","status":20}`)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/ordergraph/ordergraph/internal/app"
 	"github.com/ordergraph/ordergraph/internal/playground"
 	"github.com/ordergraph/ordergraph/internal/redistest"
@@ -346,20 +345,6 @@ func TestSubscriptionOverSSE(t *testing.T) {
 		}
 	}
 	t.Fatalf("the stream ended without the event: %v", lines.Err())
-}
-
-// A subscription ends with UNAUTHENTICATED when its token expires.
-func TestSubscriptionEndsWhenTheTokenExpires(t *testing.T) {
-	s := secureServer(t, pushEnv)
-	tok := hs(t, claims("merchant", "", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(1500 * time.Millisecond).Unix() }))
-	c, err := dialWS(t, s, map[string]any{"Authorization": "Bearer " + tok})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.subscribe("1", eventsQuery)
-	if m := c.next(5 * time.Second); m.Type != "error" && m.Type != "next" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
-		t.Fatalf("got %+v %s", m, m.Payload)
-	}
 }
 
 // A client holds at most MAX_SUBSCRIPTIONS_PER_CLIENT subscriptions; over

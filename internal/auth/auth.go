@@ -41,6 +41,23 @@ type Principal struct {
 	Expires time.Time
 }
 
+// Leeway is how far past its exp (and before its nbf) a token is still
+// accepted: the clocks of issuer and server differ.
+const Leeway = 30 * time.Second
+
+// ErrExpired ends what a principal holds open (a WebSocket, an SSE stream)
+// once its token is no longer accepted.
+var ErrExpired = errors.New("the token expired")
+
+// ValidUntil is when p's token stops being accepted, its leeway included;
+// zero for a credential that does not expire.
+func (p Principal) ValidUntil() time.Time {
+	if p.Expires.IsZero() {
+		return time.Time{}
+	}
+	return p.Expires.Add(Leeway)
+}
+
 // Anonymous is the principal of every request when authentication is off:
 // the server then trusts whoever can reach it, as a merchant.
 var Anonymous = Principal{Role: RoleMerchant}
@@ -142,7 +159,7 @@ func New(cfg Config) (*Authenticator, error) {
 		jwt.WithValidMethods([]string{method}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(now),
-		jwt.WithLeeway(30 * time.Second),
+		jwt.WithLeeway(Leeway),
 	}
 	if cfg.JWTIssuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.JWTIssuer))

@@ -77,22 +77,53 @@ func requireAuth(next http.Handler) http.Handler {
 	})
 }
 
-// rateLimit allows each client limit requests per window: a client is its
-// API key or token subject, else its IP address.
-func rateLimit(limit int, window time.Duration) func(http.Handler) http.Handler {
+// rateLimiter allows each client limit requests per window: a client is
+// its API key or token subject, else its IP address. Operations on a
+// WebSocket count in the same bucket (see streamRules).
+type rateLimiter struct {
+	l      *httprate.RateLimiter
+	limit  int
+	window time.Duration
+}
+
+// newRateLimiter returns the limiter; nil for none.
+func newRateLimiter(limit int, window time.Duration) *rateLimiter {
 	if limit <= 0 {
-		return func(next http.Handler) http.Handler { return next }
+		return nil
 	}
-	key := func(r *http.Request) (string, error) {
-		if s := auth.FromContext(r.Context()).Subject; s != "" {
-			return s, nil
-		}
-		return "ip:" + httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
+	return &rateLimiter{l: httprate.NewRateLimiter(limit, window), limit: limit, window: window}
+}
+
+// over counts r against its client's bucket and reports whether it is over
+// the limit; w receives the rate-limit headers (Retry-After among them).
+func (rl *rateLimiter) over(w http.ResponseWriter, r *http.Request) bool {
+	return rl != nil && rl.l.OnLimit(w, r, clientKey(r.Context()))
+}
+
+func (rl *rateLimiter) refusal(what string) string {
+	return "too many " + what + ": the limit is " + strconv.Itoa(rl.limit) + " per " + rl.window.String() + " (RATE_LIMIT)"
+}
+
+// rateLimit answers 429 to a request over its client's limit.
+func rateLimit(rl *rateLimiter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rl.over(w, r) {
+				writeGraphQLError(w, http.StatusTooManyRequests, codes.RateLimited, rl.refusal("requests")+"; retry after the time in Retry-After")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
-	return httprate.LimitBy(limit, window, key, httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-		writeGraphQLError(w, http.StatusTooManyRequests, codes.RateLimited,
-			"too many requests: the limit is "+strconv.Itoa(limit)+" per "+window.String()+"; retry after the time in Retry-After")
-	}))
+}
+
+// clientKey names the caller of ctx for limits: its API key or token
+// subject, else its IP address.
+func clientKey(ctx context.Context) string {
+	if s := auth.FromContext(ctx).Subject; s != "" {
+		return s
+	}
+	return "ip:" + httprate.CanonicalizeIP(middleware.GetClientIP(ctx))
 }
 
 // refusalKey holds what requireAuth tells a client whose credentials

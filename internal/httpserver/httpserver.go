@@ -61,8 +61,25 @@ type Config struct {
 	// holds merchants to them too.
 	TrustedDocuments     *TrustedDocuments
 	TrustedDocumentsOnly bool
-	// Loader configures the per-request dataloader.
+	// Loader configures the per-operation dataloader.
 	Loader loader.Config
+	// MaxOperationsPerConnection caps the operations one WebSocket runs at
+	// once (MAX_OPERATIONS_PER_CONNECTION).
+	MaxOperationsPerConnection int
+	// MaxConnectionsPerClient and MaxConnections cap the WebSocket and SSE
+	// connections open for one client and in all (MAX_CONNECTIONS_PER_CLIENT,
+	// MAX_CONNECTIONS).
+	MaxConnectionsPerClient int
+	MaxConnections          int
+	// StreamWriteTimeout is how long a WebSocket or SSE client may take to
+	// accept one write before it is disconnected. Not a setting: a client
+	// that cannot take a message in 10 s is gone; tests shorten it.
+	StreamWriteTimeout time.Duration
+	// KeepAlive is how often idle WebSockets and SSE streams are pinged;
+	// proxies must allow idle connections longer. Tests shorten it.
+	KeepAlive time.Duration
+	// Clock times the expiry of open connections' tokens; nil: the real one.
+	Clock Clock
 
 	Source order.Source
 	// AfterSales fetches after-sale orders; nil answers that there are none.
@@ -110,6 +127,12 @@ func DefaultConfig() Config {
 		RateLimit:       600,
 		RateLimitWindow: time.Minute,
 		Loader:          loader.DefaultConfig(),
+
+		MaxOperationsPerConnection: 16,
+		MaxConnectionsPerClient:    16,
+		MaxConnections:             10_000,
+		StreamWriteTimeout:         10 * time.Second,
+		KeepAlive:                  15 * time.Second,
 	}
 }
 
@@ -135,6 +158,24 @@ func New(cfg Config) http.Handler {
 	if cfg.Auth == nil {
 		cfg.Auth, _ = auth.New(auth.Config{})
 	}
+	if cfg.MaxOperationsPerConnection <= 0 {
+		cfg.MaxOperationsPerConnection = def.MaxOperationsPerConnection
+	}
+	if cfg.MaxConnectionsPerClient <= 0 {
+		cfg.MaxConnectionsPerClient = def.MaxConnectionsPerClient
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = def.MaxConnections
+	}
+	if cfg.StreamWriteTimeout <= 0 {
+		cfg.StreamWriteTimeout = def.StreamWriteTimeout
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = def.KeepAlive
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
 	if cfg.APQCache == nil {
 		cfg.APQCache = NewAPQCache()
 	}
@@ -152,30 +193,35 @@ func New(cfg Config) http.Handler {
 		r.Post(PushPath, cfg.Push.ServeHTTP)
 	}
 
-	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: wsKeepAlive})
+	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: cfg.KeepAlive})
 	lift := func(next http.Handler) http.Handler { return next }
 	if cfg.TrustedDocuments != nil {
 		lift = liftDocumentID
 	}
+	limiter := newRateLimiter(cfg.RateLimit, cfg.RateLimitWindow)
+	open := newStreams(cfg, limiter)
+	upgrade := open.admit(true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A WebSocket outlives the server's read and write timeouts, which
+		// would otherwise close it after seconds; its writes have deadlines
+		// of their own (deadlineConn).
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		gql.ServeHTTP(w, r)
+	}))
 	r.Route("/graphql", func(r chi.Router) {
-		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(cfg.RateLimit, cfg.RateLimitWindow), requireAuth)
+		r.Use(corsFor(cfg.CORSOrigins), authenticate(cfg.Auth, cfg.Logger), rateLimit(limiter), requireAuth)
 		// graphql-sse's distinct-connections mode, on a path of its own: on
 		// /graphql, urql's Accept header would send every query there. It
 		// streams, so it bypasses specResponse's rewriting.
-		r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/stream", func(w http.ResponseWriter, r *http.Request) {
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // a stream outlives WriteTimeout
-			stream.ServeHTTP(w, r)
-		})
+		r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/stream", open.admit(false, sse(stream, cfg.StreamWriteTimeout)).ServeHTTP)
 		r.Group(func(r chi.Router) {
 			r.Use(specResponse)
 			r.With(limitBody(cfg.MaxBodyBytes), lift).Post("/", gql.ServeHTTP)
 			r.With(lift).Get("/", func(w http.ResponseWriter, r *http.Request) {
 				if isUpgrade(r) {
-					// A WebSocket outlives the server's read and write
-					// timeouts, which would otherwise close it after seconds.
-					rc := http.NewResponseController(w)
-					_ = rc.SetReadDeadline(time.Time{})
-					_ = rc.SetWriteDeadline(time.Time{})
+					upgrade.ServeHTTP(w, r)
+					return
 				}
 				gql.ServeHTTP(w, r)
 			})
@@ -211,8 +257,15 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	srv.Use(persistedQueries{cache: cfg.APQCache})
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
+	srv.Use(streamRules{})
+	srv.Use(graph.StreamErrors{})
+	// Fresh loaders for every response: a query's one, and each event of a
+	// subscription, whose nested fields (an order's after-sale orders) must
+	// not be answered from what an earlier event loaded.
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader)))
+	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		ctx = loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader))
 		start := time.Now()
 		oc := graphql.GetOperationContext(ctx)
 		// A query spends at most what its cost was charged. A subscription's
