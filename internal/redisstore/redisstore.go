@@ -53,7 +53,7 @@ func Open(url, namespace string) (*Store, error) {
 	opts.DialTimeout = 500 * time.Millisecond
 	opts.ReadTimeout = 500 * time.Millisecond
 	opts.WriteTimeout = 500 * time.Millisecond
-	opts.MaxRetries = 0
+	opts.MaxRetries = -1 // go-redis reads 0 as its default, 3 retries
 	opts.DialerRetries = 1
 	return &Store{rdb: redis.NewClient(opts), prefix: "ordergraph:" + namespace + ":"}, nil
 }
