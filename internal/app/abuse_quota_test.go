@@ -170,3 +170,31 @@ func TestAfterSalesDoNotStarveSiblings(t *testing.T) {
 		t.Fatalf("%d after-sale calls for an order charged one", n)
 	}
 }
+
+// A subscription is held to its charge per event: each event's nested
+// after-sale orders spend what the subscription's cost charged for them.
+func TestSubscriptionEventsStayWithinTheCharge(t *testing.T) {
+	s := mustOpenServer(t, pushEnv)
+	var list []string
+	for i := range 30 {
+		id := 6300 + i
+		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, id))
+		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7400","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
+	}
+	s.Fake.SetOrder(7400, storeOrder(7400, 20, "o1", time.Unix(1714112400, 0), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+	c, err := dialWS(t, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.subscribe("1", `subscription { orderEvents { order { aftersaleDetail { aftersaleOrderList { aftersaleOrder { id } } } } } }`)
+	subscribed(t, s, 1)
+	for i := range 2 {
+		push(t, s, "wxfaketestapp0001", storeEvent("channels_ec_order_pay", 7400, int64(100+i)))
+		if m := c.next(5 * time.Second); !strings.Contains(string(m.Payload), "COST_LIMIT_EXCEEDED") {
+			t.Fatalf("event %d: %.300s", i, m.Payload)
+		}
+	}
+	if n := len(s.Fake.AfterSaleBatchSizes()); n != 2 {
+		t.Fatalf("%d after-sale calls for two events charged one each", n)
+	}
+}

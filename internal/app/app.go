@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(httpserver.LibraryLog(log))
 	tuneRuntime(log)
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("server stopped", slog.String("error", err.Error()))

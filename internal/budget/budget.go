@@ -37,6 +37,13 @@ func With(ctx context.Context, calls, aftersales int) context.Context {
 	return context.WithValue(ctx, ctxKey{}, &budget{left: calls, aftersales: min(aftersales, calls)})
 }
 
+// Without returns ctx with no budget: for work shared by several
+// operations (one call for every request that wants the order), which
+// each caller has paid for before it joins.
+func Without(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, (*budget)(nil))
+}
+
 // ForAftersales marks ctx's calls as fetching after-sale orders.
 func ForAftersales(ctx context.Context) context.Context {
 	return context.WithValue(ctx, aftersalesKey{}, true)
@@ -49,8 +56,8 @@ var ErrSpent = order.Errorf(codes.CostLimitExceeded, "this operation has made al
 // done for no operation (the token, an event's order, the poller) has no
 // budget and is never refused.
 func Spend(ctx context.Context) bool {
-	b, ok := ctx.Value(ctxKey{}).(*budget)
-	if !ok {
+	b, _ := ctx.Value(ctxKey{}).(*budget)
+	if b == nil {
 		return true
 	}
 	b.mu.Lock()
@@ -69,8 +76,8 @@ func Spend(ctx context.Context) bool {
 
 // Left is how many calls ctx's budget still allows calls of its kind.
 func Left(ctx context.Context) int {
-	b, ok := ctx.Value(ctxKey{}).(*budget)
-	if !ok {
+	b, _ := ctx.Value(ctxKey{}).(*budget)
+	if b == nil {
 		return math.MaxInt
 	}
 	b.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -49,10 +50,16 @@ func (s *Source) Order(ctx context.Context, id uint64) (*order.Order, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled before the upstream was asked", err)
 	}
+	// Each caller pays for the call from its own operation's budget, joined
+	// or not, and the shared call spends none: one operation's spent budget
+	// must not fail the others that joined it.
+	if !budget.Spend(ctx) {
+		return nil, budget.ErrSpent
+	}
 	s.mu.Lock()
 	c, joined := s.calls[id]
 	if !joined {
-		callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		callCtx, cancel := context.WithCancel(budget.Without(context.WithoutCancel(ctx)))
 		c = &call{done: make(chan struct{}), cancel: cancel}
 		s.calls[id] = c
 		go s.run(callCtx, id, c)

@@ -2,12 +2,14 @@ package coalesce
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -153,5 +155,21 @@ func TestForgetStartsAFreshCall(t *testing.T) {
 	}
 	if n := up.calls.Load(); n != 2 {
 		t.Fatalf("%d calls, want 2: the caller after Forget joined the old call", n)
+	}
+}
+
+// Each caller pays from its own operation's budget: one whose budget is
+// spent is refused without a call, and does not fail the call that others
+// share, which spends no one's budget.
+func TestEachCallerPaysItsOwnWay(t *testing.T) {
+	up := &slow{delay: 20 * time.Millisecond}
+	s := New(up, nil, nil)
+	spent := budget.With(context.Background(), 0, 0)
+	if _, err := s.Order(spent, 7); !errors.Is(err, budget.ErrSpent) {
+		t.Fatalf("a spent budget: %v", err)
+	}
+	paid := budget.With(context.Background(), 1, 0)
+	if o, err := s.Order(paid, 7); err != nil || o.ID != 7 || budget.Left(paid) != 0 || up.calls.Load() != 1 {
+		t.Fatalf("%v %v, %d left, %d calls", o, err, budget.Left(paid), up.calls.Load())
 	}
 }

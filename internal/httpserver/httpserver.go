@@ -102,7 +102,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
 	Report func(context.Context) []string
-	// Events, when set, serves Subscription.orderEvents over WebSocket.
+	// Events, when set, serves Subscription.orderEvents over WebSocket and
+	// SSE.
 	Events *events.Bus
 	// EventBuffer is how many events a subscriber may fall behind before
 	// its subscription is ended.
@@ -247,6 +248,9 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	}
 	srv.SetQueryCache(smallOnly[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	// First: a socket's operations are rate limited and their token checked
+	// before anything else answers them, as HTTP's middleware does.
+	srv.Use(streamRules{})
 	if cfg.TrustedDocuments != nil {
 		// Before persistedQueries, whose parameters it may set.
 		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})
@@ -257,23 +261,20 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	srv.Use(persistedQueries{cache: cfg.APQCache})
 	srv.SetErrorPresenter(graph.ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(graph.Recover(cfg.Logger))
-	srv.Use(streamRules{})
 	srv.Use(graph.StreamErrors{})
-	// Fresh loaders for every response: a query's one, and each event of a
-	// subscription, whose nested fields (an order's after-sale orders) must
-	// not be answered from what an earlier event loaded.
+	// Fresh loaders and a fresh budget for every response: a query's one,
+	// and each event of a subscription, whose nested fields (an order's
+	// after-sale orders) must not be answered from what an earlier event
+	// loaded, and may spend what the subscription's cost charged per event.
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if cost, aftersales, ok := graph.Cost(ctx); ok {
+			ctx = budget.With(ctx, cost, aftersales)
+		}
 		return next(loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader)))
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		start := time.Now()
 		oc := graphql.GetOperationContext(ctx)
-		// A query spends at most what its cost was charged. A subscription's
-		// cost is per event, and its events' orders are fetched for all
-		// subscribers at once, outside any one operation.
-		if cost, aftersales, ok := graph.Cost(ctx); ok && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
-			ctx = budget.With(ctx, cost, aftersales)
-		}
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name

@@ -110,9 +110,11 @@ func (p position) token() string {
 // run out exactly at the end of a window, it reads on into the next
 // windows to tell whether anything follows; has_more says so within one.
 //
-// Each call after the first needs the operation's budget to allow it and
-// a get for every id the page may hold; without that the walk stops and
-// answers what it has, to be resumed where it stopped. An upstream that
+// It makes at most the calls the query cost charged it (a call per window
+// and one more), and each call after the first needs the operation's
+// budget to allow it and a get for every id the page may hold; past
+// either, the walk stops and answers what it has, to be resumed where it
+// stopped. An upstream that
 // hands back a next_key it gave before in the window, or keeps answering
 // empty pages with has_more, ends the walk as unavailable rather than
 // spending the quota on it.
@@ -126,7 +128,13 @@ func (l *Lists) walk(ctx context.Context, resume string, limit, windows int, req
 	page := order.ListPage{IDs: []uint64{}, Resume: []string{}, Uncounted: true}
 	keys, empty := map[string]bool{}, 0
 	for calls := 0; at.W < windows; calls++ {
-		if calls > 0 && budget.Left(ctx) < 1+limit {
+		// The query cost charged a walk a call per window and one more;
+		// past that, or past what the operation has left (keeping a get
+		// for every id of the page), it stops and is resumed from here.
+		if calls > windows || calls > 0 && budget.Left(ctx) < 1+limit {
+			if len(page.IDs) == 0 && empty > 0 {
+				return order.ListPage{}, errWalkLoops // all it was charged, for empty pages that say there is more
+			}
 			page.More, page.ResumeEnd = true, at.token()
 			return page, nil
 		}
