@@ -48,12 +48,7 @@ func eventMatcher(filter *order.EventFilter) (func(order.Event) bool, error) {
 // the stream's last response (see StreamErrors).
 func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(order.Event) bool) (<-chan *events.Delivery, error) {
 	p := auth.FromContext(ctx)
-	// A client is its credential's subject, else its address.
-	client := p.Subject
-	if client == "" {
-		client = "ip:" + middleware.GetClientIP(ctx)
-	}
-	sub, err := bus.Subscribe(client, buffer)
+	sub, err := bus.Subscribe(auth.ClientKey(ctx, middleware.GetClientIP(ctx)), buffer)
 	if err != nil {
 		return nil, errTooMany
 	}

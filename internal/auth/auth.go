@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/go-chi/httprate"
 	"net/http"
 	"strings"
 	"time"
@@ -244,4 +245,14 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) Principal {
 	p, _ := ctx.Value(ctxKey{}).(Principal)
 	return p
+}
+
+// ClientKey names the caller of ctx for per-client limits: its
+// credential's subject, else addr, its address (an IPv6 one by its /64,
+// as the rate limiter counts it), so that every limit sees one client.
+func ClientKey(ctx context.Context, addr string) string {
+	if s := FromContext(ctx).Subject; s != "" {
+		return s
+	}
+	return "ip:" + httprate.CanonicalizeIP(addr)
 }

@@ -120,10 +120,7 @@ func rateLimit(rl *rateLimiter) func(http.Handler) http.Handler {
 // clientKey names the caller of ctx for limits: its API key or token
 // subject, else its IP address.
 func clientKey(ctx context.Context) string {
-	if s := auth.FromContext(ctx).Subject; s != "" {
-		return s
-	}
-	return "ip:" + httprate.CanonicalizeIP(middleware.GetClientIP(ctx))
+	return auth.ClientKey(ctx, middleware.GetClientIP(ctx))
 }
 
 // refusalKey holds what requireAuth tells a client whose credentials
