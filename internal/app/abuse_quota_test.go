@@ -11,6 +11,18 @@ import (
 // 3): each is refused before any call, or makes no more upstream calls
 // than the query cost it was charged, counted at the fake.
 
+// orderWithAfterSales sets a Store order created at created with n
+// after-sale orders, ids from first on, each one call to fetch.
+func orderWithAfterSales(s *server, id uint64, first, n int, created time.Time) {
+	var list []string
+	for i := range n {
+		a := first + i
+		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, a))
+		s.Fake.SetAfterSale(uint64(a), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"%d","status":"USER_WAIT_RETURN","type":"REFUND"}`, a, id))
+	}
+	s.Fake.SetOrder(id, storeOrder(id, 20, "o1", created, `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+}
+
 // upstreamCalls is every call the fake answered but the token's.
 func upstreamCalls(s *server) int {
 	return int(s.Fake.OrderCalls.Load()) + len(s.Fake.ListRequests()) + len(s.Fake.AfterSaleBatchSizes())
@@ -84,13 +96,7 @@ func TestWideStoreRangesCostWhatTheyCall(t *testing.T) {
 // paths, coded.
 func TestStoreAfterSalesStayWithinTheCharge(t *testing.T) {
 	s := mustOpenServer(t, storeEnv)
-	var list []string
-	for i := range 30 {
-		id := 6100 + i
-		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, id))
-		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7200","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
-	}
-	s.Fake.SetOrder(7200, storeOrder(7200, 20, "o1", time.Unix(1714112400, 0), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+	orderWithAfterSales(s, 7200, 6100, 30, time.Unix(1714112400, 0))
 	query := `{ order(id: "7200") { id aftersaleDetail { aftersaleOrderList { aftersaleOrder { id } } } } }`
 	r := s.post(t, query, nil)
 	if n := upstreamCalls(s); n != 2 { // order(id:) with after-sale orders costs 2
@@ -149,14 +155,8 @@ func TestAliasesSpendNoMoreThanCharged(t *testing.T) {
 // year still walks it whole.
 func TestAfterSalesDoNotStarveSiblings(t *testing.T) {
 	s := mustOpenServer(t, storeEnv)
-	var list []string
-	for i := range 30 {
-		id := 6100 + i
-		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, id))
-		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7200","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
-	}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	s.Fake.SetOrder(7200, storeOrder(7200, 20, "o1", start.Add(time.Hour), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+	orderWithAfterSales(s, 7200, 6100, 30, start.Add(time.Hour))
 	for i := range 2 {
 		id := uint64(7300 + i)
 		s.Fake.SetOrder(id, storeOrder(id, 20, "o1", start.Add(time.Duration(i+2)*time.Hour), ""))
@@ -175,13 +175,7 @@ func TestAfterSalesDoNotStarveSiblings(t *testing.T) {
 // after-sale orders spend what the subscription's cost charged for them.
 func TestSubscriptionEventsStayWithinTheCharge(t *testing.T) {
 	s := mustOpenServer(t, pushEnv)
-	var list []string
-	for i := range 30 {
-		id := 6300 + i
-		list = append(list, fmt.Sprintf(`{"aftersale_order_id":"%d"}`, id))
-		s.Fake.SetAfterSale(uint64(id), fmt.Sprintf(`{"after_sale_order_id":"%d","order_id":"7400","status":"USER_WAIT_RETURN","type":"REFUND"}`, id))
-	}
-	s.Fake.SetOrder(7400, storeOrder(7400, 20, "o1", time.Unix(1714112400, 0), `,"aftersale_detail":{"aftersale_order_list":[`+strings.Join(list, ",")+`]}`))
+	orderWithAfterSales(s, 7400, 6300, 30, time.Unix(1714112400, 0))
 	c, err := dialWS(t, s, nil)
 	if err != nil {
 		t.Fatal(err)
