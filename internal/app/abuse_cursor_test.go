@@ -147,8 +147,7 @@ func TestAbuseBuyerListOfOthersOrders(t *testing.T) {
 				id, start.Add(time.Duration(i)*time.Minute).Format("2006-01-02 15:04:05")))
 		}
 		p := listPage(t, s, bearer(hs(t, claims("buyer", "buyer-A"))), map[string]any{"filter": mayFilter, "first": 1})
-		b, _ := json.Marshal(p)
-		return fmt.Sprintf("%+v %s", p, b), len(s.Fake.ListRequests())
+		return fmt.Sprintf("%+v", p), len(s.Fake.ListRequests())
 	}
 	empty, _ := answer(0)
 	crowded, calls := answer(1000)
