@@ -43,6 +43,9 @@ type Upstream struct {
 	Orders     order.Source
 	Lists      order.Lister
 	AfterSales order.AfterSaleSource
+	// Writes are the family's order actions; nil: every action answers
+	// NOT_SUPPORTED and the lookups answer [].
+	Writes order.Writer
 }
 
 // Changes is how the server learns of order changes.
