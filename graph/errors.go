@@ -46,6 +46,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if oe.Errcode != nil {
 				ext["upstreamErrcode"] = *oe.Errcode
 			}
+			if oe.Outcome != "" {
+				ext["outcome"] = oe.Outcome
+			}
 			level := slog.LevelDebug // the client's business: a missing order, a bad id
 			if oe.Transient() {
 				level = slog.LevelWarn // the operator's business

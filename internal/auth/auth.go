@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"github.com/go-chi/httprate"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,14 @@ type Principal struct {
 	// Expires is when the caller's token expires; zero for none. A
 	// long-lived subscription ends then.
 	Expires time.Time
+	// CanWrite says the caller may run order actions (mutations): a
+	// merchant JWT whose scope claim has WriteScope, an API key with the
+	// write grant, or anyone in the sandbox.
+	CanWrite bool
 }
+
+// WriteScope is the JWT scope that lets a merchant run order actions.
+const WriteScope = "orders:write"
 
 // Leeway is how far past its exp (and before its nbf) a token is still
 // accepted: the clocks of issuer and server differ.
@@ -86,6 +94,8 @@ type APIKey struct {
 	Name string
 	Role Role
 	Hash [sha256.Size]byte
+	// Write is the key's write grant: it may run order actions.
+	Write bool
 }
 
 // Config selects the credentials accepted. With neither JWT nor API keys
@@ -99,6 +109,9 @@ type Config struct {
 	JWTIssuer    string
 	JWTAudience  string
 	APIKeys      []APIKey
+	// AnonymousWrites lets anonymous callers run order actions: the
+	// sandbox's, where the orders are made up.
+	AnonymousWrites bool
 	// Now is the clock for exp and nbf; nil means time.Now.
 	Now func() time.Time
 }
@@ -180,13 +193,17 @@ type claims struct {
 	jwt.RegisteredClaims
 	Role   Role   `json:"role"`
 	Openid string `json:"openid"`
+	// Scope is OAuth's space-separated list (RFC 8693's scope claim).
+	Scope string `json:"scope"`
 }
 
 // Authenticate returns the principal of r. An API key (X-API-Key) is tried
 // when keys are configured, a bearer token when JWTs are enabled.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if !a.Enabled() {
-		return Anonymous, nil
+		p := Anonymous
+		p.CanWrite = a.cfg.AnonymousWrites
+		return p, nil
 	}
 	if key := r.Header.Get("X-API-Key"); key != "" && len(a.cfg.APIKeys) > 0 {
 		return a.apiKey(key)
@@ -209,7 +226,7 @@ func (a *Authenticator) apiKey(key string) (Principal, error) {
 	if found == nil {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{Role: found.Role, Subject: "apikey:" + found.Name}, nil
+	return Principal{Role: found.Role, Subject: "apikey:" + found.Name, CanWrite: found.Write}, nil
 }
 
 func (a *Authenticator) jwt(raw string) (Principal, error) {
@@ -226,7 +243,8 @@ func (a *Authenticator) jwt(raw string) (Principal, error) {
 	}
 	switch {
 	case c.Role == RoleMerchant:
-		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires}, nil
+		write := slices.Contains(strings.Fields(c.Scope), WriteScope)
+		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires, CanWrite: write}, nil
 	case c.Role == RoleBuyer && c.Openid != "":
 		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject, Expires: expires}, nil
 	}

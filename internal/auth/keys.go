@@ -58,9 +58,11 @@ func methodFor(key any) (string, error) {
 	return "", fmt.Errorf("unsupported public key type %T: want RSA or ECDSA P-256", key)
 }
 
-// ParseAPIKeys reads "name:role:sha256hex" entries separated by commas. Keys
-// are for server-to-server callers, so the role must be merchant: a buyer
-// is a person and authenticates with a JWT that carries their openid.
+// ParseAPIKeys reads "name:role:sha256hex" entries separated by commas,
+// each with an optional fourth part "write", the grant to run order
+// actions (name:merchant:sha256hex:write). Keys are for server-to-server
+// callers, so the role must be merchant: a buyer is a person and
+// authenticates with a JWT that carries their openid.
 func ParseAPIKeys(s string) ([]APIKey, error) {
 	var keys []APIKey
 	for entry := range strings.SplitSeq(s, ",") {
@@ -69,8 +71,11 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 			continue
 		}
 		parts := strings.Split(entry, ":")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("entry %d: want name:role:sha256hex", len(keys)+1)
+		if len(parts) == 4 && parts[3] != "write" {
+			return nil, fmt.Errorf("entry %d: the fourth part may only be write, the grant to run order actions", len(keys)+1)
+		}
+		if len(parts) != 3 && len(parts) != 4 {
+			return nil, fmt.Errorf("entry %d: want name:role:sha256hex or name:role:sha256hex:write", len(keys)+1)
 		}
 		name, role, hash := parts[0], Role(parts[1]), parts[2]
 		if role != RoleMerchant {
@@ -80,7 +85,7 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 		if err != nil || len(raw) != 32 {
 			return nil, fmt.Errorf("key %q: the hash must be 64 hex digits (sha256 of the key)", name)
 		}
-		k := APIKey{Name: name, Role: role}
+		k := APIKey{Name: name, Role: role, Write: len(parts) == 4}
 		copy(k.Hash[:], raw)
 		keys = append(keys, k)
 	}

@@ -39,6 +39,7 @@ type Metrics struct {
 	pushes           *prometheus.CounterVec
 	deliveries       *prometheus.CounterVec
 	subscribers      prometheus.Gauge
+	actions          *prometheus.CounterVec
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -103,6 +104,9 @@ func New() *Metrics {
 		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ordergraph_event_subscribers", Help: "orderEvents subscriptions open in this process.",
 		}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordergraph_order_actions_total", Help: "Order actions (mutations) by mutation and outcome: ok, replayed, error, unknown (whether WeChat applied it is not known), or the user error code.",
+		}, []string{"mutation", "outcome"}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -114,7 +118,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
-		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes, m.deliveries, m.subscribers,
+		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes, m.deliveries, m.subscribers, m.actions,
 	)
 	return m
 }
@@ -258,5 +262,14 @@ func (m *Metrics) Published(delivered, dropped, open int) {
 		m.deliveries.WithLabelValues("delivered").Add(float64(delivered))
 		m.deliveries.WithLabelValues("dropped").Add(float64(dropped))
 		m.subscribers.Set(float64(open))
+	}
+}
+
+// Action counts an order action by mutation and outcome. Both labels come
+// from closed sets: the schema's mutations, the outcomes and user error
+// codes.
+func (m *Metrics) Action(mutation, outcome string) {
+	if m != nil {
+		m.actions.WithLabelValues(mutation, outcome).Inc()
 	}
 }

@@ -40,11 +40,15 @@ type Shipment struct {
 	Virtual bool
 }
 
-// Parcel is one waybill. No items: the whole order (only as the sole parcel).
+// Parcel is one waybill. Whole says the client named no items: the parcel
+// carries whatever of the order is unshipped (only as the sole parcel);
+// Items then lists it, for a family that must name every item (the WeChat
+// Store), while one that can say "all" (Mini Shop's is_all_product) does.
 type Parcel struct {
 	DeliveryID string
 	WaybillID  string
 	Items      []ParcelItem
+	Whole      bool
 }
 
 // ParcelItem is a count of one SKU in a parcel.

@@ -16,6 +16,9 @@ type Error struct {
 	Message string
 	// Errcode is the upstream's errcode, when the failure came with one.
 	Errcode *int64
+	// Outcome is "UNKNOWN" when the failure leaves it unknown whether a
+	// write applied; a retry with the same idempotency key reads back first.
+	Outcome string
 	Cause   error
 }
 

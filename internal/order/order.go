@@ -201,6 +201,19 @@ type ProductInfo struct {
 	FinishAftersaleSkuCnt int64
 	SkuCode               *string
 	MarketPrice           *int64
+	// RealPrice is the line's total after discounts and price changes,
+	// where the family sends it (the WeChat Store's real_price); the
+	// contract does not show it, but a price change is checked against it.
+	RealPrice *int64
+}
+
+// LineTotal is what the SKU line costs now, in fen: RealPrice where the
+// family sends it, else the unit price times the count.
+func (p ProductInfo) LineTotal() int64 {
+	if p.RealPrice != nil {
+		return *p.RealPrice
+	}
+	return p.SalePrice * p.SkuCnt
 }
 
 // AttrInfo is one SKU attribute, such as colour or size.

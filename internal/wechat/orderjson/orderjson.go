@@ -11,7 +11,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
-var productInfoFields = flex.NewFields("product_id", "out_product_id", "sku_id", "out_sku_id", "thumb_img", "sku_cnt", "sale_price", "title", "sku_attrs", "on_aftersale_sku_cnt", "finish_aftersale_sku_cnt", "sku_code", "market_price")
+var productInfoFields = flex.NewFields("product_id", "out_product_id", "sku_id", "out_sku_id", "thumb_img", "sku_cnt", "sale_price", "title", "sku_attrs", "on_aftersale_sku_cnt", "finish_aftersale_sku_cnt", "sku_code", "market_price", "real_price")
 
 // ProductInfo reads one SKU line of an order.
 func ProductInfo(d *flex.Decoder, p *order.ProductInfo) error {
@@ -43,6 +43,8 @@ func ProductInfo(d *flex.Decoder, p *order.ProductInfo) error {
 			p.SkuCode, err = d.StringPtr()
 		case "market_price":
 			p.MarketPrice, err = d.IntPtr()
+		case "real_price":
+			p.RealPrice, err = d.IntPtr()
 		}
 		return err
 	})
