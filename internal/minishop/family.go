@@ -12,7 +12,7 @@ var Family = family.Family{
 	Name:  "minishop",
 	Title: "WeChat Mini Shop, /product/order/*",
 	Build: func(c *wechat.Client) family.Upstream {
-		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c)}
+		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c), Writes: NewWrites(c)}
 	},
 	Changes: family.Polled,
 	Sandbox: family.Sandbox{Routes: sandbox.MiniShopRoutes, ExampleOrderID: sandbox.VendorExampleID},

@@ -1,7 +1,7 @@
 // Package minishop is the WeChat Mini Shop family (/product/order/*): its
 // wire types, its codes for the domain enums and its errcodes, on the WeChat
 // core in package wechat. Orders implements order.Source, AfterSales
-// order.AfterSaleSource and Lists order.Lister.
+// order.AfterSaleSource, Lists order.Lister and Writes order.Writer.
 package minishop
 
 import (
