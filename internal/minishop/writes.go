@@ -90,17 +90,20 @@ var lookupErrcodes = wechat.Errcodes{
 	errNoPermission: {Code: codes.UpstreamPermissionDenied, Message: noPermission},
 }
 
-// Ship sends the order's parcels. A parcel without items is the whole
-// order; Mini Shop has no virtual shipment.
+// Ship sends the order's parcels. A whole parcel (the client named no
+// items) says is_all_product, whatever items the server filled in; Mini
+// Shop has no virtual shipment.
 func (w *Writes) Ship(ctx context.Context, s order.Shipment) error {
 	if s.Virtual {
 		return order.Refuse(codes.NotSupported, "the Mini Shop has no virtual shipment", "input", "virtual")
 	}
 	req := shipRequest{OrderID: s.OrderID, Deliveries: make([]delivery, len(s.Parcels))}
 	for i, p := range s.Parcels {
-		d := delivery{DeliveryID: p.DeliveryID, WaybillID: p.WaybillID, AllProducts: len(p.Items) == 0}
-		for _, it := range p.Items {
-			d.Products = append(d.Products, productInfo{ProductID: it.ProductID, SkuID: it.SkuID, Count: it.Count})
+		d := delivery{DeliveryID: p.DeliveryID, WaybillID: p.WaybillID, AllProducts: p.Whole || len(p.Items) == 0}
+		if !d.AllProducts {
+			for _, it := range p.Items {
+				d.Products = append(d.Products, productInfo{ProductID: it.ProductID, SkuID: it.SkuID, Count: it.Count})
+			}
 		}
 		req.Deliveries[i] = d
 	}
