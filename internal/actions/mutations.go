@@ -1,0 +1,290 @@
+package actions
+
+import (
+	"context"
+	"slices"
+
+	"github.com/ordergraph/ordergraph/internal/codes"
+	"github.com/ordergraph/ordergraph/internal/order"
+)
+
+// The contract's mutations: each checks its input, then runs a plan. Input
+// refusals are answered before the key is claimed: they call nothing, and
+// the same input is refused the same way again.
+
+func orderPayload(r result[*order.Order], err error) (*OrderActionPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &OrderActionPayload{Order: r.Target, Pending: r.Pending, Replayed: r.Replayed, UserErrors: nonNil(r.UserErrors)}, nil
+}
+
+func afterSalePayload(r result[*order.AfterSaleOrder], err error) (*AftersaleActionPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &AftersaleActionPayload{AftersaleOrder: r.Target, Replayed: r.Replayed, UserErrors: nonNil(r.UserErrors)}, nil
+}
+
+func nonNil(u []UserError) []UserError {
+	if u == nil {
+		return []UserError{}
+	}
+	return u
+}
+
+func refused(refusals []*order.Refusal) *OrderActionPayload {
+	return &OrderActionPayload{UserErrors: userErrors(refusals)}
+}
+
+// orderPlan is the part of every order action's plan that reads the order.
+func (s *Service) orderPlan(mutation, key string, id uint64, input any) plan[*order.Order] {
+	return plan[*order.Order]{mutation: mutation, key: key, input: input, orderID: id, target: id, read: s.orders.Order}
+}
+
+// ShipOrder ships an order, whole or in parcels. The order is read first:
+// the items are checked against it, and a whole parcel lists what is left.
+func (s *Service) ShipOrder(ctx context.Context, in ShipOrderInput) (*OrderActionPayload, error) {
+	ship, refusals := in.check()
+	if len(refusals) > 0 {
+		return refused(refusals), nil
+	}
+	p := s.orderPlan("shipOrder", in.IdempotencyKey, ship.OrderID, ship)
+	send := ship
+	p.prepare = func(o *order.Order) []*order.Refusal {
+		var r []*order.Refusal
+		send, r = checkItems(ship, o, false)
+		return r
+	}
+	p.write = func(ctx context.Context) error { return s.writer.Ship(ctx, send) }
+	p.check = func(before, after *order.Order) verdict {
+		if ship.Virtual {
+			if before == nil {
+				return cannotTell
+			}
+			return verdictOf(after.Status != before.Status)
+		}
+		return verdictOf(hasWaybills(after, ship.Parcels, false))
+	}
+	return orderPayload(run(ctx, s, p))
+}
+
+// UpdateShipment replaces a shipped order's parcels.
+func (s *Service) UpdateShipment(ctx context.Context, in UpdateShipmentInput) (*OrderActionPayload, error) {
+	ship, refusals := in.check()
+	if len(refusals) > 0 {
+		return refused(refusals), nil
+	}
+	p := s.orderPlan("updateShipment", in.IdempotencyKey, ship.OrderID, ship)
+	send := ship
+	p.prepare = func(o *order.Order) []*order.Refusal {
+		var r []*order.Refusal
+		send, r = checkItems(ship, o, true)
+		return r
+	}
+	p.write = func(ctx context.Context) error { return s.writer.UpdateShipment(ctx, send) }
+	p.check = func(_, after *order.Order) verdict { return verdictOf(hasWaybills(after, ship.Parcels, true)) }
+	return orderPayload(run(ctx, s, p))
+}
+
+// SetMerchantNotes replaces the merchant's notes; no read is needed before.
+func (s *Service) SetMerchantNotes(ctx context.Context, in SetMerchantNotesInput) (*OrderActionPayload, error) {
+	id, refusals := in.check()
+	if len(refusals) > 0 {
+		return refused(refusals), nil
+	}
+	p := s.orderPlan("setMerchantNotes", in.IdempotencyKey, id, struct {
+		ID    uint64
+		Notes string
+	}{id, in.Notes})
+	p.write = func(ctx context.Context) error { return s.writer.SetMerchantNotes(ctx, id, in.Notes) }
+	p.check = func(_, after *order.Order) verdict { return verdictOf(merchantNotes(after) == in.Notes) }
+	return orderPayload(run(ctx, s, p))
+}
+
+// ChangeOrderPrice lowers an unpaid order's line totals and/or freight.
+func (s *Service) ChangeOrderPrice(ctx context.Context, in ChangeOrderPriceInput) (*OrderActionPayload, error) {
+	change, refusals := in.check()
+	if len(refusals) > 0 {
+		return refused(refusals), nil
+	}
+	p := s.orderPlan("changeOrderPrice", in.IdempotencyKey, change.OrderID, change)
+	p.prepare = func(o *order.Order) []*order.Refusal { return checkPrices(change, o) }
+	p.write = func(ctx context.Context) error { return s.writer.ChangePrice(ctx, change) }
+	// Every accepted change lowers the order's price, so a read-back tells
+	// by the price against the one read before.
+	p.check = func(before, after *order.Order) verdict {
+		if before == nil {
+			return cannotTell
+		}
+		return verdictOf(orderPrice(after) != orderPrice(before) || freight(after) != freight(before))
+	}
+	return orderPayload(run(ctx, s, p))
+}
+
+// ChangeOrderAddress asks the buyer to agree to a new address (the WeChat
+// Store): WeChat's success means "asked", so the payload is pending. A
+// read-back can tell only when the buyer has agreed already.
+func (s *Service) ChangeOrderAddress(ctx context.Context, in ChangeOrderAddressInput) (*OrderActionPayload, error) {
+	id, address, refusals := in.check()
+	if len(refusals) > 0 {
+		return refused(refusals), nil
+	}
+	p := s.orderPlan("changeOrderAddress", in.IdempotencyKey, id, struct {
+		ID      uint64
+		Address order.Address
+	}{id, address})
+	p.pending = true
+	p.write = func(ctx context.Context) error { return s.writer.ChangeAddress(ctx, id, address) }
+	p.check = func(_, after *order.Order) verdict {
+		if sameAddress(after, address) {
+			return applied
+		}
+		return cannotTell
+	}
+	return orderPayload(run(ctx, s, p))
+}
+
+// afterSalePlan reads the after-sale order, and locks its order.
+func (s *Service) afterSalePlan(mutation, key string, id uint64, input any) plan[*order.AfterSaleOrder] {
+	p := plan[*order.AfterSaleOrder]{mutation: mutation, key: key, input: input, target: id, read: s.afterSale}
+	p.resolve = func(ctx context.Context) (uint64, error) {
+		a, err := s.afterSale(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		return a.OrderID, nil
+	}
+	// The read before is the baseline: a decision moves the status.
+	p.prepare = func(*order.AfterSaleOrder) []*order.Refusal { return nil }
+	p.check = func(before, after *order.AfterSaleOrder) verdict {
+		if before == nil {
+			return cannotTell
+		}
+		return verdictOf(after.Status != before.Status)
+	}
+	return p
+}
+
+func (s *Service) afterSale(ctx context.Context, id uint64) (*order.AfterSaleOrder, error) {
+	found, err := s.afterSales.AfterSaleOrders(ctx, []uint64{id})
+	if err != nil {
+		return nil, err
+	}
+	if a := found[id]; a != nil {
+		return a, nil
+	}
+	return nil, order.Errorf(codes.AfterSaleNotFound, "after-sale order not found", nil)
+}
+
+// AcceptAftersale accepts a buyer's after-sale request.
+func (s *Service) AcceptAftersale(ctx context.Context, in AcceptAftersaleInput) (*AftersaleActionPayload, error) {
+	accept, refusals := in.check()
+	if len(refusals) > 0 {
+		return &AftersaleActionPayload{UserErrors: userErrors(refusals)}, nil
+	}
+	p := s.afterSalePlan("acceptAftersale", in.IdempotencyKey, accept.AfterSaleID, accept)
+	p.write = func(ctx context.Context) error { return s.writer.AcceptAfterSale(ctx, accept) }
+	return afterSalePayload(run(ctx, s, p))
+}
+
+// RejectAftersale rejects a buyer's after-sale request.
+func (s *Service) RejectAftersale(ctx context.Context, in RejectAftersaleInput) (*AftersaleActionPayload, error) {
+	reject, refusals := in.check()
+	if len(refusals) > 0 {
+		return &AftersaleActionPayload{UserErrors: userErrors(refusals)}, nil
+	}
+	p := s.afterSalePlan("rejectAftersale", in.IdempotencyKey, reject.AfterSaleID, reject)
+	p.write = func(ctx context.Context) error { return s.writer.RejectAfterSale(ctx, reject) }
+	return afterSalePayload(run(ctx, s, p))
+}
+
+// DeliveryCompanies, AftersaleRejectReasons and ReturnAddresses are the
+// lookups actions need; [] where the family has none.
+func (s *Service) DeliveryCompanies(ctx context.Context) ([]order.DeliveryCompany, error) {
+	if s.writer == nil {
+		return []order.DeliveryCompany{}, nil
+	}
+	list, err := s.writer.DeliveryCompanies(ctx)
+	return nonNilList(list), err
+}
+
+func (s *Service) AftersaleRejectReasons(ctx context.Context) ([]order.AftersaleRejectReason, error) {
+	if s.writer == nil {
+		return []order.AftersaleRejectReason{}, nil
+	}
+	list, err := s.writer.AftersaleRejectReasons(ctx)
+	return nonNilList(list), err
+}
+
+func (s *Service) ReturnAddresses(ctx context.Context) ([]order.ReturnAddress, error) {
+	if s.writer == nil {
+		return []order.ReturnAddress{}, nil
+	}
+	list, err := s.writer.ReturnAddresses(ctx)
+	return nonNilList(list), err
+}
+
+func nonNilList[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
+}
+
+func verdictOf(ok bool) verdict {
+	if ok {
+		return applied
+	}
+	return notApplied
+}
+
+// hasWaybills reports whether o's parcels hold every parcel's waybill; with
+// exactly, only those.
+func hasWaybills(o *order.Order, parcels []order.Parcel, exactly bool) bool {
+	var have []string
+	if o.OrderDetail != nil && o.OrderDetail.DeliveryInfo != nil {
+		for _, p := range o.OrderDetail.DeliveryInfo.DeliveryProductInfo {
+			if p.WaybillID != nil {
+				have = append(have, *p.WaybillID)
+			}
+		}
+	}
+	for _, p := range parcels {
+		if !slices.Contains(have, p.WaybillID) {
+			return false
+		}
+	}
+	return !exactly || len(have) == len(parcels)
+}
+
+func merchantNotes(o *order.Order) string {
+	if o.ExtInfo == nil || o.ExtInfo.MerchantNotes == nil {
+		return ""
+	}
+	return *o.ExtInfo.MerchantNotes
+}
+
+func orderPrice(o *order.Order) int64 {
+	if o.OrderDetail == nil || o.OrderDetail.PriceInfo == nil {
+		return 0
+	}
+	return o.OrderDetail.PriceInfo.OrderPrice
+}
+
+func freight(o *order.Order) int64 {
+	if o.OrderDetail == nil || o.OrderDetail.PriceInfo == nil {
+		return 0
+	}
+	return o.OrderDetail.PriceInfo.Freight
+}
+
+func sameAddress(o *order.Order, a order.Address) bool {
+	if o.OrderDetail == nil || o.OrderDetail.DeliveryInfo == nil || o.OrderDetail.DeliveryInfo.AddressInfo == nil {
+		return false
+	}
+	got := o.OrderDetail.DeliveryInfo.AddressInfo
+	eq := func(p *string, s string) bool { return p != nil && *p == s }
+	return eq(got.UserName, a.UserName) && eq(got.TelNumber, a.TelNumber) && eq(got.ProvinceName, a.ProvinceName) &&
+		eq(got.CityName, a.CityName) && eq(got.CountyName, a.CountyName) && eq(got.DetailInfo, a.DetailInfo)
+}
