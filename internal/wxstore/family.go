@@ -12,7 +12,7 @@ var Family = family.Family{
 	Name:  "store",
 	Title: "WeChat Store, /channels/ec/*",
 	Build: func(c *wechat.Client) family.Upstream {
-		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c)}
+		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c), Writes: NewWrites(c)}
 	},
 	PagesLoadOrders: true,
 	ListWindow:      window,
