@@ -111,6 +111,10 @@ type AftersaleRejectReason struct {
 	Text       string
 }
 
+// MaxReturnAddresses bounds the return addresses read: the list is one
+// call and each address another, which the query cost charges.
+const MaxReturnAddresses = 20
+
 // ReturnAddress is one of the merchant's return addresses.
 type ReturnAddress struct {
 	ID           string

@@ -65,7 +65,7 @@ func TestDecodeVendorExample(t *testing.T) {
 				ProductID: 10000192852886, SkuID: 3014051159, SkuCnt: 1,
 				Title: ptr("健身环"), ThumbImg: ptr("https://mmecimage.cn/p/x"),
 				SkuAttrs:  []order.AttrInfo{{AttrKey: "颜色", AttrValue: "红"}},
-				SalePrice: 2000, MarketPrice: ptr(int64(2500)),
+				SalePrice: 2000, MarketPrice: ptr(int64(2500)), RealPrice: ptr(int64(2000)),
 			}},
 			PayInfo: &order.PayInfo{
 				PaymentMethod: ptr(order.PaymentWeChatPay),

@@ -379,19 +379,15 @@ func readReason(d *flex.Decoder, reason *order.AftersaleRejectReason) error {
 	return err
 }
 
-// maxReturnAddresses bounds the addresses read: the list call's one page,
-// each address then a call of its own.
-const maxReturnAddresses = 100
-
 // ReturnAddresses lists the merchant's return addresses: the ids, then
 // each address, one call apiece, in the list's order.
 func (w *Writes) ReturnAddresses(ctx context.Context) ([]order.ReturnAddress, error) {
 	var list addressListReply
-	if err := w.client.Call(ctx, "/channels/ec/merchant/address/list", addressListRequest{Limit: maxReturnAddresses}, &list, errcodes); err != nil {
+	if err := w.client.Call(ctx, "/channels/ec/merchant/address/list", addressListRequest{Limit: order.MaxReturnAddresses}, &list, errcodes); err != nil {
 		return nil, err
 	}
 	addresses := []order.ReturnAddress{}
-	for _, addressID := range list.IDs[:min(len(list.IDs), maxReturnAddresses)] {
+	for _, addressID := range list.IDs[:min(len(list.IDs), order.MaxReturnAddresses)] {
 		reply := addressAnswer.Reply()
 		if err := w.client.Call(ctx, "/channels/ec/merchant/address/get", addressGetRequest{ID: addressID}, &reply, errcodes); err != nil {
 			return nil, err
