@@ -105,3 +105,43 @@ func introspects(oc *graphql.OperationContext) bool {
 	}
 	return walk(oc.Operation.SelectionSet)
 }
+
+// lookup runs one of the lookups actions need (carriers, reject reasons,
+// return addresses) for a merchant; a buyer has no use for them, and the
+// return addresses carry the merchant's phone numbers.
+func lookup[T any](ctx context.Context, list func(context.Context) ([]T, error)) ([]T, error) {
+	if auth.FromContext(ctx).Role != auth.RoleMerchant {
+		return nil, order.Errorf(codes.Forbidden, "only merchants may read this list", nil)
+	}
+	return list(ctx)
+}
+
+// WritePolicy refuses, before anything runs, a mutation from a caller
+// without write permission (auth.Principal.CanWrite: buyers never have it),
+// so that no transport and no document shape reaches an action without it.
+type WritePolicy struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = WritePolicy{}
+
+func (WritePolicy) ExtensionName() string                   { return "WritePolicy" }
+func (WritePolicy) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (WritePolicy) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Mutation {
+		return nil
+	}
+	p := auth.FromContext(ctx)
+	if p.Role == auth.RoleMerchant && p.CanWrite {
+		return nil
+	}
+	msg := "buyers may not run order actions"
+	if p.Role == auth.RoleMerchant {
+		msg = "this credential may not run order actions: a JWT needs the " + auth.WriteScope + " scope, an API key the write grant"
+	}
+	err := gqlerror.Errorf("%s", msg)
+	err.Extensions = map[string]any{"code": string(codes.Forbidden)}
+	return err
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/ordergraph/ordergraph/graph/scalar"
+	"github.com/ordergraph/ordergraph/internal/actions"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/order"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -31,6 +33,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AfterSaleOrderInfo() AfterSaleOrderInfoResolver
+	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 }
@@ -79,6 +82,17 @@ type ComplexityRoot struct {
 		Status           func(childComplexity int) int
 	}
 
+	AftersaleActionPayload struct {
+		AftersaleOrder func(childComplexity int) int
+		Replayed       func(childComplexity int) int
+		UserErrors     func(childComplexity int) int
+	}
+
+	AftersaleRejectReason struct {
+		ReasonType func(childComplexity int) int
+		Text       func(childComplexity int) int
+	}
+
 	AttrInfo struct {
 		AttrKey   func(childComplexity int) int
 		AttrValue func(childComplexity int) int
@@ -95,6 +109,11 @@ type ComplexityRoot struct {
 
 	CouponInfo struct {
 		CouponID func(childComplexity int) int
+	}
+
+	DeliveryCompany struct {
+		DeliveryID func(childComplexity int) int
+		Name       func(childComplexity int) int
 	}
 
 	DeliveryExpressFee struct {
@@ -140,6 +159,16 @@ type ComplexityRoot struct {
 		Type           func(childComplexity int) int
 	}
 
+	Mutation struct {
+		AcceptAftersale    func(childComplexity int, input actions.AcceptAftersaleInput) int
+		ChangeOrderAddress func(childComplexity int, input actions.ChangeOrderAddressInput) int
+		ChangeOrderPrice   func(childComplexity int, input actions.ChangeOrderPriceInput) int
+		RejectAftersale    func(childComplexity int, input actions.RejectAftersaleInput) int
+		SetMerchantNotes   func(childComplexity int, input actions.SetMerchantNotesInput) int
+		ShipOrder          func(childComplexity int, input actions.ShipOrderInput) int
+		UpdateShipment     func(childComplexity int, input actions.UpdateShipmentInput) int
+	}
+
 	Order struct {
 		AftersaleDetail func(childComplexity int) int
 		CreateTime      func(childComplexity int) int
@@ -153,6 +182,13 @@ type ComplexityRoot struct {
 		StatusCode      func(childComplexity int) int
 		Unionid         func(childComplexity int) int
 		UpdateTime      func(childComplexity int) int
+	}
+
+	OrderActionPayload struct {
+		Order      func(childComplexity int) int
+		Pending    func(childComplexity int) int
+		Replayed   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -229,15 +265,36 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AftersaleOrder func(childComplexity int, id string) int
-		ListOrders     func(childComplexity int, filter *order.ListFilter, first *int, after *string) int
-		Order          func(childComplexity int, id string) int
-		Orders         func(childComplexity int, ids []string) int
-		SearchOrders   func(childComplexity int, filter order.SearchFilter, first *int, after *string) int
+		AftersaleOrder         func(childComplexity int, id string) int
+		AftersaleRejectReasons func(childComplexity int) int
+		DeliveryCompanies      func(childComplexity int) int
+		ListOrders             func(childComplexity int, filter *order.ListFilter, first *int, after *string) int
+		Order                  func(childComplexity int, id string) int
+		Orders                 func(childComplexity int, ids []string) int
+		ReturnAddresses        func(childComplexity int) int
+		SearchOrders           func(childComplexity int, filter order.SearchFilter, first *int, after *string) int
+	}
+
+	ReturnAddress struct {
+		CityName     func(childComplexity int) int
+		CountyName   func(childComplexity int) int
+		DetailInfo   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		IsDefault    func(childComplexity int) int
+		ProvinceName func(childComplexity int) int
+		TelNumber    func(childComplexity int) int
+		UserName     func(childComplexity int) int
 	}
 
 	Subscription struct {
 		OrderEvents func(childComplexity int, filter *order.EventFilter) int
+	}
+
+	UserError struct {
+		Code            func(childComplexity int) int
+		Field           func(childComplexity int) int
+		Message         func(childComplexity int) int
+		UpstreamErrcode func(childComplexity int) int
 	}
 }
 
@@ -248,12 +305,24 @@ type ComplexityRoot struct {
 type AfterSaleOrderInfoResolver interface {
 	AftersaleOrder(ctx context.Context, obj *order.AfterSaleOrderInfo) (*order.AfterSaleOrder, error)
 }
+type MutationResolver interface {
+	ShipOrder(ctx context.Context, input actions.ShipOrderInput) (*actions.OrderActionPayload, error)
+	UpdateShipment(ctx context.Context, input actions.UpdateShipmentInput) (*actions.OrderActionPayload, error)
+	SetMerchantNotes(ctx context.Context, input actions.SetMerchantNotesInput) (*actions.OrderActionPayload, error)
+	ChangeOrderPrice(ctx context.Context, input actions.ChangeOrderPriceInput) (*actions.OrderActionPayload, error)
+	ChangeOrderAddress(ctx context.Context, input actions.ChangeOrderAddressInput) (*actions.OrderActionPayload, error)
+	AcceptAftersale(ctx context.Context, input actions.AcceptAftersaleInput) (*actions.AftersaleActionPayload, error)
+	RejectAftersale(ctx context.Context, input actions.RejectAftersaleInput) (*actions.AftersaleActionPayload, error)
+}
 type QueryResolver interface {
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, ids []string) ([]*order.Order, error)
 	ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error)
 	SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error)
 	AftersaleOrder(ctx context.Context, id string) (*order.AfterSaleOrder, error)
+	DeliveryCompanies(ctx context.Context) ([]order.DeliveryCompany, error)
+	AftersaleRejectReasons(ctx context.Context) ([]order.AftersaleRejectReason, error)
+	ReturnAddresses(ctx context.Context) ([]order.ReturnAddress, error)
 }
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, filter *order.EventFilter) (<-chan *events.Delivery, error)
@@ -449,6 +518,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AfterSaleOrderInfo.Status(childComplexity), true
 
+	case "AftersaleActionPayload.aftersaleOrder":
+		if e.ComplexityRoot.AftersaleActionPayload.AftersaleOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AftersaleActionPayload.AftersaleOrder(childComplexity), true
+	case "AftersaleActionPayload.replayed":
+		if e.ComplexityRoot.AftersaleActionPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AftersaleActionPayload.Replayed(childComplexity), true
+	case "AftersaleActionPayload.userErrors":
+		if e.ComplexityRoot.AftersaleActionPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AftersaleActionPayload.UserErrors(childComplexity), true
+
+	case "AftersaleRejectReason.reasonType":
+		if e.ComplexityRoot.AftersaleRejectReason.ReasonType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AftersaleRejectReason.ReasonType(childComplexity), true
+	case "AftersaleRejectReason.text":
+		if e.ComplexityRoot.AftersaleRejectReason.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AftersaleRejectReason.Text(childComplexity), true
+
 	case "AttrInfo.attrKey":
 		if e.ComplexityRoot.AttrInfo.AttrKey == nil {
 			break
@@ -505,6 +606,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponInfo.CouponID(childComplexity), true
+
+	case "DeliveryCompany.deliveryId":
+		if e.ComplexityRoot.DeliveryCompany.DeliveryID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryCompany.DeliveryID(childComplexity), true
+	case "DeliveryCompany.name":
+		if e.ComplexityRoot.DeliveryCompany.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryCompany.Name(childComplexity), true
 
 	case "DeliveryExpressFee.shippingMethod":
 		if e.ComplexityRoot.DeliveryExpressFee.ShippingMethod == nil {
@@ -662,6 +776,84 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InsuranceInfo.Type(childComplexity), true
 
+	case "Mutation.acceptAftersale":
+		if e.ComplexityRoot.Mutation.AcceptAftersale == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptAftersale_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptAftersale(childComplexity, args["input"].(actions.AcceptAftersaleInput)), true
+	case "Mutation.changeOrderAddress":
+		if e.ComplexityRoot.Mutation.ChangeOrderAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeOrderAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeOrderAddress(childComplexity, args["input"].(actions.ChangeOrderAddressInput)), true
+	case "Mutation.changeOrderPrice":
+		if e.ComplexityRoot.Mutation.ChangeOrderPrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeOrderPrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeOrderPrice(childComplexity, args["input"].(actions.ChangeOrderPriceInput)), true
+	case "Mutation.rejectAftersale":
+		if e.ComplexityRoot.Mutation.RejectAftersale == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectAftersale_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectAftersale(childComplexity, args["input"].(actions.RejectAftersaleInput)), true
+	case "Mutation.setMerchantNotes":
+		if e.ComplexityRoot.Mutation.SetMerchantNotes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMerchantNotes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMerchantNotes(childComplexity, args["input"].(actions.SetMerchantNotesInput)), true
+	case "Mutation.shipOrder":
+		if e.ComplexityRoot.Mutation.ShipOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shipOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShipOrder(childComplexity, args["input"].(actions.ShipOrderInput)), true
+	case "Mutation.updateShipment":
+		if e.ComplexityRoot.Mutation.UpdateShipment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateShipment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateShipment(childComplexity, args["input"].(actions.UpdateShipmentInput)), true
+
 	case "Order.aftersaleDetail":
 		if e.ComplexityRoot.Order.AftersaleDetail == nil {
 			break
@@ -734,6 +926,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.UpdateTime(childComplexity), true
+
+	case "OrderActionPayload.order":
+		if e.ComplexityRoot.OrderActionPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActionPayload.Order(childComplexity), true
+	case "OrderActionPayload.pending":
+		if e.ComplexityRoot.OrderActionPayload.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActionPayload.Pending(childComplexity), true
+	case "OrderActionPayload.replayed":
+		if e.ComplexityRoot.OrderActionPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActionPayload.Replayed(childComplexity), true
+	case "OrderActionPayload.userErrors":
+		if e.ComplexityRoot.OrderActionPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderActionPayload.UserErrors(childComplexity), true
 
 	case "OrderConnection.edges":
 		if e.ComplexityRoot.OrderConnection.Edges == nil {
@@ -1048,6 +1265,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AftersaleOrder(childComplexity, args["id"].(string)), true
+	case "Query.aftersaleRejectReasons":
+		if e.ComplexityRoot.Query.AftersaleRejectReasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AftersaleRejectReasons(childComplexity), true
+	case "Query.deliveryCompanies":
+		if e.ComplexityRoot.Query.DeliveryCompanies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.DeliveryCompanies(childComplexity), true
 
 	case "Query.listOrders":
 		if e.ComplexityRoot.Query.ListOrders == nil {
@@ -1082,6 +1311,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Orders(childComplexity, args["ids"].([]string)), true
+	case "Query.returnAddresses":
+		if e.ComplexityRoot.Query.ReturnAddresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ReturnAddresses(childComplexity), true
 	case "Query.searchOrders":
 		if e.ComplexityRoot.Query.SearchOrders == nil {
 			break
@@ -1093,6 +1328,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(order.SearchFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "ReturnAddress.cityName":
+		if e.ComplexityRoot.ReturnAddress.CityName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.CityName(childComplexity), true
+	case "ReturnAddress.countyName":
+		if e.ComplexityRoot.ReturnAddress.CountyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.CountyName(childComplexity), true
+	case "ReturnAddress.detailInfo":
+		if e.ComplexityRoot.ReturnAddress.DetailInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.DetailInfo(childComplexity), true
+	case "ReturnAddress.id":
+		if e.ComplexityRoot.ReturnAddress.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.ID(childComplexity), true
+	case "ReturnAddress.isDefault":
+		if e.ComplexityRoot.ReturnAddress.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.IsDefault(childComplexity), true
+	case "ReturnAddress.provinceName":
+		if e.ComplexityRoot.ReturnAddress.ProvinceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.ProvinceName(childComplexity), true
+	case "ReturnAddress.telNumber":
+		if e.ComplexityRoot.ReturnAddress.TelNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.TelNumber(childComplexity), true
+	case "ReturnAddress.userName":
+		if e.ComplexityRoot.ReturnAddress.UserName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReturnAddress.UserName(childComplexity), true
 
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
@@ -1106,6 +1390,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.OrderEvents(childComplexity, args["filter"].(*order.EventFilter)), true
 
+	case "UserError.code":
+		if e.ComplexityRoot.UserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Code(childComplexity), true
+	case "UserError.field":
+		if e.ComplexityRoot.UserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Field(childComplexity), true
+	case "UserError.message":
+		if e.ComplexityRoot.UserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Message(childComplexity), true
+	case "UserError.upstreamErrcode":
+		if e.ComplexityRoot.UserError.UpstreamErrcode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.UpstreamErrcode(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1115,9 +1424,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcceptAftersaleInput", ec.unmarshalInputAcceptAftersaleInput),
+			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("ChangeOrderAddressInput", ec.unmarshalInputChangeOrderAddressInput),
+			graphql.NewInputUnmarshaler("ChangeOrderPriceInput", ec.unmarshalInputChangeOrderPriceInput),
 			graphql.NewInputUnmarshaler("OrderEventFilter", ec.unmarshalInputOrderEventFilter),
 			graphql.NewInputUnmarshaler("OrderListFilter", ec.unmarshalInputOrderListFilter),
 			graphql.NewInputUnmarshaler("OrderSearchFilter", ec.unmarshalInputOrderSearchFilter),
+			graphql.NewInputUnmarshaler("ParcelInput", ec.unmarshalInputParcelInput),
+			graphql.NewInputUnmarshaler("ParcelItemInput", ec.unmarshalInputParcelItemInput),
+			graphql.NewInputUnmarshaler("PriceLineInput", ec.unmarshalInputPriceLineInput),
+			graphql.NewInputUnmarshaler("RejectAftersaleInput", ec.unmarshalInputRejectAftersaleInput),
+			graphql.NewInputUnmarshaler("SetMerchantNotesInput", ec.unmarshalInputSetMerchantNotesInput),
+			graphql.NewInputUnmarshaler("ShipOrderInput", ec.unmarshalInputShipOrderInput),
+			graphql.NewInputUnmarshaler("UpdateShipmentInput", ec.unmarshalInputUpdateShipmentInput),
 		)
 	}
 	first := true
@@ -1152,6 +1472,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 	case ast.Subscription:
 		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
@@ -1277,6 +1612,221 @@ type Query {
     "The after-sale order id, e.g. \"1234\"."
     id: ID!
   ): AfterSaleOrder
+
+  "Carriers a shipment may name in deliveryId (Mini Shop: product/delivery/get_company_list; WeChat Store: order/deliverycompanylist/new/get). Merchants only."
+  deliveryCompanies: [DeliveryCompany!]!
+  "Reasons a rejection of an after-sale may give (WeChat Store: aftersale/rejectreason/get); [] where the family takes free text only (Mini Shop). Merchants only."
+  aftersaleRejectReasons: [AftersaleRejectReason!]!
+  "The merchant's return addresses, for accepting returns (WeChat Store: merchant/address/list, at most 20); [] where the family has no such list (Mini Shop). Merchants only."
+  returnAddresses: [ReturnAddress!]!
+}
+
+"""
+Order actions. Merchants with write permission only: a JWT whose
+space-separated scope claim has orders:write, an API key with the write grant
+(name:merchant:sha256:write in API_KEYS), or anyone in the sandbox. Anyone
+else gets FORBIDDEN before anything runs, and so does a document with more
+than 10 mutation fields; each mutation field counts 2 in the query cost.
+
+Every input carries an idempotencyKey (1..100 characters, chosen by the
+client, e.g. a UUID). The same key with the same input, from the same caller,
+within 24 hours, answers the first result again with replayed: true and calls
+WeChat no more (across replicas with REDIS_URL); the same key with another
+input answers the user error IDEMPOTENCY_KEY_REUSED; a second request with a
+key while the first runs waits for it and answers its result.
+
+Refusals that concern the action (the order's state, WeChat's per-order
+limits, bad input, a missing order) are userErrors, with the payload's other
+fields still there. Failures of the infrastructure (the upstream unavailable
+or rate limited, no access token, no API permission) are top-level errors
+with the codes queries use. A write is never sent to WeChat twice unless a
+read-back showed that the first did not apply; when a failure leaves it
+unknown whether WeChat applied it and the read-back cannot tell either, the
+error's extensions carry outcome: "UNKNOWN", and a retry with the same key
+reads back before writing again. Actions on one order run one at a time
+across the fleet.
+"""
+type Mutation {
+  "Ship an order, whole or in parcels (WeChat Store: order/delivery/send; Mini Shop: product/delivery/send). The order must be TO_BE_SHIPPED or PARTIALLY_SHIPPED."
+  shipOrder(input: ShipOrderInput!): OrderActionPayload!
+  "Replace the tracking of a shipped order (WeChat Store: order/deliveryinfo/update, at most 3 times). Mini Shop: NOT_SUPPORTED."
+  updateShipment(input: UpdateShipmentInput!): OrderActionPayload!
+  "Replace the merchant's notes on an order (it overwrites, it does not append)."
+  setMerchantNotes(input: SetMerchantNotesInput!): OrderActionPayload!
+  "Lower the price of an unpaid order: new totals per SKU line, and/or a new freight."
+  changeOrderPrice(input: ChangeOrderPriceInput!): OrderActionPayload!
+  "Change the delivery address of an unshipped order. WeChat Store: the buyer must agree, so the payload says pending: true and an EXT_INFO_UPDATED event follows. Mini Shop: NOT_SUPPORTED."
+  changeOrderAddress(input: ChangeOrderAddressInput!): OrderActionPayload!
+  "Accept a buyer's after-sale request: a refund-only request is refunded; a return is approved (returnAddressId) and, once the goods are back, a second accept confirms receipt and refunds."
+  acceptAftersale(input: AcceptAftersaleInput!): AftersaleActionPayload!
+  "Reject a buyer's after-sale request. WeChat Store needs reasonType (from aftersaleRejectReasons); Mini Shop needs reason."
+  rejectAftersale(input: RejectAftersaleInput!): AftersaleActionPayload!
+}
+
+input ShipOrderInput {
+  idempotencyKey: String!
+  orderId: ID!
+  "One entry per parcel; at least one unless virtual."
+  parcels: [ParcelInput!]
+  "Virtual goods, no logistics (WeChat Store deliver_type 3): parcels must be empty or null. Mini Shop: NOT_SUPPORTED."
+  virtual: Boolean = false
+}
+
+input ParcelInput {
+  "A DeliveryCompany.deliveryId, e.g. SF or ZTO; OTHER for a carrier not listed."
+  deliveryId: String!
+  waybillId: String!
+  "What this parcel carries; null or empty: whatever of the order is unshipped, allowed only when it is the only parcel."
+  items: [ParcelItemInput!]
+}
+
+input ParcelItemInput {
+  productId: ID!
+  skuId: ID!
+  count: Int!
+}
+
+input UpdateShipmentInput {
+  idempotencyKey: String!
+  orderId: ID!
+  "The order's parcels as they should be from now on."
+  parcels: [ParcelInput!]!
+}
+
+input SetMerchantNotesInput {
+  idempotencyKey: String!
+  orderId: ID!
+  notes: String!
+}
+
+input ChangeOrderPriceInput {
+  idempotencyKey: String!
+  orderId: ID!
+  "New line totals in fen, each lower than the line's current total."
+  lines: [PriceLineInput!]
+  "New freight in fen, lower than the current one; null: unchanged."
+  freight: Int
+}
+
+input PriceLineInput {
+  productId: ID!
+  skuId: ID!
+  "The SKU line's new total in fen (not a unit price, not a discount)."
+  newLineTotal: Int!
+}
+
+input ChangeOrderAddressInput {
+  idempotencyKey: String!
+  orderId: ID!
+  address: AddressInput!
+}
+
+input AddressInput {
+  userName: String!
+  telNumber: String!
+  provinceName: String!
+  cityName: String!
+  countyName: String!
+  detailInfo: String!
+  postalCode: String
+  houseNumber: String
+}
+
+input AcceptAftersaleInput {
+  idempotencyKey: String!
+  aftersaleOrderId: ID!
+  "Where the buyer sends a return (a ReturnAddress.id); needed when approving a return."
+  returnAddressId: ID
+}
+
+input RejectAftersaleInput {
+  idempotencyKey: String!
+  aftersaleOrderId: ID!
+  "An AftersaleRejectReason.reasonType (WeChat Store)."
+  reasonType: Int
+  "Free text shown to the buyer (Mini Shop: required)."
+  reason: String
+}
+
+type OrderActionPayload {
+  "The order as it is after the action, read back from WeChat (not from a cache); null when it cannot be read."
+  order: Order
+  "True when WeChat accepted the request but the change waits for the buyer (WeChat Store address changes)."
+  pending: Boolean!
+  "True when this is the stored result of an earlier call with the same idempotencyKey (or the read-back of an earlier call whose outcome was unknown): this call wrote nothing."
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+type AftersaleActionPayload {
+  "The after-sale order as it is after the action, read back from WeChat; null when it cannot be read."
+  aftersaleOrder: AfterSaleOrder
+  "True when this is the stored result of an earlier call with the same idempotencyKey: this call wrote nothing."
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+type UserError {
+  code: UserErrorCode!
+  "Path to the input field at fault, e.g. [\"input\", \"parcels\", \"0\", \"waybillId\"]; null when no single field is."
+  field: [String!]
+  message: String!
+  "WeChat's errcode, when WeChat refused."
+  upstreamErrcode: Int
+}
+
+enum UserErrorCode {
+  "The input breaks a rule checked before calling WeChat (both virtual and parcels, an empty waybillId, a key over 100 characters, ...), or WeChat refused a parameter."
+  INVALID_INPUT
+  ORDER_NOT_FOUND
+  AFTERSALE_NOT_FOUND
+  "The order's status does not allow the action (e.g. errcode 101100, 108009)."
+  ORDER_STATE
+  "The after-sale order's status does not allow the action (e.g. 10020001, 10021041)."
+  AFTERSALE_STATE
+  "Mini Shop 109001."
+  ALREADY_SHIPPED
+  "A per-order limit of WeChat is used up: tracking changes (606041), price changes (108022), address changes."
+  LIMIT_REACHED
+  "A new line total or freight that is not lower than the current one (checked here, and 108021)."
+  PRICE_NOT_LOWER
+  "WeChat saw another write to the order at the same time (100003), from outside this server; or another action of this server kept the order busy too long."
+  CONCURRENT_UPDATE
+  "WeChat Store: one refund a minute per order (10021059)."
+  REFUND_TOO_SOON
+  "Approving a return needs a valid returnAddressId (10021058, 10021060, 10021062)."
+  RETURN_ADDRESS_REQUIRED
+  "WeChat Store: the merchant must negotiate with the buyer before rejecting (10021068)."
+  NEGOTIATION_REQUIRED
+  "Only a specific service provider may ship this order (606034)."
+  PROVIDER_LOCKED
+  "The upstream family has no such action."
+  NOT_SUPPORTED
+  IDEMPOTENCY_KEY_REUSED
+  "Any other refusal of a write by WeChat: see message and upstreamErrcode."
+  REJECTED
+}
+
+type DeliveryCompany {
+  deliveryId: String!
+  name: String!
+}
+
+type AftersaleRejectReason {
+  reasonType: Int!
+  "The reason's text, e.g. 商品已影响二次销售."
+  text: String!
+}
+
+type ReturnAddress {
+  id: ID!
+  userName: String
+  telNumber: String
+  provinceName: String
+  cityName: String
+  countyName: String
+  detailInfo: String
+  isDefault: Boolean!
 }
 
 """
@@ -1925,6 +2475,28 @@ func (ec *executionContext) childFields_AfterSaleOrderInfo(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AfterSaleOrderInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_AftersaleActionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "aftersaleOrder":
+		return ec.fieldContext_AftersaleActionPayload_aftersaleOrder(ctx, field)
+	case "replayed":
+		return ec.fieldContext_AftersaleActionPayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AftersaleActionPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AftersaleActionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AftersaleRejectReason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reasonType":
+		return ec.fieldContext_AftersaleRejectReason_reasonType(ctx, field)
+	case "text":
+		return ec.fieldContext_AftersaleRejectReason_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AftersaleRejectReason", field.Name)
+}
+
 func (ec *executionContext) childFields_AttrInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "attrKey":
@@ -1959,6 +2531,16 @@ func (ec *executionContext) childFields_CouponInfo(ctx context.Context, field gr
 		return ec.fieldContext_CouponInfo_couponId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CouponInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_DeliveryCompany(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deliveryId":
+		return ec.fieldContext_DeliveryCompany_deliveryId(ctx, field)
+	case "name":
+		return ec.fieldContext_DeliveryCompany_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliveryCompany", field.Name)
 }
 
 func (ec *executionContext) childFields_DeliveryExpressFee(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2075,6 +2657,20 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_extInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderActionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderActionPayload_order(ctx, field)
+	case "pending":
+		return ec.fieldContext_OrderActionPayload_pending(ctx, field)
+	case "replayed":
+		return ec.fieldContext_OrderActionPayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderActionPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderActionPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_OrderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2223,6 +2819,42 @@ func (ec *executionContext) childFields_ProductInfo(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProductInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ReturnAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ReturnAddress_id(ctx, field)
+	case "userName":
+		return ec.fieldContext_ReturnAddress_userName(ctx, field)
+	case "telNumber":
+		return ec.fieldContext_ReturnAddress_telNumber(ctx, field)
+	case "provinceName":
+		return ec.fieldContext_ReturnAddress_provinceName(ctx, field)
+	case "cityName":
+		return ec.fieldContext_ReturnAddress_cityName(ctx, field)
+	case "countyName":
+		return ec.fieldContext_ReturnAddress_countyName(ctx, field)
+	case "detailInfo":
+		return ec.fieldContext_ReturnAddress_detailInfo(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_ReturnAddress_isDefault(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReturnAddress", field.Name)
+}
+
+func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_UserError_code(ctx, field)
+	case "field":
+		return ec.fieldContext_UserError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_UserError_message(ctx, field)
+	case "upstreamErrcode":
+		return ec.fieldContext_UserError_upstreamErrcode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2338,6 +2970,104 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_acceptAftersale_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.AcceptAftersaleInput, error) {
+			return ec.unmarshalNAcceptAftersaleInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAcceptAftersaleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changeOrderAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.ChangeOrderAddressInput, error) {
+			return ec.unmarshalNChangeOrderAddressInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐChangeOrderAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changeOrderPrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.ChangeOrderPriceInput, error) {
+			return ec.unmarshalNChangeOrderPriceInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐChangeOrderPriceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectAftersale_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.RejectAftersaleInput, error) {
+			return ec.unmarshalNRejectAftersaleInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐRejectAftersaleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMerchantNotes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.SetMerchantNotesInput, error) {
+			return ec.unmarshalNSetMerchantNotesInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐSetMerchantNotesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_shipOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.ShipOrderInput, error) {
+			return ec.unmarshalNShipOrderInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐShipOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateShipment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (actions.UpdateShipmentInput, error) {
+			return ec.unmarshalNUpdateShipmentInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUpdateShipmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -3205,6 +3935,139 @@ func (ec *executionContext) fieldContext_AfterSaleOrderInfo_aftersaleOrder(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _AftersaleActionPayload_aftersaleOrder(ctx context.Context, field graphql.CollectedField, obj *actions.AftersaleActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AftersaleActionPayload_aftersaleOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AftersaleOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.AfterSaleOrder) graphql.Marshaler {
+			return ec.marshalOAfterSaleOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AftersaleActionPayload_aftersaleOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AftersaleActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSaleOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AftersaleActionPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *actions.AftersaleActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AftersaleActionPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AftersaleActionPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AftersaleActionPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AftersaleActionPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *actions.AftersaleActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AftersaleActionPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []actions.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AftersaleActionPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AftersaleActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AftersaleRejectReason_reasonType(ctx context.Context, field graphql.CollectedField, obj *order.AftersaleRejectReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AftersaleRejectReason_reasonType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AftersaleRejectReason_reasonType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AftersaleRejectReason", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AftersaleRejectReason_text(ctx context.Context, field graphql.CollectedField, obj *order.AftersaleRejectReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AftersaleRejectReason_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AftersaleRejectReason_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AftersaleRejectReason", field, false, false, "String")
+}
+
 func (ec *executionContext) _AttrInfo_attrKey(ctx context.Context, field graphql.CollectedField, obj *order.AttrInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3410,6 +4273,52 @@ func (ec *executionContext) _CouponInfo_couponId(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CouponInfo_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponInfo", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeliveryCompany_deliveryId(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryCompany) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryCompany_deliveryId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveryID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryCompany_deliveryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryCompany", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeliveryCompany_name(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryCompany) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryCompany_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryCompany_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryCompany", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeliveryExpressFee_shippingMethod(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryExpressFee) (ret graphql.Marshaler) {
@@ -4050,6 +4959,314 @@ func (ec *executionContext) fieldContext_InsuranceInfo_insurancePrice(_ context.
 	return graphql.NewScalarFieldContext("InsuranceInfo", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Mutation_shipOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_shipOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShipOrder(ctx, fc.Args["input"].(actions.ShipOrderInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+			return ec.marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_shipOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_shipOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateShipment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateShipment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateShipment(ctx, fc.Args["input"].(actions.UpdateShipmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+			return ec.marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateShipment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateShipment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setMerchantNotes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMerchantNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMerchantNotes(ctx, fc.Args["input"].(actions.SetMerchantNotesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+			return ec.marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMerchantNotes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMerchantNotes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeOrderPrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeOrderPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeOrderPrice(ctx, fc.Args["input"].(actions.ChangeOrderPriceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+			return ec.marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeOrderPrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeOrderPrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeOrderAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeOrderAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeOrderAddress(ctx, fc.Args["input"].(actions.ChangeOrderAddressInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+			return ec.marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeOrderAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeOrderAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptAftersale(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptAftersale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptAftersale(ctx, fc.Args["input"].(actions.AcceptAftersaleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.AftersaleActionPayload) graphql.Marshaler {
+			return ec.marshalNAftersaleActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAftersaleActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptAftersale(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AftersaleActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptAftersale_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectAftersale(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectAftersale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectAftersale(ctx, fc.Args["input"].(actions.RejectAftersaleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *actions.AftersaleActionPayload) graphql.Marshaler {
+			return ec.marshalNAftersaleActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAftersaleActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectAftersale(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AftersaleActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectAftersale_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4348,6 +5565,116 @@ func (ec *executionContext) fieldContext_Order_extInfo(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ExtInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderActionPayload_order(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActionPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActionPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderActionPayload_pending(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActionPayload_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActionPayload_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderActionPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OrderActionPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActionPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActionPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderActionPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OrderActionPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderActionPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []actions.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderActionPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5799,6 +7126,102 @@ func (ec *executionContext) fieldContext_Query_aftersaleOrder(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_deliveryCompanies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_deliveryCompanies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().DeliveryCompanies(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.DeliveryCompany) graphql.Marshaler {
+			return ec.marshalNDeliveryCompany2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryCompanyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_deliveryCompanies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryCompany(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_aftersaleRejectReasons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_aftersaleRejectReasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AftersaleRejectReasons(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.AftersaleRejectReason) graphql.Marshaler {
+			return ec.marshalNAftersaleRejectReason2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAftersaleRejectReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_aftersaleRejectReasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AftersaleRejectReason(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_returnAddresses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_returnAddresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ReturnAddresses(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []order.ReturnAddress) graphql.Marshaler {
+			return ec.marshalNReturnAddress2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐReturnAddressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_returnAddresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReturnAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5875,6 +7298,190 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ReturnAddress_id(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ReturnAddress_userName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_userName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_userName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_telNumber(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_telNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TelNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_telNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_provinceName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_provinceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvinceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_provinceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_cityName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_cityName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CityName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_cityName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_countyName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_countyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CountyName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_countyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_detailInfo(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_detailInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DetailInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_detailInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReturnAddress_isDefault(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReturnAddress_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReturnAddress_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -5917,6 +7524,98 @@ func (ec *executionContext) fieldContext_Subscription_orderEvents(ctx context.Co
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v codes.UserCode) graphql.Marshaler {
+			return ec.marshalNUserErrorCode2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋcodesᚐUserCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserError", field, false, false, "UserErrorCode")
+}
+
+func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _UserError_upstreamErrcode(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserError_upstreamErrcode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpstreamErrcode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserError_upstreamErrcode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserError", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -6992,6 +8691,272 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcceptAftersaleInput(ctx context.Context, obj any) (actions.AcceptAftersaleInput, error) {
+	var it actions.AcceptAftersaleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "aftersaleOrderId", "returnAddressId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "aftersaleOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("aftersaleOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AftersaleOrderID = data
+		case "returnAddressId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnAddressId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnAddressID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcceptAftersaleInput unmarshals raw into the AcceptAftersaleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcceptAftersaleInput(ctx context.Context, raw any) (actions.AcceptAftersaleInput, error) {
+	var out actions.AcceptAftersaleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcceptAftersaleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj any) (actions.AddressInput, error) {
+	var it actions.AddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userName", "telNumber", "provinceName", "cityName", "countyName", "detailInfo", "postalCode", "houseNumber"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserName = data
+		case "telNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("telNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TelNumber = data
+		case "provinceName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provinceName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvinceName = data
+		case "cityName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CityName = data
+		case "countyName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("countyName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CountyName = data
+		case "detailInfo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailInfo"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DetailInfo = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "houseNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("houseNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HouseNumber = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddressInput unmarshals raw into the AddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddressInput(ctx context.Context, raw any) (actions.AddressInput, error) {
+	var out actions.AddressInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddressInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChangeOrderAddressInput(ctx context.Context, obj any) (actions.ChangeOrderAddressInput, error) {
+	var it actions.ChangeOrderAddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "orderId", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNAddressInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChangeOrderAddressInput unmarshals raw into the ChangeOrderAddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChangeOrderAddressInput(ctx context.Context, raw any) (actions.ChangeOrderAddressInput, error) {
+	var out actions.ChangeOrderAddressInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangeOrderAddressInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChangeOrderPriceInput(ctx context.Context, obj any) (actions.ChangeOrderPriceInput, error) {
+	var it actions.ChangeOrderPriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "orderId", "lines", "freight"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalOPriceLineInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐPriceLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "freight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freight"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Freight = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChangeOrderPriceInput unmarshals raw into the ChangeOrderPriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChangeOrderPriceInput(ctx context.Context, raw any) (actions.ChangeOrderPriceInput, error) {
+	var out actions.ChangeOrderPriceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangeOrderPriceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrderEventFilter(ctx context.Context, obj any) (order.EventFilter, error) {
 	var it order.EventFilter
 	if obj == nil {
@@ -7227,6 +9192,416 @@ func (ec *executionContext) unmarshalInputOrderSearchFilter(ctx context.Context,
 func UnmarshalOrderSearchFilter(ctx context.Context, raw any) (order.SearchFilter, error) {
 	var out order.SearchFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderSearchFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputParcelInput(ctx context.Context, obj any) (actions.ParcelInput, error) {
+	var it actions.ParcelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"deliveryId", "waybillId", "items"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "deliveryId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryID = data
+		case "waybillId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waybillId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaybillID = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOParcelItemInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelItemInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalParcelInput unmarshals raw into the ParcelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalParcelInput(ctx context.Context, raw any) (actions.ParcelInput, error) {
+	var out actions.ParcelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ParcelInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputParcelItemInput(ctx context.Context, obj any) (actions.ParcelItemInput, error) {
+	var it actions.ParcelItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "skuId", "count"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "skuId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skuId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkuID = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalParcelItemInput unmarshals raw into the ParcelItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalParcelItemInput(ctx context.Context, raw any) (actions.ParcelItemInput, error) {
+	var out actions.ParcelItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ParcelItemInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPriceLineInput(ctx context.Context, obj any) (actions.PriceLineInput, error) {
+	var it actions.PriceLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "skuId", "newLineTotal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "skuId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skuId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkuID = data
+		case "newLineTotal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newLineTotal"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewLineTotal = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPriceLineInput unmarshals raw into the PriceLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPriceLineInput(ctx context.Context, raw any) (actions.PriceLineInput, error) {
+	var out actions.PriceLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PriceLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRejectAftersaleInput(ctx context.Context, obj any) (actions.RejectAftersaleInput, error) {
+	var it actions.RejectAftersaleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "aftersaleOrderId", "reasonType", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "aftersaleOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("aftersaleOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AftersaleOrderID = data
+		case "reasonType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reasonType"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReasonType = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRejectAftersaleInput unmarshals raw into the RejectAftersaleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRejectAftersaleInput(ctx context.Context, raw any) (actions.RejectAftersaleInput, error) {
+	var out actions.RejectAftersaleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RejectAftersaleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetMerchantNotesInput(ctx context.Context, obj any) (actions.SetMerchantNotesInput, error) {
+	var it actions.SetMerchantNotesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "orderId", "notes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetMerchantNotesInput unmarshals raw into the SetMerchantNotesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetMerchantNotesInput(ctx context.Context, raw any) (actions.SetMerchantNotesInput, error) {
+	var out actions.SetMerchantNotesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetMerchantNotesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputShipOrderInput(ctx context.Context, obj any) (actions.ShipOrderInput, error) {
+	var it actions.ShipOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["virtual"]; !present {
+		asMap["virtual"] = false
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "orderId", "parcels", "virtual"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "parcels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parcels"))
+			data, err := ec.unmarshalOParcelInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Parcels = data
+		case "virtual":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("virtual"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Virtual = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShipOrderInput unmarshals raw into the ShipOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShipOrderInput(ctx context.Context, raw any) (actions.ShipOrderInput, error) {
+	var out actions.ShipOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShipOrderInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateShipmentInput(ctx context.Context, obj any) (actions.UpdateShipmentInput, error) {
+	var it actions.UpdateShipmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "orderId", "parcels"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "parcels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parcels"))
+			data, err := ec.unmarshalNParcelInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Parcels = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateShipmentInput unmarshals raw into the UpdateShipmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateShipmentInput(ctx context.Context, raw any) (actions.UpdateShipmentInput, error) {
+	var out actions.UpdateShipmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateShipmentInput", raw, &out)
 	return out, err
 }
 
@@ -7491,6 +9866,87 @@ func (ec *executionContext) _AfterSaleOrderInfo(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var aftersaleActionPayloadImplementors = []string{"AftersaleActionPayload"}
+
+func (ec *executionContext) _AftersaleActionPayload(ctx context.Context, sel ast.SelectionSet, obj *actions.AftersaleActionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, aftersaleActionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AftersaleActionPayload")
+		case "aftersaleOrder":
+			out.Values[i] = ec._AftersaleActionPayload_aftersaleOrder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._AftersaleActionPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AftersaleActionPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var aftersaleRejectReasonImplementors = []string{"AftersaleRejectReason"}
+
+func (ec *executionContext) _AftersaleRejectReason(ctx context.Context, sel ast.SelectionSet, obj *order.AftersaleRejectReason) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, aftersaleRejectReasonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AftersaleRejectReason")
+		case "reasonType":
+			out.Values[i] = ec._AftersaleRejectReason_reasonType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._AftersaleRejectReason_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var attrInfoImplementors = []string{"AttrInfo"}
 
 func (ec *executionContext) _AttrInfo(ctx context.Context, sel ast.SelectionSet, obj *order.AttrInfo) graphql.Marshaler {
@@ -7600,6 +10056,44 @@ func (ec *executionContext) _CouponInfo(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("CouponInfo")
 		case "couponId":
 			out.Values[i] = ec._CouponInfo_couponId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deliveryCompanyImplementors = []string{"DeliveryCompany"}
+
+func (ec *executionContext) _DeliveryCompany(ctx context.Context, sel ast.SelectionSet, obj *order.DeliveryCompany) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryCompanyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliveryCompany")
+		case "deliveryId":
+			out.Values[i] = ec._DeliveryCompany_deliveryId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DeliveryCompany_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7913,6 +10407,91 @@ func (ec *executionContext) _InsuranceInfo(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "shipOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_shipOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateShipment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateShipment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setMerchantNotes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMerchantNotes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeOrderPrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeOrderPrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeOrderAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeOrderAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptAftersale":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptAftersale(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectAftersale":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectAftersale(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var orderImplementors = []string{"Order"}
 
 func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, obj *order.Order) graphql.Marshaler {
@@ -7982,6 +10561,54 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		case "extInfo":
 			out.Values[i] = ec._Order_extInfo(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderActionPayloadImplementors = []string{"OrderActionPayload"}
+
+func (ec *executionContext) _OrderActionPayload(ctx context.Context, sel ast.SelectionSet, obj *actions.OrderActionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderActionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderActionPayload")
+		case "order":
+			out.Values[i] = ec._OrderActionPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._OrderActionPayload_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._OrderActionPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderActionPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -8520,6 +11147,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_aftersaleOrder(ctx, field)
 				})
+		case "deliveryCompanies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_deliveryCompanies(ctx, field)
+				})
+		case "aftersaleRejectReasons":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_aftersaleRejectReasons(ctx, field)
+				})
+		case "returnAddresses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_returnAddresses(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -8533,6 +11178,74 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var returnAddressImplementors = []string{"ReturnAddress"}
+
+func (ec *executionContext) _ReturnAddress(ctx context.Context, sel ast.SelectionSet, obj *order.ReturnAddress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, returnAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReturnAddress")
+		case "id":
+			out.Values[i] = ec._ReturnAddress_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userName":
+			out.Values[i] = ec._ReturnAddress_userName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "telNumber":
+			out.Values[i] = ec._ReturnAddress_telNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "provinceName":
+			out.Values[i] = ec._ReturnAddress_provinceName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cityName":
+			out.Values[i] = ec._ReturnAddress_cityName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "countyName":
+			out.Values[i] = ec._ReturnAddress_countyName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "detailInfo":
+			out.Values[i] = ec._ReturnAddress_detailInfo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._ReturnAddress_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8569,6 +11282,54 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var userErrorImplementors = []string{"UserError"}
+
+func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *actions.UserError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserError")
+		case "code":
+			out.Values[i] = ec._UserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._UserError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._UserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upstreamErrcode":
+			out.Values[i] = ec._UserError_upstreamErrcode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -8933,6 +11694,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcceptAftersaleInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAcceptAftersaleInput(ctx context.Context, v any) (actions.AcceptAftersaleInput, error) {
+	res, err := ec.unmarshalInputAcceptAftersaleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAddressInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAddressInput(ctx context.Context, v any) (actions.AddressInput, error) {
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAfterSaleOrderInfo2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleOrderInfo(ctx context.Context, sel ast.SelectionSet, v order.AfterSaleOrderInfo) graphql.Marshaler {
 	return ec._AfterSaleOrderInfo(ctx, sel, &v)
 }
@@ -8966,6 +11737,34 @@ func (ec *executionContext) marshalNAfterSaleType2githubᚗcomᚋordergraphᚋor
 		graphql.AddInvalidNullFromMarshaler(ctx, "AfterSaleType!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNAftersaleActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐAftersaleActionPayload(ctx context.Context, sel ast.SelectionSet, v *actions.AftersaleActionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AftersaleActionPayload!")
+		return graphql.Null
+	}
+	return ec._AftersaleActionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAftersaleRejectReason2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAftersaleRejectReason(ctx context.Context, sel ast.SelectionSet, v order.AftersaleRejectReason) graphql.Marshaler {
+	return ec._AftersaleRejectReason(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAftersaleRejectReason2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAftersaleRejectReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []order.AftersaleRejectReason) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAftersaleRejectReason2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAftersaleRejectReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNAttrInfo2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAttrInfo(ctx context.Context, sel ast.SelectionSet, v order.AttrInfo) graphql.Marshaler {
@@ -9002,6 +11801,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNChangeOrderAddressInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐChangeOrderAddressInput(ctx context.Context, v any) (actions.ChangeOrderAddressInput, error) {
+	res, err := ec.unmarshalInputChangeOrderAddressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNChangeOrderPriceInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐChangeOrderPriceInput(ctx context.Context, v any) (actions.ChangeOrderPriceInput, error) {
+	res, err := ec.unmarshalInputChangeOrderPriceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := scalar.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9014,6 +11823,26 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNDeliveryCompany2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryCompany(ctx context.Context, sel ast.SelectionSet, v order.DeliveryCompany) graphql.Marshaler {
+	return ec._DeliveryCompany(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDeliveryCompany2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryCompanyᚄ(ctx context.Context, sel ast.SelectionSet, v []order.DeliveryCompany) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeliveryCompany2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryCompany(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNDeliveryExpressFee2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryExpressFee(ctx context.Context, sel ast.SelectionSet, v order.DeliveryExpressFee) graphql.Marshaler {
@@ -9177,6 +12006,20 @@ func (ec *executionContext) marshalNInsuranceType2githubᚗcomᚋordergraphᚋor
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
 	res, err := graphql.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9199,6 +12042,14 @@ func (ec *executionContext) marshalNOrder2ᚕᚖgithubᚗcomᚋordergraphᚋorde
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOrderActionPayload2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐOrderActionPayload(ctx context.Context, sel ast.SelectionSet, v *actions.OrderActionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderActionPayload!")
+		return graphql.Null
+	}
+	return ec._OrderActionPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOrderConnection2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderConnection(ctx context.Context, sel ast.SelectionSet, v *order.OrderConnection) graphql.Marshaler {
@@ -9291,6 +12142,35 @@ func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋordergraphᚋordergr
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNParcelInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInput(ctx context.Context, v any) (actions.ParcelInput, error) {
+	res, err := ec.unmarshalInputParcelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNParcelInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInputᚄ(ctx context.Context, v any) ([]actions.ParcelInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]actions.ParcelInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNParcelInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNParcelItemInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelItemInput(ctx context.Context, v any) (actions.ParcelItemInput, error) {
+	res, err := ec.unmarshalInputParcelItemInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPriceLineInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐPriceLineInput(ctx context.Context, v any) (actions.PriceLineInput, error) {
+	res, err := ec.unmarshalInputPriceLineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNProductInfo2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐProductInfo(ctx context.Context, sel ast.SelectionSet, v order.ProductInfo) graphql.Marshaler {
 	return ec._ProductInfo(ctx, sel, &v)
 }
@@ -9309,6 +12189,41 @@ func (ec *executionContext) marshalNProductInfo2ᚕgithubᚗcomᚋordergraphᚋo
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNRejectAftersaleInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐRejectAftersaleInput(ctx context.Context, v any) (actions.RejectAftersaleInput, error) {
+	res, err := ec.unmarshalInputRejectAftersaleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnAddress2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐReturnAddress(ctx context.Context, sel ast.SelectionSet, v order.ReturnAddress) graphql.Marshaler {
+	return ec._ReturnAddress(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReturnAddress2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐReturnAddressᚄ(ctx context.Context, sel ast.SelectionSet, v []order.ReturnAddress) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReturnAddress2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐReturnAddress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSetMerchantNotesInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐSetMerchantNotesInput(ctx context.Context, v any) (actions.SetMerchantNotesInput, error) {
+	res, err := ec.unmarshalInputSetMerchantNotesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNShipOrderInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐShipOrderInput(ctx context.Context, v any) (actions.ShipOrderInput, error) {
+	res, err := ec.unmarshalInputShipOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNShippingMethod2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐShippingMethod(ctx context.Context, v any) (order.ShippingMethod, error) {
@@ -9336,6 +12251,46 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	res := graphql.MarshalString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateShipmentInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUpdateShipmentInput(ctx context.Context, v any) (actions.UpdateShipmentInput, error) {
+	res, err := ec.unmarshalInputUpdateShipmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserError2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUserError(ctx context.Context, sel ast.SelectionSet, v actions.UserError) graphql.Marshaler {
+	return ec._UserError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []actions.UserError) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserError2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNUserErrorCode2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋcodesᚐUserCode(ctx context.Context, v any) (codes.UserCode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := codes.UserCode(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserErrorCode2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋcodesᚐUserCode(ctx context.Context, sel ast.SelectionSet, v codes.UserCode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "UserErrorCode!")
 	}
 	return res
 }
@@ -9762,6 +12717,40 @@ func (ec *executionContext) marshalOOrderStatus2ᚖgithubᚗcomᚋordergraphᚋo
 	return res
 }
 
+func (ec *executionContext) unmarshalOParcelInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInputᚄ(ctx context.Context, v any) ([]actions.ParcelInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]actions.ParcelInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNParcelInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOParcelItemInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelItemInputᚄ(ctx context.Context, v any) ([]actions.ParcelItemInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]actions.ParcelItemInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNParcelItemInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐParcelItemInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOPayInfo2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPayInfo(ctx context.Context, sel ast.SelectionSet, v *order.PayInfo) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9793,6 +12782,58 @@ func (ec *executionContext) marshalOPriceInfo2ᚖgithubᚗcomᚋordergraphᚋord
 		return graphql.Null
 	}
 	return ec._PriceInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPriceLineInput2ᚕgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐPriceLineInputᚄ(ctx context.Context, v any) ([]actions.PriceLineInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]actions.PriceLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPriceLineInput2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋactionsᚐPriceLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/listing"
+	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -59,6 +60,8 @@ func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.Operatio
 		return err
 	case m.depth > l.MaxDepth:
 		return refused(codes.DepthLimitExceeded, fmt.Sprintf("query is %d levels deep; the limit is %d", m.depth, l.MaxDepth), m.depth, l.MaxDepth)
+	case m.actions > MaxActions:
+		return refused(codes.CostLimitExceeded, fmt.Sprintf("the document runs %d order actions; at most %d may run in one", m.actions, MaxActions), m.actions, MaxActions)
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
@@ -89,11 +92,15 @@ func refused(code codes.Code, msg string, got, limit int) *gqlerror.Error {
 	return err
 }
 
+// MaxActions is the most mutation fields one document may hold.
+const MaxActions = 10
+
 // measures of a selection set: its depth below the set, the aliases and
-// upstream fetches it contains, and whether it asks for after-sale orders.
+// upstream fetches it contains, whether it asks for after-sale orders, and
+// how many order actions it runs.
 type measures struct {
-	depth, aliases, cost int
-	aftersales           bool
+	depth, aliases, cost, actions int
+	aftersales                    bool
 	// aftersaleCost is the part of cost that fetches after-sale orders.
 	aftersaleCost int
 	// badFirst is a page's first outside 1..MaxFirst, refused before
@@ -104,7 +111,8 @@ type measures struct {
 // measure walks the operation of oc once; buyer says the caller's pages
 // are filtered for them.
 func measure(oc *graphql.OperationContext, l Limits, buyer bool) measures {
-	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: l.PagesLoadOrders, window: l.ListWindow, now: time.Now(), buyer: buyer}
+	w := walker{fragments: oc.Doc.Fragments, vars: oc.Variables, memo: map[string]measures{}, pagesLoadOrders: l.PagesLoadOrders, window: l.ListWindow, now: time.Now(), buyer: buyer,
+		mutation: oc.Operation.Operation == ast.Mutation}
 	return w.selection(oc.Operation.SelectionSet, true)
 }
 
@@ -115,6 +123,7 @@ const capped = 1 << 40
 func (m *measures) add(o measures) {
 	m.depth = max(m.depth, o.depth)
 	m.aliases = min(m.aliases+o.aliases, capped)
+	m.actions = min(m.actions+o.actions, capped)
 	m.cost = min(m.cost+o.cost, capped)
 	m.aftersaleCost = min(m.aftersaleCost+o.aftersaleCost, capped)
 	m.aftersales = m.aftersales || o.aftersales
@@ -137,6 +146,8 @@ type walker struct {
 	now    time.Time
 	// buyer: a page of whole orders scans up to listing.BuyerPages.
 	buyer bool
+	// mutation: the operation's root fields are order actions.
+	mutation bool
 }
 
 // rootCosts is each root field's cost rule: the upstream fetches the field
@@ -152,12 +163,28 @@ var rootCosts = map[string]func(w *walker, sel *ast.Field) int{
 	// A subscription costs what one event does: the event's order,
 	// fetched once per event whoever subscribes.
 	"orderEvents": one,
-	"__typename":  none,
-	"__schema":    none,
-	"__type":      none,
+	// The lookups actions need: one call; the return addresses one more
+	// per address read.
+	"deliveryCompanies":      one,
+	"aftersaleRejectReasons": one,
+	"returnAddresses":        func(*walker, *ast.Field) int { return 1 + order.MaxReturnAddresses },
+	// Each order action counts two (the contract's rule); package actions
+	// holds each to its own bound of calls (actions.MaxCalls), and a
+	// document holds at most MaxActions of them.
+	"shipOrder":          two,
+	"updateShipment":     two,
+	"setMerchantNotes":   two,
+	"changeOrderPrice":   two,
+	"changeOrderAddress": two,
+	"acceptAftersale":    two,
+	"rejectAftersale":    two,
+	"__typename":         none,
+	"__schema":           none,
+	"__type":             none,
 }
 
 func one(*walker, *ast.Field) int  { return 1 }
+func two(*walker, *ast.Field) int  { return 2 }
 func none(*walker, *ast.Field) int { return 0 }
 
 // page is what a listOrders or searchOrders page fetches: one list call,
@@ -234,6 +261,9 @@ func (w *walker) selection(set ast.SelectionSet, root bool) measures {
 				}
 				if sel.Name == "aftersaleOrder" {
 					f.aftersaleCost = f.cost
+				}
+				if w.mutation && sel.Name != "__typename" {
+					f.actions = 1
 				}
 				if sel.Name == "listOrders" || sel.Name == "searchOrders" {
 					f.badFirst = firstOutOfRange(sel, w.vars)

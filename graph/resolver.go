@@ -6,6 +6,7 @@
 package graph
 
 import (
+	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -31,4 +32,6 @@ type Resolver struct {
 	Events *events.Bus
 	// EventBuffer is how many events a subscriber may fall behind.
 	EventBuffer int
+	// Actions runs the mutations and their lookups.
+	Actions *actions.Service
 }

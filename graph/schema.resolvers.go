@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/listing"
@@ -19,6 +20,34 @@ import (
 func (r *afterSaleOrderInfoResolver) AftersaleOrder(ctx context.Context, obj *order.AfterSaleOrderInfo) (*order.AfterSaleOrder, error) {
 	a, err := loader.For(ctx).AfterSaleOrder(ctx, obj.AftersaleOrderID)
 	return visibleAfterSale(ctx, a, err)
+}
+
+func (r *mutationResolver) ShipOrder(ctx context.Context, input actions.ShipOrderInput) (*actions.OrderActionPayload, error) {
+	return r.Actions.ShipOrder(ctx, input)
+}
+
+func (r *mutationResolver) UpdateShipment(ctx context.Context, input actions.UpdateShipmentInput) (*actions.OrderActionPayload, error) {
+	return r.Actions.UpdateShipment(ctx, input)
+}
+
+func (r *mutationResolver) SetMerchantNotes(ctx context.Context, input actions.SetMerchantNotesInput) (*actions.OrderActionPayload, error) {
+	return r.Actions.SetMerchantNotes(ctx, input)
+}
+
+func (r *mutationResolver) ChangeOrderPrice(ctx context.Context, input actions.ChangeOrderPriceInput) (*actions.OrderActionPayload, error) {
+	return r.Actions.ChangeOrderPrice(ctx, input)
+}
+
+func (r *mutationResolver) ChangeOrderAddress(ctx context.Context, input actions.ChangeOrderAddressInput) (*actions.OrderActionPayload, error) {
+	return r.Actions.ChangeOrderAddress(ctx, input)
+}
+
+func (r *mutationResolver) AcceptAftersale(ctx context.Context, input actions.AcceptAftersaleInput) (*actions.AftersaleActionPayload, error) {
+	return r.Actions.AcceptAftersale(ctx, input)
+}
+
+func (r *mutationResolver) RejectAftersale(ctx context.Context, input actions.RejectAftersaleInput) (*actions.AftersaleActionPayload, error) {
+	return r.Actions.RejectAftersale(ctx, input)
 }
 
 func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, error) {
@@ -84,6 +113,18 @@ func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.A
 	return visibleAfterSale(ctx, a, err)
 }
 
+func (r *queryResolver) DeliveryCompanies(ctx context.Context) ([]order.DeliveryCompany, error) {
+	return lookup(ctx, r.Actions.DeliveryCompanies)
+}
+
+func (r *queryResolver) AftersaleRejectReasons(ctx context.Context) ([]order.AftersaleRejectReason, error) {
+	return lookup(ctx, r.Actions.AftersaleRejectReasons)
+}
+
+func (r *queryResolver) ReturnAddresses(ctx context.Context) ([]order.ReturnAddress, error) {
+	return lookup(ctx, r.Actions.ReturnAddresses)
+}
+
 func (r *subscriptionResolver) OrderEvents(ctx context.Context, filter *order.EventFilter) (<-chan *events.Delivery, error) {
 	if r.Events == nil {
 		return nil, errNoEvents
@@ -99,12 +140,15 @@ func (r *Resolver) AfterSaleOrderInfo() AfterSaleOrderInfoResolver {
 	return &afterSaleOrderInfoResolver{r}
 }
 
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
 	afterSaleOrderInfoResolver struct{ *Resolver }
+	mutationResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	subscriptionResolver       struct{ *Resolver }
 )

@@ -2,6 +2,32 @@
 
 package model
 
+// Order actions. Merchants with write permission only: a JWT whose
+// space-separated scope claim has orders:write, an API key with the write grant
+// (name:merchant:sha256:write in API_KEYS), or anyone in the sandbox. Anyone
+// else gets FORBIDDEN before anything runs, and so does a document with more
+// than 10 mutation fields; each mutation field counts 2 in the query cost.
+//
+// Every input carries an idempotencyKey (1..100 characters, chosen by the
+// client, e.g. a UUID). The same key with the same input, from the same caller,
+// within 24 hours, answers the first result again with replayed: true and calls
+// WeChat no more (across replicas with REDIS_URL); the same key with another
+// input answers the user error IDEMPOTENCY_KEY_REUSED; a second request with a
+// key while the first runs waits for it and answers its result.
+//
+// Refusals that concern the action (the order's state, WeChat's per-order
+// limits, bad input, a missing order) are userErrors, with the payload's other
+// fields still there. Failures of the infrastructure (the upstream unavailable
+// or rate limited, no access token, no API permission) are top-level errors
+// with the codes queries use. A write is never sent to WeChat twice unless a
+// read-back showed that the first did not apply; when a failure leaves it
+// unknown whether WeChat applied it and the read-back cannot tell either, the
+// error's extensions carry outcome: "UNKNOWN", and a retry with the same key
+// reads back before writing again. Actions on one order run one at a time
+// across the fleet.
+type Mutation struct {
+}
+
 type Query struct {
 }
 

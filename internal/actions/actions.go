@@ -219,12 +219,17 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 			return res, err
 		}
 	}
-	unlock, err := s.locks.Lock(ctx, lockKey(p.orderID), s.cfg.LockTTL)
-	if err != nil {
-		if found.State != "" {
-			return unknown(baseline, order.Errorf(codes.UpstreamUnavailable, "the order is busy with another action", err))
-		}
-		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.ConcurrentUpdate, "another action on this order kept it busy; try again")})}, nil
+	// Half the action's time at most goes to waiting for the order.
+	lockCtx, stopWaiting := context.WithTimeout(ctx, s.cfg.LockTTL/2)
+	unlock, err := s.locks.Lock(lockCtx, lockKey(p.orderID), s.cfg.LockTTL)
+	stopWaiting()
+	switch {
+	case err != nil && found.State != "":
+		return unknown(baseline, order.Errorf(codes.UpstreamUnavailable, "the order could not be locked to read it back", err))
+	case err != nil && lockCtx.Err() == nil:
+		return res, order.Errorf(codes.UpstreamUnavailable, "the store of order locks is unreachable; the action was not sent", err)
+	case err != nil:
+		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.ConcurrentUpdate, "other actions on this order kept it busy; try again")})}, nil
 	}
 	defer unlock()
 

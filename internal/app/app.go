@@ -16,6 +16,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
@@ -96,6 +97,8 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		}
 		closers = append(closers, func() { _ = store.Close() })
 	}
+	// The sandbox's orders are made up: anyone may act on them.
+	cfg.Auth.AnonymousWrites = mode == config.ModeSandbox
 	authn, err := auth.New(cfg.Auth)
 	if err != nil {
 		return fail(err)
@@ -119,6 +122,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	source := orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
 	h.Source = source
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
+	h.Actions = actionService(upstream, source, store, m, log)
 	h.Limits.PagesLoadOrders, h.Limits.ListWindow = fam.PagesLoadOrders, fam.ListWindow
 	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID), log, m
 	h.Ready = func(ctx context.Context) error {
@@ -263,6 +267,22 @@ func orderSource(cache ordercache.Config, upstream order.Source, store *redissto
 		backend = store.Orders(cache.TTL)
 	}
 	return ordercache.New(src, backend, m)
+}
+
+// actionService runs order actions: writes through the family, read-backs
+// straight from it (never the cache or a shared fetch), and the cache told
+// to forget what was written; idempotency records and order locks in Redis
+// when it is set, so that the fleet agrees.
+func actionService(upstream family.Upstream, cache order.Forgetter, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) *actions.Service {
+	var records actions.Records = actions.NewLocalRecords()
+	var locks actions.Locks = actions.NewLocalLocks()
+	if store != nil {
+		records, locks = store.ActionRecords(), store.ActionLocks()
+	}
+	return actions.New(actions.DefaultConfig(), actions.Deps{
+		Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: cache,
+		Records: records, Locks: locks, Logger: log, Metrics: m,
+	})
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {

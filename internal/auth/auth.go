@@ -9,12 +9,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/go-chi/httprate"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-chi/httprate"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ordergraph/ordergraph/internal/order"

@@ -24,6 +24,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ordergraph/ordergraph/graph"
+	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/events"
@@ -86,6 +87,8 @@ type Config struct {
 	AfterSales order.AfterSaleSource
 	// Lists pages through orders; nil answers that lists are not available.
 	Lists order.Lister
+	// Actions runs order actions (mutations).
+	Actions *actions.Service
 	// Family names the upstream family, which every list cursor is bound to.
 	Family string
 	// CursorSecret keys list cursors (CURSOR_SECRET); replicas that share
@@ -241,7 +244,7 @@ const PushPath = "/wechat/events"
 // graphQL builds a gqlgen handler with the given transports and the
 // server's extensions.
 func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Cursors: listing.NewCursors([]byte(cfg.CursorSecret)), PagesLoadOrders: cfg.Limits.PagesLoadOrders, Events: cfg.Events, EventBuffer: cfg.EventBuffer}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Cursors: listing.NewCursors([]byte(cfg.CursorSecret)), PagesLoadOrders: cfg.Limits.PagesLoadOrders, Events: cfg.Events, EventBuffer: cfg.EventBuffer, Actions: cfg.Actions}})
 	srv := handler.New(schema)
 	for _, t := range transports {
 		srv.AddTransport(t)
@@ -256,6 +259,7 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})
 	}
 	srv.Use(graph.IntrospectionPolicy{Enabled: cfg.Introspection})
+	srv.Use(graph.WritePolicy{})
 	srv.Use(cfg.Limits)
 	// Last: it remembers a document once everything above has passed it.
 	srv.Use(persistedQueries{cache: cfg.APQCache})

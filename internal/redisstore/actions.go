@@ -1,0 +1,113 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordergraph/ordergraph/internal/actions"
+)
+
+// Order actions keep two things here so that every replica agrees: the
+// idempotency records (a hash per key: state, input hash, lease, stored
+// payload or baseline) and a lock per order. Unlike the rest of this
+// package, neither falls back to process-local state while Redis is away:
+// a replica that cannot see the fleet's records could send a write twice,
+// so actions are refused until Redis is back.
+
+// ActionRecords are the fleet's idempotency records.
+func (s *Store) ActionRecords() actions.Records { return actionRecords{s} }
+
+type actionRecords struct{ s *Store }
+
+// claimAction is actions.claimable, atomically: take a free key, an Unknown one
+// of the same input, or a Pending one past its lease.
+var claimAction = redis.NewScript(`
+local r = redis.call("HMGET", KEYS[1], "state", "hash", "until", "payload", "baseline")
+local take
+if not r[1] then take = true
+elseif r[2] ~= ARGV[1] or r[1] == "done" then take = false
+elseif r[1] == "pending" then take = tonumber(ARGV[3]) > tonumber(r[3])
+else take = true end
+if take then
+  redis.call("HSET", KEYS[1], "state", "pending", "hash", ARGV[1], "until", ARGV[2])
+  redis.call("HDEL", KEYS[1], "payload")
+  redis.call("PEXPIRE", KEYS[1], ARGV[4])
+end
+return {take and 1 or 0, r[1], r[2], r[3], r[4], r[5]}`)
+
+func (r actionRecords) Claim(ctx context.Context, key, hash string, until, now time.Time, keep time.Duration) (actions.Record, bool, error) {
+	v, err := claimAction.Run(ctx, r.s.rdb, []string{r.s.key("action", key)}, hash, until.UnixMilli(), now.UnixMilli(), keep.Milliseconds()).Slice()
+	if err != nil {
+		return actions.Record{}, false, err
+	}
+	text := func(i int) string {
+		if i < len(v) {
+			if s, ok := v[i].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	found := actions.Record{State: actions.State(text(1)), Hash: text(2), Payload: []byte(text(4)), Baseline: []byte(text(5))}
+	if ms, err := strconv.ParseInt(text(3), 10, 64); err == nil {
+		found.Until = time.UnixMilli(ms)
+	}
+	took, _ := v[0].(int64)
+	return found, took == 1, nil
+}
+
+func (r actionRecords) Settle(ctx context.Context, key string, rec actions.Record, keep time.Duration) error {
+	k := r.s.key("action", key)
+	_, err := r.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, k)
+		p.HSet(ctx, k, "state", string(rec.State), "hash", rec.Hash, "payload", rec.Payload, "baseline", rec.Baseline)
+		p.PExpire(ctx, k, keep)
+		return nil
+	})
+	return err
+}
+
+// releaseAction drops the key only while it is still a pending claim: a settled
+// record is never dropped by a late release.
+var releaseAction = redis.NewScript(`if redis.call("HGET", KEYS[1], "state") == "pending" then return redis.call("DEL", KEYS[1]) end return 0`)
+
+func (r actionRecords) Release(ctx context.Context, key string) error {
+	return releaseAction.Run(ctx, r.s.rdb, []string{r.s.key("action", key)}).Err()
+}
+
+// ActionLocks are the fleet's per-order locks: SET NX with a TTL, released
+// by their holder only.
+func (s *Store) ActionLocks() actions.Locks { return actionLocks{s} }
+
+type actionLocks struct{ s *Store }
+
+var unlockOrder = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+func (l actionLocks) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	token, k := hex.EncodeToString(b[:]), l.s.key("order-lock", key)
+	wait := 5 * time.Millisecond
+	for {
+		took, err := l.s.rdb.SetNX(ctx, k, token, ttl).Result()
+		if err != nil {
+			return nil, err
+		}
+		if took {
+			return func() { _ = unlockOrder.Run(context.WithoutCancel(ctx), l.s.rdb, []string{k}, token).Err() }, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
