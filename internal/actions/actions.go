@@ -248,7 +248,11 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	if found.State != "" {
 		switch p.check(baseline, before) {
 		case applied:
-			return settle(result[T]{Target: before, Pending: p.pending})
+			// The earlier attempt wrote: this call writes nothing, as a
+			// replay does.
+			r, err := settle(result[T]{Target: before, Pending: p.pending})
+			r.Replayed = true
+			return r, err
 		case cannotTell:
 			return unknown(baseline, order.Errorf(codes.UpstreamUnavailable, "an earlier attempt's outcome still cannot be told", nil))
 		}

@@ -242,18 +242,21 @@ func (in RejectAftersaleInput) check() (order.AfterSaleReject, []*order.Refusal)
 }
 
 // checkItems checks a shipment's items against the order: each names one
-// of its SKU lines, and no line ships more than is left of it; a whole
-// parcel gets what is left. It returns the shipment to send.
+// of its SKU lines, and no line ships more than the order has of it (what
+// is shipped already and the order's state are WeChat's to judge). A whole
+// parcel gets what is left unshipped. It returns the shipment to send;
+// replace says the parcels replace those shipped (a tracking change).
 func checkItems(s order.Shipment, o *order.Order, replace bool) (order.Shipment, []*order.Refusal) {
 	var c checker
-	left := map[[2]uint64]int64{}
+	has, left := map[[2]uint64]int64{}, map[[2]uint64]int64{}
 	var lines [][2]uint64
 	if o.OrderDetail != nil {
 		for _, p := range o.OrderDetail.ProductInfos {
 			k := [2]uint64{p.ProductID, p.SkuID}
-			if _, dup := left[k]; !dup {
+			if _, dup := has[k]; !dup {
 				lines = append(lines, k)
 			}
+			has[k] += p.SkuCnt
 			left[k] += p.SkuCnt - p.FinishAftersaleSkuCnt
 		}
 		if d := o.OrderDetail.DeliveryInfo; d != nil && !replace {
@@ -266,6 +269,7 @@ func checkItems(s order.Shipment, o *order.Order, replace bool) (order.Shipment,
 	}
 	out := s
 	out.Parcels = make([]order.Parcel, len(s.Parcels))
+	asked := map[[2]uint64]int64{}
 	for i, p := range s.Parcels {
 		out.Parcels[i] = p
 		if p.Whole {
@@ -280,14 +284,13 @@ func checkItems(s order.Shipment, o *order.Order, replace bool) (order.Shipment,
 		for j, item := range p.Items {
 			k := [2]uint64{item.ProductID, item.SkuID}
 			at := []string{"parcels", strconv.Itoa(i), "items", strconv.Itoa(j)}
-			n, ok := left[k]
-			switch {
+			asked[k] += item.Count
+			switch n, ok := has[k]; {
 			case !ok:
 				c.refuse(codes.InvalidInput, "the order has no such product and SKU", at...)
-			case item.Count > n:
-				c.refuse(codes.InvalidInput, "more than the order has left to ship of this SKU ("+strconv.FormatInt(max(n, 0), 10)+")", append(at, "count")...)
+			case asked[k] > n:
+				c.refuse(codes.InvalidInput, "more than the order has of this SKU ("+strconv.FormatInt(n, 10)+")", append(at, "count")...)
 			}
-			left[k] = n - item.Count
 		}
 	}
 	return out, c.refusals
