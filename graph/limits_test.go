@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/listing"
+	"github.com/ordergraph/ordergraph/internal/order"
 )
 
 // servedSchema is the schema the server executes.
@@ -135,6 +137,11 @@ func TestCosts(t *testing.T) {
 
 		{"orderEvents", `subscription { orderEvents { kind } }`, nil, minishop, 1},
 		{"orderEvents with after-sale orders", `subscription { orderEvents { order { id ` + aftersales + ` } } }`, nil, minishop, 2},
+		{"deliveryCompanies", `{ deliveryCompanies { deliveryId } }`, nil, minishop, 1},
+		{"returnAddresses", `{ returnAddresses { id } }`, nil, store, 1 + order.MaxReturnAddresses},
+		{"a mutation", `mutation { setMerchantNotes(input: {idempotencyKey: "k", orderId: "1", notes: "x"}) { replayed } }`, nil, minishop, 2},
+		{"a mutation's order with after-sale orders", `mutation { shipOrder(input: {idempotencyKey: "k", orderId: "1", virtual: true}) { order { id ` + aftersales + ` } } }`, nil, store, 4},
+		{"mutation aliases each count", `mutation { a: setMerchantNotes(input: {idempotencyKey: "a", orderId: "1", notes: "x"}) { replayed } b: setMerchantNotes(input: {idempotencyKey: "b", orderId: "1", notes: "x"}) { replayed } }`, nil, minishop, 4},
 		{"__typename", `{ __typename }`, nil, minishop, 0},
 		{"introspection", `{ __schema { queryType { name } } __type(name: "Order") { name } }`, nil, minishop, 0},
 	} {
@@ -251,5 +258,62 @@ func TestRootFieldWithoutARuleIsRefused(t *testing.T) {
 	}
 	if err := DefaultLimits().MutateOperationContext(context.Background(), oc); err == nil || err.Extensions["code"] != "COST_LIMIT_EXCEEDED" {
 		t.Fatalf("a root field without a cost rule: %v", err)
+	}
+}
+
+// A document runs at most MaxActions order actions, however it spells
+// them (aliases, fragments), before anything runs.
+func TestTooManyActionsAreRefused(t *testing.T) {
+	limits := DefaultLimits()
+	limits.MaxAliases = 1000
+	merchant := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleMerchant, CanWrite: true})
+	field := func(i int) string {
+		return fmt.Sprintf(`a%d: setMerchantNotes(input: {idempotencyKey: "k%d", orderId: "1", notes: "x"}) { replayed } `, i, i)
+	}
+	doc := func(n int) string {
+		var b strings.Builder
+		b.WriteString("mutation { ")
+		for i := range n {
+			b.WriteString(field(i))
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	if err := limits.MutateOperationContext(merchant, operation(t, doc(MaxActions), nil)); err != nil {
+		t.Fatalf("%d actions: %v", MaxActions, err)
+	}
+	for _, d := range []string{
+		doc(MaxActions + 1),
+		`mutation { ...F ...F } fragment F on Mutation { ` + field(1) + field(2) + field(3) + field(4) + field(5) + field(6) + ` }`,
+	} {
+		err := limits.MutateOperationContext(merchant, operation(t, d, nil))
+		if err == nil || err.Extensions["code"] != "COST_LIMIT_EXCEEDED" || err.Extensions["limit"] != MaxActions {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
+
+// Only a merchant with write permission passes a mutation; queries pass
+// for anyone.
+func TestWritePolicy(t *testing.T) {
+	mutation := operation(t, `mutation { setMerchantNotes(input: {idempotencyKey: "k", orderId: "1", notes: "x"}) { replayed } }`, nil)
+	query := operation(t, `{ order(id: "1") { id } }`, nil)
+	for _, tc := range []struct {
+		p    auth.Principal
+		pass bool
+	}{
+		{auth.Principal{Role: auth.RoleMerchant, CanWrite: true}, true},
+		{auth.Principal{Role: auth.RoleMerchant}, false},
+		{auth.Principal{Role: auth.RoleBuyer, Openid: "o", CanWrite: true}, false},
+		{auth.Principal{}, false},
+	} {
+		ctx := auth.WithPrincipal(context.Background(), tc.p)
+		err := WritePolicy{}.MutateOperationContext(ctx, mutation)
+		if (err == nil) != tc.pass || (err != nil && err.Extensions["code"] != "FORBIDDEN") {
+			t.Errorf("%+v: %v", tc.p, err)
+		}
+		if err := (WritePolicy{}).MutateOperationContext(ctx, query); err != nil {
+			t.Errorf("%+v query: %v", tc.p, err)
+		}
 	}
 }
