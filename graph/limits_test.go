@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -314,6 +315,20 @@ func TestWritePolicy(t *testing.T) {
 		}
 		if err := (WritePolicy{}).MutateOperationContext(ctx, query); err != nil {
 			t.Errorf("%+v query: %v", tc.p, err)
+		}
+	}
+}
+
+// The schema's UserErrorCode enum and internal/codes' user codes are the
+// same set, in the same order.
+func TestUserErrorCodesAreTheSchemas(t *testing.T) {
+	enum := servedSchema.Types["UserErrorCode"]
+	if len(enum.EnumValues) != len(codes.UserAll) {
+		t.Fatalf("schema has %d user error codes, internal/codes %d", len(enum.EnumValues), len(codes.UserAll))
+	}
+	for i, v := range enum.EnumValues {
+		if string(codes.UserAll[i].Code) != v.Name {
+			t.Errorf("code %d: schema %s, internal/codes %s", i, v.Name, codes.UserAll[i].Code)
 		}
 	}
 }

@@ -143,3 +143,17 @@ func TestREADMEListsEveryCode(t *testing.T) {
 		}
 	}
 }
+
+// The README's table of action refusals is codes.UserAll, row for row,
+// and names every value of the contract's UserErrorCode enum.
+func TestREADMEListsEveryUserErrorCode(t *testing.T) {
+	rows := doctest.Rows(t, "../../README.md", "Action refusals")
+	if len(rows) != len(codes.UserAll) {
+		t.Errorf("README's action refusals table has %d rows, internal/codes has %d user codes", len(rows), len(codes.UserAll))
+	}
+	for i, info := range codes.UserAll {
+		if i >= len(rows) || rows[i][0] != "`"+string(info.Code)+"`" || rows[i][1] != info.Meaning {
+			t.Errorf("README action refusal row %d is %v, want `%s` | %s", i+1, rows[min(i, len(rows)-1)], info.Code, info.Meaning)
+		}
+	}
+}

@@ -47,7 +47,7 @@ var UserAll = []UserInfo{
 	{ReturnAddressNeeded, "approving a return needs a valid returnAddressId (10021058, 10021060, 10021062)"},
 	{NegotiationRequired, "WeChat Store: the merchant must negotiate with the buyer before rejecting (10021068)"},
 	{ProviderLocked, "only a specific service provider may ship this order (606034)"},
-	{NotSupported, "the upstream family has no such action (Mini Shop: updateShipment, changeOrderAddress)"},
+	{NotSupported, "the upstream family has no such action (Mini Shop: updateShipment, changeOrderAddress, a virtual shipment)"},
 	{IdempotencyKeyReused, "the idempotency key was used, by this caller and mutation, with another input in the last 24 hours"},
 	{Rejected, "any other refusal of a write by WeChat: see message and upstreamErrcode"},
 }
