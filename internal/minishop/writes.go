@@ -57,7 +57,11 @@ var shipRefusals = wechat.Refusals{
 	errOrderState:       refuseOrderState,
 }
 
+// refuseBadParameter is 9401020, which any Mini Shop call may answer.
+var refuseBadParameter = wechat.Refusal{Code: codes.InvalidInput, Message: "WeChat refused a parameter"}
+
 var notesRefusals = wechat.Refusals{
+	errBadParameter:     refuseBadParameter,
 	errOrderNotFound:    refuseOrderNotFound,
 	errConcurrentUpdate: refuseConcurrent,
 }
@@ -67,6 +71,7 @@ var priceRefusals = wechat.Refusals{
 	errPriceNotLower:    {Code: codes.PriceNotLower, Message: "a new price is above the original one"},
 	errPriceLimit:       {Code: codes.LimitReached, Message: "the order's price has changed the most times WeChat allows"},
 	errPriceZero:        {Code: codes.InvalidInput, Message: "the order's total would be 0"},
+	errBadParameter:     refuseBadParameter,
 	errOrderNotFound:    refuseOrderNotFound,
 	errConcurrentUpdate: refuseConcurrent,
 }
@@ -75,6 +80,7 @@ var priceRefusals = wechat.Refusals{
 // after-sale id: 100002 is a missing after-sale order there, and 101100
 // its status.
 var afterSaleRefusals = wechat.Refusals{
+	errBadParameter:     refuseBadParameter,
 	errOrderNotFound:    {Code: codes.UserAfterSaleMissing, Message: "the shop has no such after-sale order"},
 	errOrderState:       {Code: codes.AfterSaleState, Message: "the after-sale order's status does not allow this"},
 	errConcurrentUpdate: {Code: codes.ConcurrentUpdate, Message: "another change to the after-sale order was under way; try again"},

@@ -110,7 +110,7 @@ var actions = []action{
 		name: "notes", path: "/product/order/change_merchant_notes", table: notesRefusals,
 		do: func(ctx context.Context, w order.Writer) error { return w.SetMerchantNotes(ctx, 1, "call first") },
 		refusals: map[int64]codes.UserCode{
-			100002: codes.UserOrderNotFound, 100003: codes.ConcurrentUpdate,
+			100002: codes.UserOrderNotFound, 100003: codes.ConcurrentUpdate, 9401020: codes.InvalidInput,
 		},
 	},
 	{
@@ -120,7 +120,7 @@ var actions = []action{
 		},
 		refusals: map[int64]codes.UserCode{
 			101100: codes.OrderState, 108021: codes.PriceNotLower, 108022: codes.LimitReached, 108023: codes.InvalidInput,
-			100002: codes.UserOrderNotFound, 100003: codes.ConcurrentUpdate,
+			100002: codes.UserOrderNotFound, 100003: codes.ConcurrentUpdate, 9401020: codes.InvalidInput,
 		},
 	},
 	{
@@ -129,7 +129,7 @@ var actions = []action{
 			return w.AcceptAfterSale(ctx, order.AfterSaleAccept{AfterSaleID: 1})
 		},
 		refusals: map[int64]codes.UserCode{
-			100002: codes.UserAfterSaleMissing, 101100: codes.AfterSaleState, 100003: codes.ConcurrentUpdate,
+			100002: codes.UserAfterSaleMissing, 101100: codes.AfterSaleState, 100003: codes.ConcurrentUpdate, 9401020: codes.InvalidInput,
 		},
 	},
 	{
@@ -138,7 +138,7 @@ var actions = []action{
 			return w.RejectAfterSale(ctx, order.AfterSaleReject{AfterSaleID: 1, Reason: ptr("damaged by the buyer")})
 		},
 		refusals: map[int64]codes.UserCode{
-			100002: codes.UserAfterSaleMissing, 101100: codes.AfterSaleState, 100003: codes.ConcurrentUpdate,
+			100002: codes.UserAfterSaleMissing, 101100: codes.AfterSaleState, 100003: codes.ConcurrentUpdate, 9401020: codes.InvalidInput,
 		},
 	},
 }
