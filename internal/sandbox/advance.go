@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // The sandbox plays a live shop: Advance moves one catalogue order a step
 // on, as a buyer and a merchant would, so that events have something to
@@ -26,18 +23,24 @@ var nextStep = map[int64]struct {
 
 // Advance moves the next catalogue order (newest first, in turn) a step on
 // at now, and returns the WeChat Store event that tells of it, as the
-// decrypted JSON WeChat would push.
+// decrypted JSON WeChat would push. It passes over the orders kept for the
+// write calls and those a write changed; with none left, it moves nothing
+// and returns no event.
 func (s *Sandbox) Advance(now time.Time) (orderID uint64, event []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.advanced % len(s.catalogue.orders)
-	s.advanced++
-	o := s.catalogue.orders[i]
-	step := nextStep[o["status"].(int64)]
-	o["status"], o["update_time"] = step.status, wallClock(now)
-	s.catalogue.set(i, o)
-	orderID = o["order_id"].(uint64)
-	event = fmt.Appendf(nil, `{"ToUserName":"gh_sandbox","FromUserName":%q,"CreateTime":%d,"MsgType":"event","Event":%q,"order_info":{"order_id":"%d"}}`,
-		o["openid"], now.Unix(), step.event, orderID)
-	return orderID, event
+	for range s.catalogue.orders {
+		i := s.advanced % len(s.catalogue.orders)
+		s.advanced++
+		o := s.catalogue.orders[i]
+		orderID = o["order_id"].(uint64)
+		if s.kept(orderID) {
+			continue
+		}
+		step := nextStep[o["status"].(int64)]
+		o["status"], o["update_time"] = step.status, wallClock(now)
+		s.catalogue.set(i, o)
+		return orderID, storeEvent(o["openid"].(string), now, step.event, map[string]any{"order_info": map[string]any{"order_id": idText(orderID)}})
+	}
+	return 0, nil
 }

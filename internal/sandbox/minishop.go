@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"io"
@@ -54,6 +53,10 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, errcode(bad, "invalid parameter"))
 		return
 	}
+	if o, ok := s.writtenOrder(MiniShopShape, id); ok {
+		answerOrder(w, o)
+		return
+	}
 	switch id {
 	case VendorExampleID:
 		w.Header().Set("Content-Type", "application/json")
@@ -68,22 +71,19 @@ func (s *Sandbox) miniShopOrderGet(w http.ResponseWriter, r *http.Request) {
 	case 900005:
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	default:
-		if id < 1000 {
+		o := s.unwrittenOrder(MiniShopShape, id)
+		if o == nil {
 			WriteJSON(w, errcode(100002, "order not exist"))
 			return
-		}
-		o, listed := s.catalogue.byID[id]
-		if !listed {
-			o = Generate(id)
 		}
 		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
 	}
 }
 
 // miniShopAfterSales answers batchgetaftersaleorder: for each id from 1000
-// up, a made-up after-sale record, the same for the same id; 1234, the
-// vendor example's after-sale order, belongs to that order. Ids below 1000
-// do not exist. Like the real API it answers in an order of its own (here
+// up, a made-up after-sale record, the same for the same id until a write
+// changes it; 1234, the vendor example's after-sale order, belongs to that
+// order. Ids below 1000 do not exist. Like the real API it answers in an order of its own (here
 // the reverse) and without an errcode.
 func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -93,10 +93,10 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, errcode(9401020, "invalid parameter"))
 		return
 	}
-	list := []map[string]any{}
+	list := []json.RawMessage{}
 	for i := len(req.IDs) - 1; i >= 0; i-- {
-		if id := req.IDs[i]; id >= 1000 {
-			list = append(list, GenerateAfterSale(id))
+		if record, ok := (shop{s, MiniShopShape}).AfterSale(req.IDs[i]); ok {
+			list = append(list, record)
 		}
 	}
 	WriteJSON(w, map[string]any{"errmsg": "", "after_sale_order_list": list})
@@ -163,14 +163,14 @@ func (c *catalogue) set(i int, o map[string]any) {
 }
 
 // row is o as the list and search rules read it.
-func row(o map[string]any) Order {
-	b, err := marshal(o)
+func row(o map[string]any) Order { return parsedRow(encode(o)) }
+
+// parsedRow is the JSON of an order the sandbox made as the list and
+// search rules read it.
+func parsedRow(orderJSON []byte) Order {
+	r, err := ParseOrder(orderJSON)
 	if err != nil {
-		panic(err) // the generator makes only maps, strings and numbers
-	}
-	r, err := ParseOrder(bytes.TrimSpace(b))
-	if err != nil {
-		panic(err)
+		panic(err) // the generator and the write rules make only valid JSON
 	}
 	return r
 }

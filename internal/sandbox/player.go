@@ -32,8 +32,14 @@ func PushKeys() (token, encodingAESKey string) {
 // a push handler (a family that pushes) its event, signed and encrypted as
 // WeChat does it, goes through the server's own handler (encrypted with
 // its own keys), so that the whole path runs as in production; without one
-// (a family that pushes nothing), the poller finds the change.
+// (a family that pushes nothing), the poller finds the change. The events
+// of the write calls go the same way until stop.
 func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func()) {
+	if push != nil {
+		s.mu.Lock()
+		s.emit = func(event []byte, now time.Time) { pushEvent(event, push, now) }
+		s.mu.Unlock()
+	}
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(interval)
@@ -43,14 +49,18 @@ func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func(
 			case <-done:
 				return
 			case now := <-tick.C:
-				_, event := s.Advance(now)
-				if push != nil {
+				if _, event := s.Advance(now); push != nil && event != nil {
 					pushEvent(event, push, now)
 				}
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		s.mu.Lock()
+		s.emit = nil
+		s.mu.Unlock()
+	}
 }
 
 func pushEvent(event []byte, push *wxpush.Handler, now time.Time) {

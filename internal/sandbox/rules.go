@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -415,8 +416,12 @@ func storePage(matching []Order, p storePaging, key string, whole bool) any {
 // MiniShopRequestID reads the id a Mini Shop call names by member, or the
 // errcode to answer.
 func MiniShopRequestID(r *http.Request, member string) (id uint64, errcode int64) {
-	raw, ok := requestMember(r, member)
-	if id, err := strconv.ParseUint(string(bytes.Trim(raw, `"`)), 10, 64); ok && err == nil && id != 0 {
+	body, _ := requestBody(r)
+	return miniShopID(body, member)
+}
+
+func miniShopID(body map[string]any, member string) (id uint64, errcode int64) {
+	if id := idOf(body[member]); id != 0 {
 		return id, 0
 	}
 	return 0, 9401020
@@ -425,23 +430,29 @@ func MiniShopRequestID(r *http.Request, member string) (id uint64, errcode int64
 // StoreRequestID reads the id a Store call names by member, or the errcode
 // to answer.
 func StoreRequestID(r *http.Request, member string) (id uint64, errcode int64) {
-	raw, ok := requestMember(r, member)
-	var text string
-	if !ok || raw != nil && json.Unmarshal(raw, &text) != nil {
+	body, isObject := requestBody(r)
+	return storeID(body, isObject, member)
+}
+
+// storeID reads the id member of a Store body (isObject: the body is a
+// JSON object).
+func storeID(body map[string]any, isObject bool, member string) (id uint64, errcode int64) {
+	v := body[member]
+	digits, isText := v.(string)
+	if !isObject || v != nil && !isText {
 		return 0, 47001
 	}
-	if id, err := strconv.ParseUint(text, 10, 64); err == nil && id != 0 {
+	if id, err := strconv.ParseUint(digits, 10, 64); err == nil && id != 0 {
 		return id, 0
 	}
 	return 0, 40097
 }
 
-// requestMember is the JSON of the body's member, false when the body is
-// no JSON object.
-func requestMember(r *http.Request, member string) (json.RawMessage, bool) {
-	var body map[string]json.RawMessage
-	if json.NewDecoder(r.Body).Decode(&body) != nil {
+// requestBody is the request's JSON object, false when the body is none.
+func requestBody(r *http.Request) (map[string]any, bool) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
 		return nil, false
 	}
-	return body[member], true
+	return decodeObject(b)
 }

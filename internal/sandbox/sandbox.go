@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,10 +33,20 @@ type Sandbox struct {
 	latency time.Duration
 	mux     *http.ServeMux
 
-	// mu guards the catalogue, which Advance changes while handlers read.
+	// mu guards the catalogue and what writes changed, which Advance and
+	// the write calls change while handlers read.
 	mu        sync.RWMutex
 	catalogue catalogue
 	advanced  int
+	written   map[Shape]*copies
+	writes    Writes
+	// emit pushes a write's Store event (see Play); nil pushes none.
+	emit func(event []byte, now time.Time)
+	// addressDelay is how long a buyer takes to agree to an address
+	// change; 0: until AgreeAddress.
+	addressDelay time.Duration
+
+	inFlight InFlight
 }
 
 // Routes are one family's fake API calls, on the sandbox they answer from.
@@ -46,35 +57,46 @@ type Routes func(*Sandbox) map[string]http.HandlerFunc
 func New(latency time.Duration, families ...Routes) *Sandbox {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	s := &Sandbox{token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(), catalogue: newCatalogue(time.Now())}
+	s := &Sandbox{
+		token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(),
+		catalogue: newCatalogue(time.Now()), written: map[Shape]*copies{MiniShopShape: newCopies(), StoreShape: newCopies()},
+		addressDelay: DefaultAddressDelay,
+	}
 	s.mux.HandleFunc("POST /cgi-bin/stable_token", StableToken(AppID, Secret, func(bool) (string, int64, int64) { return s.token, 7200, 0 }))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	for _, routes := range families {
 		for pattern, h := range routes(s) {
+			if _, write := writeCalls[strings.TrimPrefix(pattern, "POST ")]; write {
+				// A write waits, checks and locks in its own order (serveWrite).
+				s.mux.Handle(pattern, h)
+				continue
+			}
 			s.mux.Handle(pattern, s.authorized(h))
 		}
 	}
 	return s
 }
 
-// MiniShopRoutes are the WeChat Mini Shop's calls (minishop.go).
+// MiniShopRoutes are the WeChat Mini Shop's calls (minishop.go), its
+// write calls (written.go) and their lookups (lookups.go).
 func MiniShopRoutes(s *Sandbox) map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
+	return s.withWrites(MiniShopShape, map[string]http.HandlerFunc{
 		"POST /product/order/get":                    s.miniShopOrderGet,
 		"POST /product/order/batchgetaftersaleorder": s.miniShopAfterSales,
 		"POST /product/order/get_list":               s.miniShopOrderList,
 		"POST /product/order/search":                 s.miniShopOrderSearch,
-	}
+	})
 }
 
-// StoreRoutes are the WeChat Store's calls (store.go).
+// StoreRoutes are the WeChat Store's calls (store.go), its write calls
+// (written.go) and their lookups (lookups.go).
 func StoreRoutes(s *Sandbox) map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
+	return s.withWrites(StoreShape, map[string]http.HandlerFunc{
 		"POST /channels/ec/order/get":                   s.storeOrderGet,
 		"POST /channels/ec/order/list/get":              s.storeOrderList,
 		"POST /channels/ec/order/search":                s.storeOrderSearch,
 		"POST /channels/ec/aftersale/getaftersaleorder": s.storeAfterSaleGet,
-	}
+	})
 }
 
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -144,7 +166,7 @@ func Wait(r *http.Request, d time.Duration) bool {
 // token, as WeChat does, before a family's handler runs.
 func (s *Sandbox) authorized(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !Wait(r, s.latency) || !CheckToken(w, r, func(token string) bool { return token == s.token }) {
+		if !Wait(r, s.latency) || !CheckToken(w, r, s.validToken) {
 			return
 		}
 		s.mu.RLock()
@@ -152,6 +174,8 @@ func (s *Sandbox) authorized(h http.HandlerFunc) http.Handler {
 		h(w, r)
 	})
 }
+
+func (s *Sandbox) validToken(token string) bool { return token == s.token }
 
 func errcode(code int64, msg string) map[string]any {
 	return map[string]any{"errcode": code, "errmsg": msg}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	_ "embed"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"strconv"
@@ -108,40 +109,52 @@ func unixOf(v any) int64 {
 
 func (s *Sandbox) storeOrderGet(w http.ResponseWriter, r *http.Request) {
 	id, bad := StoreRequestID(r, "order_id")
-	switch {
-	case bad != 0:
+	if bad != 0 {
 		WriteJSON(w, errcode(bad, "invalid args"))
-	case id == StoreVendorExampleID:
+		return
+	}
+	if o, ok := s.writtenOrder(StoreShape, id); ok {
+		answerOrder(w, o)
+		return
+	}
+	if id == StoreVendorExampleID {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(StoreVendorExample)
-	case id < 1000 || id == VendorExampleID || (id >= 900000 && id < 1000000):
-		WriteJSON(w, errcode(100002, "order not exist"))
-	default:
-		o, listed := s.catalogue.storeByID[id]
-		if !listed {
-			o = storeOrder(Generate(id))
-		}
-		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
+		return
 	}
+	o := s.unwrittenOrder(StoreShape, id)
+	if o == nil {
+		WriteJSON(w, errcode(100002, "order not exist"))
+		return
+	}
+	WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "order": o})
 }
 
 func (s *Sandbox) storeAfterSaleGet(w http.ResponseWriter, r *http.Request) {
 	id, bad := StoreRequestID(r, "after_sale_order_id")
-	switch {
-	case bad != 0:
+	if bad != 0 {
 		WriteJSON(w, errcode(bad, "invalid args"))
-	case id < 1000:
+		return
+	}
+	record, ok := (shop{s, StoreShape}).AfterSale(id)
+	if !ok {
 		WriteJSON(w, errcode(10020000, "aftersale order not exist"))
-	default:
-		a := GenerateAfterSale(id)
-		WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "after_sale_order": map[string]any{
-			"after_sale_order_id": idText(a["order_id"]), "order_id": idText(a["original_order_id"]),
-			"status": a["status"], "type": a["type"], "openid": a["openid"],
-			"product_info": map[string]any{"product_id": "234245", "sku_id": "23424", "count": a["product_info"].(map[string]any)["count"]},
-			"details":      map[string]any{"desc": "", "receive_product": false, "cancel_time": 0, "media_id_list": []any{}, "tel_number": ""},
-			"refund_info":  a["refund_info"], "reason": "10000039", "reason_text": "不想要了",
-			"create_time": a["create_time"], "update_time": a["update_time"],
-		}})
+		return
+	}
+	WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "after_sale_order": json.RawMessage(record)})
+}
+
+// storeAfterSale is a, a generated after-sale record in Mini Shop's shape,
+// in the Store's: the ids the other way round and as strings, the reason a
+// code with its text.
+func storeAfterSale(a map[string]any) map[string]any {
+	return map[string]any{
+		"after_sale_order_id": idText(a["order_id"]), "order_id": idText(a["original_order_id"]),
+		"status": a["status"], "type": a["type"], "openid": a["openid"],
+		"product_info": map[string]any{"product_id": "234245", "sku_id": "23424", "count": a["product_info"].(map[string]any)["count"]},
+		"details":      map[string]any{"desc": "", "receive_product": false, "cancel_time": 0, "media_id_list": []any{}, "tel_number": ""},
+		"refund_info":  a["refund_info"], "reason": "10000039", "reason_text": "不想要了",
+		"create_time": a["create_time"], "update_time": a["update_time"],
 	}
 }
 

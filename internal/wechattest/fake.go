@@ -7,8 +7,8 @@
 // by every family; a family contributes only its routes: how its order call
 // names the id and wraps the order (see New). WeChat's own rules (the token
 // endpoint's checks, the access-token check, what lists and searches
-// match and how they page) are package sandbox's, run here over what the
-// test scripts.
+// match and how they page, what the write calls may do and change) are
+// package sandbox's, run here over what the test scripts (writes.go).
 package wechattest
 
 import (
@@ -59,11 +59,24 @@ type Fake struct {
 	faults           func(id uint64, attempt int) Fault
 	errcodes         map[uint64]int64
 	perID            map[uint64]int
+
+	// The write calls (writes.go).
+	writes         sandbox.Writes
+	writesInFlight sandbox.InFlight
+	refused100003  atomic.Int64
+	writeCalls     []WriteCall
+	writeAttempts  map[writeAttempt]int
+	writeFaults    func(path string, id uint64, attempt int) WriteFault
+	writeLatency   time.Duration
+	now            func() time.Time
 }
 
 // New starts a fake upstream, stopped when the test ends.
 func New(tb testing.TB) *Fake {
-	f := &Fake{valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200}
+	f := &Fake{
+		valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200,
+		writeAttempts: map[writeAttempt]int{}, now: time.Now,
+	}
 	mux := http.NewServeMux()
 	stableToken := sandbox.StableToken(AppID, Secret, f.issue)
 	mux.HandleFunc("POST /cgi-bin/stable_token", func(w http.ResponseWriter, r *http.Request) {
@@ -78,16 +91,20 @@ func New(tb testing.TB) *Fake {
 	mux.HandleFunc("POST /channels/ec/aftersale/getaftersaleorder", f.storeAfterSale)
 	mux.HandleFunc("POST /channels/ec/order/list/get", f.listCall(sandbox.StoreList))
 	mux.HandleFunc("POST /channels/ec/order/search", f.listCall(f.storeSearch))
+	f.handleWrites(mux)
 	f.Server = httptest.NewServer(mux)
 	tb.Cleanup(f.Close)
 	return f
 }
 
-// SetOrder makes id answer with the raw JSON of an order object.
+// SetOrder makes id answer with the raw JSON of an order object. The
+// order starts afresh: WeChat's memory of writes to it (changes used up, a
+// pending address, the last refund) is forgotten.
 func (f *Fake) SetOrder(id uint64, orderJSON string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.orders[id] = orderJSON
+	f.writes.Forget(id)
 }
 
 // SetAfterSale makes the after-sale order id answer with the raw JSON of an
@@ -333,20 +350,7 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 		if faults != nil {
 			fault = faults(id, attempt)
 		}
-		if !sandbox.Wait(r, fault.Delay) {
-			return
-		}
-		switch {
-		case fault.Drop:
-			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				_ = conn.Close()
-			}
-			return
-		case fault.Status != 0:
-			http.Error(w, http.StatusText(fault.Status), fault.Status)
-			return
-		case fault.Errcode != 0:
-			writeErr(w, fault.Errcode)
+		if !sandbox.Wait(r, fault.Delay) || answerFault(w, fault) {
 			return
 		}
 		if !sandbox.CheckToken(w, r, f.tokenValid) {
@@ -365,6 +369,24 @@ func (f *Fake) orderCall(fam family) http.HandlerFunc {
 			_, _ = fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","order":%s}`, body)
 		}
 	}
+}
+
+// answerFault answers with fault (but for its Delay) instead of normally;
+// false for a fault that changes nothing.
+func answerFault(w http.ResponseWriter, fault Fault) bool {
+	switch {
+	case fault.Drop:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	case fault.Status != 0:
+		http.Error(w, http.StatusText(fault.Status), fault.Status)
+	case fault.Errcode != 0:
+		writeErr(w, fault.Errcode)
+	default:
+		return false
+	}
+	return true
 }
 
 func writeErr(w http.ResponseWriter, errcode int64) {
