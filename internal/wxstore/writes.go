@@ -55,6 +55,11 @@ var (
 		108022: {Code: codes.LimitReached, Message: "the order's price has been changed as often as WeChat allows"},
 		108023: {Code: codes.InvalidInput, Message: "the order's total would be 0"},
 	})
+	// addressRefusals: the doc gives no errcode for the limit of 5 address
+	// changes; the sandbox answers the tracking limit's, which says the same.
+	addressRefusals = with(orderRefusals, wechat.Refusals{
+		606041: {Code: codes.LimitReached, Message: "the order's address has been changed as often as WeChat allows"},
+	})
 	// afterSaleRefusals serve accepting and rejecting alike: no errcode
 	// means one thing for the one and another for the other.
 	afterSaleRefusals = wechat.Refusals{
@@ -122,7 +127,7 @@ func (w *Writes) ChangeAddress(ctx context.Context, orderID uint64, a order.Addr
 		UserName: a.UserName, PostalCode: a.PostalCode, ProvinceName: a.ProvinceName, CityName: a.CityName,
 		CountyName: a.CountyName, DetailInfo: a.DetailInfo, TelNumber: a.TelNumber, HouseNumber: a.HouseNumber,
 	}}
-	return w.write(ctx, "/channels/ec/order/address/update", req, orderRefusals)
+	return w.write(ctx, "/channels/ec/order/address/update", req, addressRefusals)
 }
 
 // AcceptAfterSale accepts the request without accept_type, so that the

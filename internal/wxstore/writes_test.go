@@ -458,13 +458,14 @@ func TestReturnAddresses(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 	calls := f.Calls()
-	if len(calls) != 3 || !sameJSON(t, calls[0].Body, `{"offset":0,"limit":100}`) ||
+	if len(calls) != 3 || !sameJSON(t, calls[0].Body, `{"offset":0,"limit":20}`) ||
 		calls[1].Path != "/channels/ec/merchant/address/get" || !sameJSON(t, calls[1].Body, `{"address_id":"11"}`) || !sameJSON(t, calls[2].Body, `{"address_id":"22"}`) {
 		t.Fatalf("calls %+v", calls)
 	}
 }
 
-// A list longer than its page is read no further than 100 addresses.
+// A list longer than order.MaxReturnAddresses is read no further: the
+// query cost charges that many.
 func TestReturnAddressesAreCapped(t *testing.T) {
 	ids := make([]string, 150)
 	for i := range ids {
@@ -477,10 +478,10 @@ func TestReturnAddressesAreCapped(t *testing.T) {
 		return `{"errcode":0,"address_detail":{"address_info":{"user_name":"x"}}}`
 	})
 	got, err := w.ReturnAddresses(context.Background())
-	if err != nil || len(got) != 100 || got[99].ID != "100" {
+	if err != nil || len(got) != order.MaxReturnAddresses || got[order.MaxReturnAddresses-1].ID != fmt.Sprint(order.MaxReturnAddresses) {
 		t.Fatalf("got %d addresses, %v", len(got), err)
 	}
-	if n := len(f.Calls()); n != 101 {
+	if n := len(f.Calls()); n != 1+order.MaxReturnAddresses {
 		t.Fatalf("made %d calls", n)
 	}
 }
