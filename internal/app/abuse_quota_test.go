@@ -25,7 +25,7 @@ func orderWithAfterSales(s *server, id uint64, first, n int, created time.Time) 
 
 // upstreamCalls is every call the fake answered but the token's.
 func upstreamCalls(s *server) int {
-	return int(s.Fake.OrderCalls.Load()) + len(s.Fake.ListRequests()) + len(s.Fake.AfterSaleBatchSizes())
+	return int(s.Fake.OrderCalls.Load()) + len(s.Fake.ListRequests()) + len(s.Fake.AfterSaleBatchSizes()) + len(s.Fake.WriteCalls())
 }
 
 // The reproduced attack: a page with first -2,000,000,000 beside 20

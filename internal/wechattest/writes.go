@@ -155,13 +155,8 @@ func (f *Fake) writeCall(w http.ResponseWriter, r *http.Request) {
 		call.Fault = faults(c.Path, c.ID, attempt)
 	}
 	fault := call.Fault.Fault
-	if !sandbox.Wait(r, latency+fault.Delay) {
-		f.record(call)
-		return
-	}
-	fault.Delay = 0
 	var answer map[string]any
-	if fault == (Fault{}) || call.Fault.Apply {
+	apply := func() {
 		tokenValid := f.tokenValid(r.URL.Query().Get("access_token"))
 		f.mu.Lock()
 		result := sandbox.WriteResult{Answer: map[string]any{"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}, Errcode: 40001}
@@ -173,6 +168,19 @@ func (f *Fake) writeCall(w http.ResponseWriter, r *http.Request) {
 		if busy && result.Errcode == 100003 {
 			f.refused100003.Add(1)
 		}
+	}
+	// A fault with Apply writes first and then fails, however it fails:
+	// the write has landed even when the caller gives up waiting.
+	if call.Fault.Apply {
+		apply()
+	}
+	if !sandbox.Wait(r, latency+fault.Delay) {
+		f.record(call)
+		return
+	}
+	fault.Delay = 0
+	if fault == (Fault{}) && !call.Fault.Apply {
+		apply()
 	}
 	if fault != (Fault{}) {
 		call.Errcode = fault.Errcode
