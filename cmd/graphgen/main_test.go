@@ -12,7 +12,8 @@ import (
 // A resolver added below one of them (a field that goes through a loader)
 // must take it off this list: run go run ./cmd/graphgen and update it.
 var wantInline = []string{
-	"[AttrInfo!]!", "[DeliveryExpressFee!]!", "[DeliveryProductInfo!]!", "[FreightProductInfo!]!", "[ProductInfo!]!",
+	"[AftersaleRejectReason!]!", "[AttrInfo!]!", "[DeliveryCompany!]!", "[DeliveryExpressFee!]!", "[DeliveryProductInfo!]!",
+	"[FreightProductInfo!]!", "[ProductInfo!]!", "[ReturnAddress!]!", "[UserError!]!",
 	"[__Directive!]!", "[__EnumValue!]", "[__Field!]", "[__InputValue!]", "[__InputValue!]!", "[__Type!]", "[__Type!]!",
 }
 
