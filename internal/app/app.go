@@ -124,7 +124,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
 	h.Actions = actionService(upstream, source, store, m, log)
 	h.Limits.PagesLoadOrders, h.Limits.ListWindow = fam.PagesLoadOrders, fam.ListWindow
-	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID), log, m
+	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID, fam.Sandbox.ShippableOrderID), log, m
 	h.Ready = func(ctx context.Context) error {
 		_, err := tokens.Token(ctx)
 		return err

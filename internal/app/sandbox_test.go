@@ -50,7 +50,7 @@ func TestSandboxServesThePlaygroundExample(t *testing.T) {
 // example order, which the Store sandbox serves.
 func TestStoreSandboxServesThePlaygroundExample(t *testing.T) {
 	s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": "store"})
-	r := s.post(t, playground.Queries(sandbox.StoreVendorExampleID)[0], nil)
+	r := s.post(t, playground.Queries(sandbox.StoreVendorExampleID, sandbox.ShippableOrderID)[0], nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("%s", r.Raw)
 	}
@@ -332,5 +332,48 @@ func TestRunHelp(t *testing.T) {
 	if code := app.Run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &errOut); code != 0 ||
 		!strings.Contains(errOut.String(), "($UPSTREAM_FAMILY) (default minishop)") || strings.Contains(errOut.String(), "configuration error") {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// The playground's order-action tab ships the sandbox's order on either
+// family, and replays on the second run; on the WeChat Store the sandbox
+// pushes the shipment's event, which subscribers see with the order as
+// shipped.
+func TestSandboxOrderActionTab(t *testing.T) {
+	app.SetSandboxEventInterval(t, time.Hour) // only the action's event
+	for _, family := range []string{"minishop", "store"} {
+		t.Run(family, func(t *testing.T) {
+			s := mustOpenServer(t, map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "UPSTREAM_FAMILY": family})
+			var c *wsClient
+			if family == "store" {
+				var err error
+				if c, err = dialWS(t, s, nil); err != nil {
+					t.Fatal(err)
+				}
+				c.subscribe("1", fmt.Sprintf(`subscription { orderEvents(filter: {orderId: "%d"}) { kind orderId order { status } } }`, sandbox.ShippableOrderID))
+			}
+			tab := playground.Queries(sandbox.StoreVendorExampleID, sandbox.ShippableOrderID)[3]
+			for run, replayed := range []bool{false, true} {
+				r := s.post(t, tab, nil)
+				if len(r.Errors) > 0 || at(r.Data, "shipOrder.replayed") != replayed || at(r.Data, "shipOrder.order.status") != "TO_BE_RECEIVED" ||
+					at(r.Data, "shipOrder.order.orderDetail.deliveryInfo.deliveryProductInfo.0.waybillId") != "SF1234567890" {
+					t.Fatalf("run %d: %s", run+1, r.Raw)
+				}
+			}
+			if c == nil {
+				return
+			}
+			var got struct {
+				Data struct {
+					OrderEvents struct {
+						Kind, OrderID string
+						Order         struct{ Status string }
+					}
+				}
+			}
+			if m := c.next(5 * time.Second); json.Unmarshal(m.Payload, &got) != nil || got.Data.OrderEvents.Kind != "SHIPPED" || got.Data.OrderEvents.Order.Status != "TO_BE_RECEIVED" {
+				t.Fatalf("event %s", m.Payload)
+			}
+		})
 	}
 }

@@ -60,10 +60,12 @@ const (
 )
 
 // Sandbox is a family's part of the sandbox: the routes that answer its
-// calls in its shape, and the order the playground opens on.
+// calls in its shape, the order the playground opens on, and the one its
+// order-action tab ships.
 type Sandbox struct {
-	Routes         sandbox.Routes
-	ExampleOrderID uint64
+	Routes           sandbox.Routes
+	ExampleOrderID   uint64
+	ShippableOrderID uint64
 }
 
 // Set is the families a build can serve, the first being the default.

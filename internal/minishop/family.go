@@ -15,5 +15,5 @@ var Family = family.Family{
 		return family.Upstream{Orders: NewOrders(c), Lists: NewLists(c), AfterSales: NewAfterSales(c), Writes: NewWrites(c)}
 	},
 	Changes: family.Polled,
-	Sandbox: family.Sandbox{Routes: sandbox.MiniShopRoutes, ExampleOrderID: sandbox.VendorExampleID},
+	Sandbox: family.Sandbox{Routes: sandbox.MiniShopRoutes, ExampleOrderID: sandbox.VendorExampleID, ShippableOrderID: sandbox.ShippableOrderID},
 }

@@ -63,11 +63,45 @@ query ExampleOrder {
 `
 
 // Queries are the playground's tabs: ExampleQuery on the example order of
-// the family's sandbox, ListExampleQuery and EventsExampleQuery.
-func Queries(exampleOrderID uint64) []string {
+// the family's sandbox, ListExampleQuery, EventsExampleQuery, and
+// ShipExampleQuery on the sandbox order to ship.
+func Queries(exampleOrderID, shippableOrderID uint64) []string {
 	example := strings.Replace(ExampleQuery, exampleID, strconv.FormatUint(exampleOrderID, 10), 1)
-	return []string{example, ListExampleQuery, EventsExampleQuery}
+	ship := strings.Replace(ShipExampleQuery, shippableID, strconv.FormatUint(shippableOrderID, 10), 1)
+	return []string{example, ListExampleQuery, EventsExampleQuery, ship}
 }
+
+// shippableID is the order ShipExampleQuery names; Queries puts the
+// family's sandbox order to ship in.
+const shippableID = "2000002"
+
+// ShipExampleQuery is the playground's fourth tab: an order action, safe
+// to retry. Its key is fixed, so that the second run shows the replay.
+const ShipExampleQuery = `# Ship a sandbox order (status TO_BE_SHIPPED). Run it twice: the second run
+# sends nothing to WeChat and answers the first result with replayed: true.
+# A new idempotencyKey with the same order answers WeChat's refusal
+# (the order has shipped) in userErrors. Real clients use a fresh UUID per
+# action and the same one for its retries.
+mutation ShipOrder {
+  shipOrder(input: {
+    idempotencyKey: "playground-ship-1"
+    orderId: "2000002"
+    parcels: [{ deliveryId: "SF", waybillId: "SF1234567890" }]
+  }) {
+    replayed
+    userErrors { code field message upstreamErrcode }
+    order {
+      id
+      status
+      orderDetail {
+        deliveryInfo {
+          deliveryProductInfo { deliveryId waybillId productInfos { productId skuId productCnt } }
+        }
+      }
+    }
+  }
+}
+`
 
 // EventsExampleQuery is the playground's third tab: live order events.
 const EventsExampleQuery = `# Live order events: run it, then watch. In sandbox mode an order changes

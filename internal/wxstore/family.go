@@ -17,5 +17,5 @@ var Family = family.Family{
 	PagesLoadOrders: true,
 	ListWindow:      window,
 	Changes:         family.Pushed,
-	Sandbox:         family.Sandbox{Routes: sandbox.StoreRoutes, ExampleOrderID: sandbox.StoreVendorExampleID},
+	Sandbox:         family.Sandbox{Routes: sandbox.StoreRoutes, ExampleOrderID: sandbox.StoreVendorExampleID, ShippableOrderID: sandbox.ShippableOrderID},
 }
