@@ -275,8 +275,10 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 			return settle(result[T]{Target: after, Pending: p.pending})
 		}
 		if r := refusalOf(err); r != nil {
+			// WeChat's refusal comes with the order as it is; one made here
+			// without a call (NOT_SUPPORTED) costs no read.
 			target := before
-			if p.prepare == nil {
+			if p.prepare == nil && r.Errcode != nil {
 				target, _ = p.read(ctx, p.target)
 			}
 			return settle(result[T]{Target: target, UserErrors: userErrors([]*order.Refusal{r})})
@@ -367,6 +369,9 @@ func fingerprint(mutation string, input any) string {
 // numbers, notes).
 func (s *Service) audit(ctx context.Context, mutation, key string, orderID, target uint64, outcome string, errcode int64, took time.Duration) {
 	s.metrics.Action(mutation, outcome)
+	if r := []rune(key); len(r) > MaxKeyLength { // refused, and not worth a long log line
+		key = string(r[:MaxKeyLength]) + "…"
+	}
 	attrs := []slog.Attr{
 		slog.String("subject", subjectOf(ctx)), slog.String("mutation", mutation),
 		slog.String("idempotency_key", key), slog.String("outcome", outcome),

@@ -167,6 +167,8 @@ func (s *shop) RejectAfterSale(_ context.Context, r order.AfterSaleReject) error
 	return s.write(func() { s.afterSales[r.AfterSaleID].Status = "MERCHANT_REJECT_REFUND" })
 }
 
+func (s *shop) Precheck(order.Action) *order.Refusal { return nil }
+
 func (s *shop) DeliveryCompanies(context.Context) ([]order.DeliveryCompany, error) { return nil, nil }
 func (s *shop) AftersaleRejectReasons(context.Context) ([]order.AftersaleRejectReason, error) {
 	return nil, nil

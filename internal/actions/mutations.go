@@ -33,8 +33,21 @@ func nonNil(u []UserError) []UserError {
 	return u
 }
 
-func refused(refusals []*order.Refusal) *OrderActionPayload {
-	return &OrderActionPayload{UserErrors: userErrors(refusals)}
+// refused answers refusals found before any call, with their audit line.
+func (s *Service) refused(ctx context.Context, mutation, key string, orderID, target uint64, refusals []*order.Refusal) []UserError {
+	s.audit(ctx, mutation, key, orderID, target, string(refusals[0].Code), 0, 0)
+	return userErrors(refusals)
+}
+
+// precheck adds the family's refusal of a, before any call, to refusals.
+func (s *Service) precheck(refusals []*order.Refusal, a order.Action) []*order.Refusal {
+	if len(refusals) > 0 || s.writer == nil {
+		return refusals
+	}
+	if r := s.writer.Precheck(a); r != nil {
+		return append(refusals, r)
+	}
+	return nil
 }
 
 // orderPlan is the part of every order action's plan that reads the order.
@@ -46,8 +59,8 @@ func (s *Service) orderPlan(mutation, key string, id uint64, input any) plan[*or
 // the items are checked against it, and a whole parcel lists what is left.
 func (s *Service) ShipOrder(ctx context.Context, in ShipOrderInput) (*OrderActionPayload, error) {
 	ship, refusals := in.check()
-	if len(refusals) > 0 {
-		return refused(refusals), nil
+	if refusals = s.precheck(refusals, order.Action{Kind: order.ActShip, Shipment: &ship}); len(refusals) > 0 {
+		return &OrderActionPayload{UserErrors: s.refused(ctx, "shipOrder", in.IdempotencyKey, ship.OrderID, ship.OrderID, refusals)}, nil
 	}
 	p := s.orderPlan("shipOrder", in.IdempotencyKey, ship.OrderID, ship)
 	send := ship
@@ -72,8 +85,8 @@ func (s *Service) ShipOrder(ctx context.Context, in ShipOrderInput) (*OrderActio
 // UpdateShipment replaces a shipped order's parcels.
 func (s *Service) UpdateShipment(ctx context.Context, in UpdateShipmentInput) (*OrderActionPayload, error) {
 	ship, refusals := in.check()
-	if len(refusals) > 0 {
-		return refused(refusals), nil
+	if refusals = s.precheck(refusals, order.Action{Kind: order.ActUpdateShipment, Shipment: &ship}); len(refusals) > 0 {
+		return &OrderActionPayload{UserErrors: s.refused(ctx, "updateShipment", in.IdempotencyKey, ship.OrderID, ship.OrderID, refusals)}, nil
 	}
 	p := s.orderPlan("updateShipment", in.IdempotencyKey, ship.OrderID, ship)
 	send := ship
@@ -91,7 +104,7 @@ func (s *Service) UpdateShipment(ctx context.Context, in UpdateShipmentInput) (*
 func (s *Service) SetMerchantNotes(ctx context.Context, in SetMerchantNotesInput) (*OrderActionPayload, error) {
 	id, refusals := in.check()
 	if len(refusals) > 0 {
-		return refused(refusals), nil
+		return &OrderActionPayload{UserErrors: s.refused(ctx, "setMerchantNotes", in.IdempotencyKey, id, id, refusals)}, nil
 	}
 	p := s.orderPlan("setMerchantNotes", in.IdempotencyKey, id, struct {
 		ID    uint64
@@ -106,7 +119,7 @@ func (s *Service) SetMerchantNotes(ctx context.Context, in SetMerchantNotesInput
 func (s *Service) ChangeOrderPrice(ctx context.Context, in ChangeOrderPriceInput) (*OrderActionPayload, error) {
 	change, refusals := in.check()
 	if len(refusals) > 0 {
-		return refused(refusals), nil
+		return &OrderActionPayload{UserErrors: s.refused(ctx, "changeOrderPrice", in.IdempotencyKey, change.OrderID, change.OrderID, refusals)}, nil
 	}
 	p := s.orderPlan("changeOrderPrice", in.IdempotencyKey, change.OrderID, change)
 	p.prepare = func(o *order.Order) []*order.Refusal { return checkPrices(change, o) }
@@ -127,8 +140,8 @@ func (s *Service) ChangeOrderPrice(ctx context.Context, in ChangeOrderPriceInput
 // read-back can tell only when the buyer has agreed already.
 func (s *Service) ChangeOrderAddress(ctx context.Context, in ChangeOrderAddressInput) (*OrderActionPayload, error) {
 	id, address, refusals := in.check()
-	if len(refusals) > 0 {
-		return refused(refusals), nil
+	if refusals = s.precheck(refusals, order.Action{Kind: order.ActChangeAddress}); len(refusals) > 0 {
+		return &OrderActionPayload{UserErrors: s.refused(ctx, "changeOrderAddress", in.IdempotencyKey, id, id, refusals)}, nil
 	}
 	p := s.orderPlan("changeOrderAddress", in.IdempotencyKey, id, struct {
 		ID      uint64
@@ -181,7 +194,7 @@ func (s *Service) afterSale(ctx context.Context, id uint64) (*order.AfterSaleOrd
 func (s *Service) AcceptAftersale(ctx context.Context, in AcceptAftersaleInput) (*AftersaleActionPayload, error) {
 	accept, refusals := in.check()
 	if len(refusals) > 0 {
-		return &AftersaleActionPayload{UserErrors: userErrors(refusals)}, nil
+		return &AftersaleActionPayload{UserErrors: s.refused(ctx, "acceptAftersale", in.IdempotencyKey, 0, accept.AfterSaleID, refusals)}, nil
 	}
 	p := s.afterSalePlan("acceptAftersale", in.IdempotencyKey, accept.AfterSaleID, accept)
 	p.write = func(ctx context.Context) error { return s.writer.AcceptAfterSale(ctx, accept) }
@@ -191,8 +204,8 @@ func (s *Service) AcceptAftersale(ctx context.Context, in AcceptAftersaleInput) 
 // RejectAftersale rejects a buyer's after-sale request.
 func (s *Service) RejectAftersale(ctx context.Context, in RejectAftersaleInput) (*AftersaleActionPayload, error) {
 	reject, refusals := in.check()
-	if len(refusals) > 0 {
-		return &AftersaleActionPayload{UserErrors: userErrors(refusals)}, nil
+	if refusals = s.precheck(refusals, order.Action{Kind: order.ActRejectAfterSale, Reject: &reject}); len(refusals) > 0 {
+		return &AftersaleActionPayload{UserErrors: s.refused(ctx, "rejectAftersale", in.IdempotencyKey, 0, reject.AfterSaleID, refusals)}, nil
 	}
 	p := s.afterSalePlan("rejectAftersale", in.IdempotencyKey, reject.AfterSaleID, reject)
 	p.write = func(ctx context.Context) error { return s.writer.RejectAfterSale(ctx, reject) }

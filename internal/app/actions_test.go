@@ -189,8 +189,11 @@ func TestEveryActionOnBothFamilies(t *testing.T) {
 		t.Run(family, func(t *testing.T) {
 			s := actionServer(t, family)
 			for _, st := range steps {
-				before := len(s.Fake.WriteCalls())
+				before, calls := len(s.Fake.WriteCalls()), upstreamCalls(s)
 				p := actionPayload(t, s.act(t, st.doc, nil), st.field)
+				if st.writes == 0 && upstreamCalls(s) != calls {
+					t.Errorf("%s: %d upstream calls for an action refused without one", st.name, upstreamCalls(s)-calls)
+				}
 				if msg := st.check(p); msg != "" {
 					t.Errorf("%s: %s\n%v", st.name, msg, p)
 				}

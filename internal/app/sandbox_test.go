@@ -377,3 +377,32 @@ func TestSandboxOrderActionTab(t *testing.T) {
 		})
 	}
 }
+
+// The README's order-action example is what the sandbox answers: the
+// first time, a retry with the same key, and another key.
+func TestREADMEActionExampleIsTheSandboxAnswer(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(readme), "Order actions are mutations")
+	_, doc, _ := strings.Cut(after, "```graphql\n")
+	doc, after, _ = strings.Cut(doc, "```")
+	_, answer, _ := strings.Cut(after, "answers `")
+	answer, _, _ = strings.Cut(answer, "`")
+	if doc == "" || answer == "" {
+		t.Fatal("README has no order-action example")
+	}
+	s := sandboxServer(t)
+	if r := s.post(t, doc, nil); string(bytes.TrimSpace(r.Raw)) != answer {
+		t.Fatalf("the sandbox answers\n%s\nthe README says\n%s", r.Raw, answer)
+	}
+	if r := s.post(t, doc, nil); !strings.Contains(string(r.Raw), `"replayed":true`) {
+		t.Fatalf("retry: %s", r.Raw)
+	}
+	other := strings.Replace(doc, "9b2f6c1e", "another", 1)
+	if r := s.post(t, other, nil); !strings.Contains(string(r.Raw), `"userErrors":[{"code":"ALREADY_SHIPPED","message":"the order has shipped already"}]`) ||
+		!strings.Contains(string(readme), `"userErrors":[{"code":"ALREADY_SHIPPED","message":"the order has shipped already"}]`) {
+		t.Fatalf("another key: %s", r.Raw)
+	}
+}

@@ -100,8 +100,8 @@ var lookupErrcodes = wechat.Errcodes{
 // items) says is_all_product, whatever items the server filled in; Mini
 // Shop has no virtual shipment.
 func (w *Writes) Ship(ctx context.Context, s order.Shipment) error {
-	if s.Virtual {
-		return order.Refuse(codes.NotSupported, "the Mini Shop has no virtual shipment", "input", "virtual")
+	if r := w.Precheck(order.Action{Kind: order.ActShip, Shipment: &s}); r != nil {
+		return r
 	}
 	req := shipRequest{OrderID: s.OrderID, Deliveries: make([]delivery, len(s.Parcels))}
 	for i, p := range s.Parcels {
@@ -116,9 +116,27 @@ func (w *Writes) Ship(ctx context.Context, s order.Shipment) error {
 	return w.write(ctx, "/product/delivery/send", req, shipRefusals)
 }
 
+// Precheck refuses what the Mini Shop has no call for (a tracking change,
+// an address change, a virtual shipment) and a rejection without the
+// reason the buyer sees, which it requires (it has no reason types).
+func (*Writes) Precheck(a order.Action) *order.Refusal {
+	switch {
+	case a.Kind == order.ActUpdateShipment:
+		return order.Refuse(codes.NotSupported, "the Mini Shop has no call to change a shipment's tracking")
+	case a.Kind == order.ActChangeAddress:
+		return order.Refuse(codes.NotSupported, "the Mini Shop has no call to change an order's address")
+	case a.Kind == order.ActShip && a.Shipment != nil && a.Shipment.Virtual:
+		return order.Refuse(codes.NotSupported, "the Mini Shop has no virtual shipment", "input", "virtual")
+	case a.Kind == order.ActRejectAfterSale && a.Reject != nil && (a.Reject.Reason == nil || strings.TrimSpace(*a.Reject.Reason) == ""):
+		// A blank reason tells the buyer nothing, as an empty one would.
+		return order.Refuse(codes.InvalidInput, "the Mini Shop needs a reason", "input", "reason")
+	}
+	return nil
+}
+
 // UpdateShipment is not a Mini Shop call.
-func (*Writes) UpdateShipment(context.Context, order.Shipment) error {
-	return order.Refuse(codes.NotSupported, "the Mini Shop has no call to change a shipment's tracking")
+func (w *Writes) UpdateShipment(_ context.Context, s order.Shipment) error {
+	return w.Precheck(order.Action{Kind: order.ActUpdateShipment, Shipment: &s})
 }
 
 // SetMerchantNotes replaces the order's merchant notes.
@@ -139,8 +157,8 @@ func (w *Writes) ChangePrice(ctx context.Context, c order.PriceChange) error {
 }
 
 // ChangeAddress is not a Mini Shop call.
-func (*Writes) ChangeAddress(context.Context, uint64, order.Address) error {
-	return order.Refuse(codes.NotSupported, "the Mini Shop has no call to change an order's address")
+func (w *Writes) ChangeAddress(context.Context, uint64, order.Address) error {
+	return w.Precheck(order.Action{Kind: order.ActChangeAddress})
 }
 
 // AcceptAfterSale accepts an after-sale request, with the return address
@@ -164,11 +182,10 @@ func (w *Writes) AcceptAfterSale(ctx context.Context, a order.AfterSaleAccept) e
 }
 
 // RejectAfterSale rejects an after-sale request with the reason the buyer
-// sees, which Mini Shop requires (it has no reason types).
+// sees.
 func (w *Writes) RejectAfterSale(ctx context.Context, r order.AfterSaleReject) error {
-	// A blank reason tells the buyer nothing, as an empty one would.
-	if r.Reason == nil || strings.TrimSpace(*r.Reason) == "" {
-		return order.Refuse(codes.InvalidInput, "the Mini Shop needs a reason", "input", "reason")
+	if refusal := w.Precheck(order.Action{Kind: order.ActRejectAfterSale, Reject: &r}); refusal != nil {
+		return refusal
 	}
 	return w.write(ctx, "/product/order/rejectrefund", rejectRequest{AfterSaleID: r.AfterSaleID, Reason: *r.Reason}, afterSaleRefusals)
 }

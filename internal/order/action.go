@@ -25,11 +25,38 @@ type Writer interface {
 	AcceptAfterSale(ctx context.Context, a AfterSaleAccept) error
 	RejectAfterSale(ctx context.Context, r AfterSaleReject) error
 
+	// Precheck is the refusal the family gives an action before any call,
+	// whatever the order's state: an action it lacks (NOT_SUPPORTED), an
+	// input it cannot send (the WeChat Store's rejection without a reason
+	// type). nil: the action may go on. The write methods check it too.
+	Precheck(a Action) *Refusal
+
 	DeliveryCompanies(ctx context.Context) ([]DeliveryCompany, error)
 	// AftersaleRejectReasons and ReturnAddresses answer nil where the
 	// family has no such list.
 	AftersaleRejectReasons(ctx context.Context) ([]AftersaleRejectReason, error)
 	ReturnAddresses(ctx context.Context) ([]ReturnAddress, error)
+}
+
+// ActionKind names an order action.
+type ActionKind int
+
+const (
+	ActShip ActionKind = iota + 1
+	ActUpdateShipment
+	ActSetMerchantNotes
+	ActChangePrice
+	ActChangeAddress
+	ActAcceptAfterSale
+	ActRejectAfterSale
+)
+
+// Action is an order action as Precheck sees it: its kind, and the input
+// a family may refuse outright.
+type Action struct {
+	Kind     ActionKind
+	Shipment *Shipment
+	Reject   *AfterSaleReject
 }
 
 // Shipment is a shipOrder or updateShipment: the order's parcels, or

@@ -138,11 +138,19 @@ func (w *Writes) AcceptAfterSale(ctx context.Context, a order.AfterSaleAccept) e
 	return w.write(ctx, "/channels/ec/aftersale/acceptapply", acceptRequest{ID: decimal(a.AfterSaleID), AddressID: a.ReturnAddressID}, afterSaleRefusals)
 }
 
-// RejectAfterSale rejects the request with one of the Store's reason
-// types, which it requires.
-func (w *Writes) RejectAfterSale(ctx context.Context, r order.AfterSaleReject) error {
-	if r.ReasonType == nil {
+// Precheck refuses a rejection without one of the Store's reason types,
+// which it requires; the Store has every other action.
+func (*Writes) Precheck(a order.Action) *order.Refusal {
+	if a.Kind == order.ActRejectAfterSale && a.Reject != nil && a.Reject.ReasonType == nil {
 		return order.Refuse(codes.InvalidInput, "the WeChat Store needs reasonType (see aftersaleRejectReasons)", "input", "reasonType")
+	}
+	return nil
+}
+
+// RejectAfterSale rejects the request with its reason type.
+func (w *Writes) RejectAfterSale(ctx context.Context, r order.AfterSaleReject) error {
+	if refusal := w.Precheck(order.Action{Kind: order.ActRejectAfterSale, Reject: &r}); refusal != nil {
+		return refusal
 	}
 	return w.write(ctx, "/channels/ec/aftersale/rejectapply", rejectRequest{ID: decimal(r.AfterSaleID), ReasonType: *r.ReasonType, Reason: r.Reason}, afterSaleRefusals)
 }
