@@ -309,6 +309,16 @@ func TestActionReplaysAcrossReplicas(t *testing.T) {
 	if w := a.Fake.WritesTo(miniShipID); w != 1 {
 		t.Fatalf("%d writes", w)
 	}
+	// Without Redis a replica cannot know what the fleet did with a key:
+	// it refuses actions rather than risk a second write.
+	redis.Stop()
+	r := b.act(t, fmt.Sprintf(`mutation { setMerchantNotes(input: {idempotencyKey: "y", orderId: "%d", notes: "n"}) { replayed } }`, miniShipID), nil)
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "UPSTREAM_UNAVAILABLE" || !strings.Contains(r.Errors[0].Message, "idempotency") {
+		t.Fatalf("with Redis away: %s", r.Raw)
+	}
+	if w := a.Fake.WritesTo(miniShipID); w != 1 {
+		t.Fatalf("%d writes with Redis away", w)
+	}
 }
 
 // A write whose answer is lost is read back: when it landed, the action
