@@ -20,6 +20,7 @@ package actions
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -118,7 +119,9 @@ type plan[T any] struct {
 	prepare func(before T) []*order.Refusal
 	write   func(ctx context.Context) error
 	// check tells from before and after whether the write applied.
-	check   func(before, after T) verdict
+	check func(before, after T) verdict
+	// pending: WeChat's success means "asked" (the Store's address
+	// change); a read-back that shows the change means it is done.
 	pending bool
 }
 
@@ -155,15 +158,10 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	if s.writer == nil {
 		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.NotSupported, "the upstream family has no order actions")})}, nil
 	}
-	// The action runs to its end even if the client goes away, so that its
-	// outcome is recorded for the retry; LockTTL bounds it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LockTTL-time.Second)
-	defer cancel()
-	ctx = budget.With(ctx, MaxCalls, 0)
-
 	key := recordKey(auth.FromContext(ctx).Subject, p.mutation, p.key)
 	hash := fingerprint(p.mutation, p.input)
-	found, err := s.claim(ctx, key, hash)
+	owner := newOwner()
+	found, until, err := s.claim(ctx, key, hash, owner)
 	if err != nil {
 		return res, err
 	}
@@ -177,23 +175,46 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	case found.Hash != "" && found.Hash != hash:
 		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.IdempotencyKeyReused, "this idempotencyKey was used with another input in the last 24 hours", "input", "idempotencyKey")})}, nil
 	}
-	settled := false
+
+	// The action runs to its end even if the client goes away, so that its
+	// outcome is recorded for the retry. Its deadline ends well before its
+	// claim's lease and its order's lock, so that no other request takes
+	// either while it may still write. What it records, and the lock's
+	// release, run on contexts of their own: a deadline reached during a
+	// write must not keep the outcome from being stored.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LockTTL-leaseMargin)
+	defer cancel()
+	ctx = budget.With(ctx, MaxCalls, 0)
+	detached := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), bookkeeping)
+	}
+
+	// sent says a write may have applied whose outcome is not recorded:
+	// the key then must not be released, whatever happens, so that a retry
+	// reads back rather than writes. settled says the outcome is recorded.
+	sent, settled := false, false
 	defer func() {
-		if !settled {
-			_ = s.records.Release(context.WithoutCancel(ctx), key)
+		if !settled && !sent {
+			dctx, done := detached()
+			_ = s.records.Release(dctx, key, owner)
+			done()
 		}
 	}()
+	store := func(r Record) bool {
+		dctx, done := detached()
+		defer done()
+		r.Hash, r.Owner = hash, owner
+		return s.records.Settle(dctx, key, owner, r, s.cfg.KeyTTL) == nil
+	}
 	settle := func(r result[T]) (result[T], error) {
-		b, jerr := json.Marshal(r)
-		if jerr == nil {
-			jerr = s.records.Settle(ctx, key, Record{State: Done, Hash: hash, Payload: b}, s.cfg.KeyTTL)
+		if b, jerr := json.Marshal(r); jerr == nil {
+			settled = store(Record{State: Done, Payload: b})
 		}
-		settled = jerr == nil
 		return r, nil
 	}
 	unknown := func(before T, cause error) (result[T], error) {
 		b, _ := json.Marshal(before)
-		settled = s.records.Settle(ctx, key, Record{State: Unknown, Hash: hash, Baseline: b}, s.cfg.KeyTTL) == nil
+		settled = store(Record{State: Unknown, Baseline: b})
 		e := &order.Error{Code: order.ErrorCode(cause), Message: "it is not known whether WeChat applied the action; retry with the same idempotencyKey, which reads the order back before writing", Outcome: "UNKNOWN", Cause: cause}
 		var oe *order.Error
 		if errors.As(cause, &oe) {
@@ -201,19 +222,28 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 		}
 		return res, e
 	}
+	forget := func() {
+		dctx, done := detached()
+		s.forget.Forget(dctx, p.orderID)
+		done()
+	}
 
-	// An earlier attempt with this key may have written: what it read
-	// before tells, once the target is read back, whether it applied.
+	// An earlier attempt with this key recorded what it read before it
+	// wrote (the baseline, stored before any write is sent): once the
+	// target is read back, the baseline tells whether that write applied.
+	// A key taken over without one saw no write sent.
 	var baseline T
-	if found.State != "" && len(found.Baseline) > 0 {
+	earlier := found.State != "" && len(found.Baseline) > 0
+	if earlier {
 		_ = json.Unmarshal(found.Baseline, &baseline)
+		sent = true // until the read-back tells
 	}
 	if p.resolve != nil {
 		if p.orderID, err = p.resolve(ctx); err != nil {
-			if r := refusalOf(err); r != nil {
+			if r := refusalOf(err); r != nil && !earlier {
 				return settle(result[T]{UserErrors: userErrors([]*order.Refusal{r})})
 			}
-			if found.State != "" {
+			if earlier {
 				return unknown(baseline, err)
 			}
 			return res, err
@@ -224,67 +254,95 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	unlock, err := s.locks.Lock(lockCtx, lockKey(p.orderID), s.cfg.LockTTL)
 	stopWaiting()
 	switch {
-	case err != nil && found.State != "":
+	case err != nil && earlier:
 		return unknown(baseline, order.Errorf(codes.UpstreamUnavailable, "the order could not be locked to read it back", err))
 	case err != nil && lockCtx.Err() == nil:
 		return res, order.Errorf(codes.UpstreamUnavailable, "the store of order locks is unreachable; the action was not sent", err)
 	case err != nil:
 		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.ConcurrentUpdate, "other actions on this order kept it busy; try again")})}, nil
 	}
-	defer unlock()
+	defer func() {
+		dctx, done := detached()
+		defer done()
+		unlock(dctx)
+	}()
 
 	var before T
-	if p.prepare != nil || found.State != "" {
+	if p.prepare != nil || earlier {
 		if before, err = p.read(ctx, p.target); err != nil {
+			if earlier {
+				return unknown(baseline, err) // still unknown: keep the record for the next retry
+			}
 			if r := refusalOf(err); r != nil {
 				return settle(result[T]{UserErrors: userErrors([]*order.Refusal{r})})
-			}
-			if found.State != "" {
-				return unknown(baseline, err) // still unknown: keep the record for the next retry
 			}
 			return res, err
 		}
 	}
-	if found.State != "" {
+	if earlier {
 		switch p.check(baseline, before) {
 		case applied:
 			// The earlier attempt wrote: this call writes nothing, as a
 			// replay does.
-			r, err := settle(result[T]{Target: before, Pending: p.pending})
+			sent = false
+			r, err := settle(result[T]{Target: before, Pending: false})
 			r.Replayed = true
 			return r, err
 		case cannotTell:
 			return unknown(baseline, order.Errorf(codes.UpstreamUnavailable, "an earlier attempt's outcome still cannot be told", nil))
 		}
+		sent = false // it did not apply
 	}
 	if p.prepare != nil {
 		if refusals := p.prepare(before); len(refusals) > 0 {
 			return settle(result[T]{Target: before, UserErrors: userErrors(refusals)})
 		}
 	}
+	// The baseline goes into the claim before the write leaves: should
+	// this process die mid-write, the request that takes the key over
+	// reads back against it.
+	if b, _ := json.Marshal(before); !store(Record{State: Pending, Until: until, Baseline: b}) {
+		return res, order.Errorf(codes.UpstreamUnavailable, "the store of idempotency keys is unreachable; the action was not sent", nil)
+	}
 	for attempt := 1; ; attempt++ {
+		sent = true
 		err := p.write(ctx)
 		if err == nil || order.MayHaveApplied(err) {
-			s.forget.Forget(ctx, p.orderID)
+			forget()
 		}
 		if err == nil {
 			after, rerr := p.read(ctx, p.target)
 			if rerr != nil {
 				s.log.LogAttrs(ctx, slog.LevelWarn, "order action applied; its read-back failed", slog.String("mutation", p.mutation), slog.String("code", string(order.ErrorCode(rerr))))
 			}
-			return settle(result[T]{Target: after, Pending: p.pending})
+			forget() // a read elsewhere between the write and WeChat showing it
+			return settle(result[T]{Target: after, Pending: p.pending && rerr == nil && p.check(before, after) != applied})
 		}
 		if r := refusalOf(err); r != nil {
-			// WeChat's refusal comes with the order as it is; one made here
+			sent = false // WeChat refused this attempt: it did not apply
+			if attempt == 2 && stateRefusal(r.Code) {
+				// The first attempt, which its read-back showed missing,
+				// may have applied since: the order's state says so.
+				if after, rerr := p.read(ctx, p.target); rerr == nil && p.check(before, after) == applied {
+					forget()
+					return settle(result[T]{Target: after, Pending: false})
+				}
+			}
+			// WeChat's refusal comes with the target as it is; one made
 			// without a call (NOT_SUPPORTED) costs no read.
 			target := before
 			if p.prepare == nil && r.Errcode != nil {
 				target, _ = p.read(ctx, p.target)
 			}
-			return settle(result[T]{Target: target, UserErrors: userErrors([]*order.Refusal{r})})
+			out := result[T]{Target: target, UserErrors: userErrors([]*order.Refusal{r})}
+			if tryAgain(r.Code) {
+				return out, nil // the key is freed: a retry with it may succeed
+			}
+			return settle(out)
 		}
 		if !order.MayHaveApplied(err) {
-			return res, err // refused before reaching WeChat, or by its infrastructure
+			sent = false // refused before reaching WeChat, or by its infrastructure
+			return res, err
 		}
 		after, rerr := p.read(ctx, p.target)
 		if rerr != nil {
@@ -292,42 +350,72 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 		}
 		switch p.check(before, after) {
 		case applied:
-			return settle(result[T]{Target: after, Pending: p.pending})
+			forget()
+			return settle(result[T]{Target: after, Pending: false})
 		case cannotTell:
 			return unknown(before, err)
 		}
+		sent = false // missing for certain
 		if attempt == 2 {
-			return res, err // twice missing for certain: nothing applied, the key is free
+			return res, err // twice missing: nothing applied, the key is free
 		}
 		before = after
 	}
 }
 
-// claim takes the key, waiting while another request holds it for the
-// same input.
-func (s *Service) claim(ctx context.Context, key, hash string) (Record, error) {
+// claim takes the key for owner, waiting while another request holds it
+// for the same input (at most a lease: a holder that died lets go by
+// then), and returns what the key held and when the claim lapses.
+func (s *Service) claim(ctx context.Context, key, hash, owner string) (Record, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LockTTL+leaseMargin)
+	defer cancel()
 	wait := 20 * time.Millisecond
 	for {
 		now := s.now()
-		found, claimed, err := s.records.Claim(ctx, key, hash, now.Add(s.cfg.LockTTL), now, s.cfg.KeyTTL)
+		until := now.Add(s.cfg.LockTTL)
+		found, claimed, err := s.records.Claim(ctx, key, hash, owner, until, now, s.cfg.KeyTTL)
 		if err != nil {
-			return Record{}, order.Errorf(codes.UpstreamUnavailable, "the store of idempotency keys is unreachable; the action was not sent", err)
+			return Record{}, until, order.Errorf(codes.UpstreamUnavailable, "the store of idempotency keys is unreachable; the action was not sent", err)
 		}
 		if claimed || found.State != Pending || found.Hash != hash {
-			if claimed && found.State == Pending {
-				found.State = Unknown // its holder died: whether it wrote is unknown
-			}
-			return found, nil
+			return found, until, nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return Record{}, order.Errorf(codes.UpstreamUnavailable, "an earlier request with this idempotencyKey is still running; retry with the same key", ctx.Err())
+			return Record{}, until, order.Errorf(codes.UpstreamUnavailable, "an earlier request with this idempotencyKey is still running; retry with the same key", ctx.Err())
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// leaseMargin is how much sooner an action's deadline comes than its
+// claim's lease and its order's lock, which outlive it so that nobody
+// takes either while it may write: replicas' clocks may differ by this
+// much. bookkeeping bounds recording an outcome and releasing a lock.
+const (
+	leaseMargin = 5 * time.Second
+	bookkeeping = 3 * time.Second
+)
+
+// newOwner names one claim, so that only its holder settles or releases it.
+func newOwner() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// stateRefusal says r is about the order's (or after-sale order's) state,
+// which an earlier attempt that applied would also explain.
+func stateRefusal(c codes.UserCode) bool {
+	return c == codes.OrderState || c == codes.AfterSaleState || c == codes.AlreadyShipped
+}
+
+// tryAgain says WeChat refused for now, not for good: the key is not kept.
+func tryAgain(c codes.UserCode) bool {
+	return c == codes.ConcurrentUpdate || c == codes.RefundTooSoon
 }
 
 // refusalOf is err as a userError: a refusal, or a missing order.
@@ -341,7 +429,7 @@ func refusalOf(err error) *order.Refusal {
 	case order.IsCode(err, codes.AfterSaleNotFound):
 		return order.Refuse(codes.UserAfterSaleMissing, "after-sale order not found", "input", "aftersaleOrderId")
 	case order.IsCode(err, codes.BadUserInput):
-		return order.Refuse(codes.InvalidInput, "WeChat refused the id", "input")
+		return order.Refuse(codes.InvalidInput, "WeChat refused the id")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
@@ -130,8 +131,8 @@ func (s *shop) Ship(_ context.Context, sh order.Shipment) error {
 	return s.write(func() {
 		o := s.orders[sh.OrderID]
 		for _, p := range sh.Parcels {
-			w := p.WaybillID
-			o.OrderDetail.DeliveryInfo.DeliveryProductInfo = append(o.OrderDetail.DeliveryInfo.DeliveryProductInfo, order.DeliveryProductInfo{WaybillID: &w})
+			w, d := p.WaybillID, p.DeliveryID
+			o.OrderDetail.DeliveryInfo.DeliveryProductInfo = append(o.OrderDetail.DeliveryInfo.DeliveryProductInfo, order.DeliveryProductInfo{WaybillID: &w, DeliveryID: &d})
 		}
 		o.Status = order.StatusToBeReceived
 	})
@@ -229,8 +230,9 @@ func TestReplaySameKeySameInput(t *testing.T) {
 	if w, _ := s.count(); w != 1 {
 		t.Fatalf("writes = %d, want 1", w)
 	}
-	if len(f.ids) != 1 || f.ids[0] != 1 {
-		t.Fatalf("forgotten %v, want [1]", f.ids)
+	// Forgotten after the write, and again after its read-back.
+	if len(f.ids) != 2 || f.ids[0] != 1 || f.ids[1] != 1 {
+		t.Fatalf("forgotten %v, want [1 1]", f.ids)
 	}
 	// Another caller's key of the same text is another key: its action
 	// runs (and WeChat refuses to ship again), it is not replayed.
@@ -528,4 +530,102 @@ func joined(f []string) string {
 		out += s
 	}
 	return out
+}
+
+// flaky fails the first n Settles of outcomes (not of a baseline), as a
+// Redis that is briefly away would.
+type flaky struct {
+	Records
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flaky) Settle(ctx context.Context, key, owner string, r Record, keep time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.State != Pending && f.n > 0 {
+		f.n--
+		return errors.New("redis away")
+	}
+	return f.Records.Settle(ctx, key, owner, r, keep)
+}
+
+// A write whose outcome could not be recorded keeps its key: the claim
+// lapses, and the retry reads back instead of writing again.
+func TestUnrecordedOutcomeIsReadBackNotRewritten(t *testing.T) {
+	s := newShop()
+	clock := time.Now()
+	var mu sync.Mutex
+	svc := service(s, &forgets{}, &flaky{Records: NewLocalRecords(), n: 1})
+	svc.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	in := SetMerchantNotesInput{IdempotencyKey: "k", OrderID: "1", Notes: "packed"}
+	mustOK(t)(svc.SetMerchantNotes(merchant(), in))
+	// A retry at once waits for the claim; once it lapses, it reads back.
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	p := mustOK(t)(svc.SetMerchantNotes(merchant(), in))
+	if w, _ := s.count(); w != 1 || !p.Replayed || merchantNotes(p.Order) != "packed" {
+		t.Fatalf("writes = %d, payload %+v", w, p)
+	}
+}
+
+// A claim whose holder died before it wrote has no baseline: the request
+// that takes it over writes, once.
+func TestClaimOfADeadHolderThatNeverWrote(t *testing.T) {
+	s := newShop()
+	records := NewLocalRecords()
+	now := time.Now()
+	key := recordKey("jwt:ops", "acceptAftersale", "k")
+	in := AcceptAftersaleInput{IdempotencyKey: "k", AftersaleOrderID: "7"}
+	accept, _ := in.check()
+	if _, ok, _ := records.Claim(context.Background(), key, fingerprint("acceptAftersale", accept), "dead", now.Add(-time.Second), now.Add(-time.Minute), time.Hour); !ok {
+		t.Fatal("no claim")
+	}
+	p, err := service(s, &forgets{}, records).AcceptAftersale(merchant(), in)
+	if err != nil || len(p.UserErrors) > 0 || p.Replayed || p.AftersaleOrder.Status != "MERCHANT_REFUND_SUCCESS" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if w, _ := s.count(); w != 1 {
+		t.Fatalf("writes = %d, want 1", w)
+	}
+}
+
+// A second attempt refused for the order's state, after a first whose
+// read-back showed it missing, reads back once more: the first applied.
+func TestStateRefusalOfTheSecondAttemptIsReadBack(t *testing.T) {
+	s := newShop()
+	code := int64(10021041)
+	s.fault = func(n int) (bool, error) {
+		if n == 1 {
+			return false, errTimeout
+		}
+		// The first write lands late; WeChat refuses the second for the state.
+		s.afterSales[7].Status = "MERCHANT_REFUND_SUCCESS"
+		return false, &order.Refusal{Code: codes.AfterSaleState, Message: "state", Errcode: &code}
+	}
+	p, err := service(s, &forgets{}, nil).AcceptAftersale(merchant(), AcceptAftersaleInput{IdempotencyKey: "k", AftersaleOrderID: "7"})
+	if err != nil || len(p.UserErrors) > 0 || p.AftersaleOrder.Status != "MERCHANT_REFUND_SUCCESS" {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+// A refusal that asks to try again is not kept: a retry with the key writes.
+func TestTryAgainRefusalFreesTheKey(t *testing.T) {
+	s := newShop()
+	code := int64(100003)
+	s.fault = func(n int) (bool, error) {
+		if n == 1 {
+			return false, &order.Refusal{Code: codes.ConcurrentUpdate, Message: "busy", Errcode: &code}
+		}
+		return true, nil
+	}
+	svc := service(s, &forgets{}, nil)
+	in := SetMerchantNotesInput{IdempotencyKey: "k", OrderID: "1", Notes: "n"}
+	if p, err := svc.SetMerchantNotes(merchant(), in); err != nil || len(p.UserErrors) != 1 || p.UserErrors[0].Code != codes.ConcurrentUpdate {
+		t.Fatalf("first: %+v %v", p, err)
+	}
+	if p := mustOK(t)(svc.SetMerchantNotes(merchant(), in)); p.Replayed {
+		t.Fatal("the retry was a replay of the refusal")
+	}
 }

@@ -180,7 +180,7 @@ func (in ChangeOrderPriceInput) check() (order.PriceChange, []*order.Refusal) {
 	c.key(in.IdempotencyKey)
 	p := order.PriceChange{OrderID: c.id(in.OrderID, "orderId", "orderId")}
 	if len(in.Lines) == 0 && in.Freight == nil {
-		c.refuse(codes.InvalidInput, "nothing to change: give lines, freight or both")
+		c.refusals = append(c.refusals, order.Refuse(codes.InvalidInput, "nothing to change: give lines, freight or both"))
 	}
 	seen := map[[2]uint64]bool{}
 	for i, l := range in.Lines {
@@ -316,7 +316,7 @@ func checkPrices(p order.PriceChange, o *order.Order) []*order.Refusal {
 		}
 	}
 	if p.Freight != nil && o.OrderDetail != nil && o.OrderDetail.PriceInfo != nil {
-		if now := o.OrderDetail.PriceInfo.Freight; *p.Freight >= now && *p.Freight != 0 {
+		if now := o.OrderDetail.PriceInfo.Freight; *p.Freight >= now {
 			c.refuse(codes.PriceNotLower, "freight must be lower than the freight now ("+strconv.FormatInt(now, 10)+" fen)", "freight")
 		}
 	}

@@ -2,7 +2,9 @@ package actions
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -71,13 +73,21 @@ func (s *Service) ShipOrder(ctx context.Context, in ShipOrderInput) (*OrderActio
 	}
 	p.write = func(ctx context.Context) error { return s.writer.Ship(ctx, send) }
 	p.check = func(before, after *order.Order) verdict {
+		if before == nil {
+			return cannotTell
+		}
 		if ship.Virtual {
-			if before == nil {
-				return cannotTell
-			}
 			return verdictOf(after.Status != before.Status)
 		}
-		return verdictOf(hasWaybills(after, ship.Parcels, false))
+		// Every parcel's waybill appears once more than before: a parcel
+		// under a waybill the order has already (another box of one
+		// shipment) is told apart by the count.
+		for _, parcel := range ship.Parcels {
+			if parcelsOf(after, parcel) <= parcelsOf(before, parcel) {
+				return notApplied
+			}
+		}
+		return applied
 	}
 	return orderPayload(run(ctx, s, p))
 }
@@ -96,7 +106,7 @@ func (s *Service) UpdateShipment(ctx context.Context, in UpdateShipmentInput) (*
 		return r
 	}
 	p.write = func(ctx context.Context) error { return s.writer.UpdateShipment(ctx, send) }
-	p.check = func(_, after *order.Order) verdict { return verdictOf(hasWaybills(after, ship.Parcels, true)) }
+	p.check = func(_, after *order.Order) verdict { return verdictOf(sameParcels(after, send.Parcels)) }
 	return orderPayload(run(ctx, s, p))
 }
 
@@ -124,9 +134,13 @@ func (s *Service) ChangeOrderPrice(ctx context.Context, in ChangeOrderPriceInput
 	p := s.orderPlan("changeOrderPrice", in.IdempotencyKey, change.OrderID, change)
 	p.prepare = func(o *order.Order) []*order.Refusal { return checkPrices(change, o) }
 	p.write = func(ctx context.Context) error { return s.writer.ChangePrice(ctx, change) }
-	// Every accepted change lowers the order's price, so a read-back tells
-	// by the price against the one read before.
+	// The read-back shows the lines' new totals where the family sends
+	// line totals (the Store's real_price), and every accepted change
+	// lowers the order's price or freight, which any family shows.
 	p.check = func(before, after *order.Order) verdict {
+		if hasPrices(after, change) {
+			return applied
+		}
 		if before == nil {
 			return cannotTell
 		}
@@ -170,11 +184,13 @@ func (s *Service) afterSalePlan(mutation, key string, id uint64, input any) plan
 	}
 	// The read before is the baseline: a decision moves the status.
 	p.prepare = func(*order.AfterSaleOrder) []*order.Refusal { return nil }
+	// A decision moves the status; a buyer's cancellation moves it too,
+	// and is no sign of the decision.
 	p.check = func(before, after *order.AfterSaleOrder) verdict {
 		if before == nil {
 			return cannotTell
 		}
-		return verdictOf(after.Status != before.Status)
+		return verdictOf(after.Status != before.Status && !cancelledByBuyer[after.Status])
 	}
 	return p
 }
@@ -252,23 +268,86 @@ func verdictOf(ok bool) verdict {
 	return notApplied
 }
 
-// hasWaybills reports whether o's parcels hold every parcel's waybill; with
-// exactly, only those.
-func hasWaybills(o *order.Order, parcels []order.Parcel, exactly bool) bool {
-	var have []string
-	if o.OrderDetail != nil && o.OrderDetail.DeliveryInfo != nil {
-		for _, p := range o.OrderDetail.DeliveryInfo.DeliveryProductInfo {
-			if p.WaybillID != nil {
-				have = append(have, *p.WaybillID)
-			}
+// parcelsOf counts o's parcels under p's carrier and waybill.
+func parcelsOf(o *order.Order, p order.Parcel) int {
+	n := 0
+	for _, got := range deliveries(o) {
+		if deref(got.WaybillID) == p.WaybillID && deref(got.DeliveryID) == p.DeliveryID {
+			n++
 		}
 	}
+	return n
+}
+
+// sameParcels reports whether o's parcels are exactly parcels: carriers,
+// waybills and items.
+func sameParcels(o *order.Order, parcels []order.Parcel) bool {
+	key := func(deliveryID, waybillID string, items map[[2]uint64]int64) string {
+		ks := make([]string, 0, len(items))
+		for k, n := range items {
+			ks = append(ks, fmt.Sprint(k, n))
+		}
+		slices.Sort(ks)
+		return deliveryID + "\x00" + waybillID + "\x00" + strings.Join(ks, ",")
+	}
+	var want, got []string
 	for _, p := range parcels {
-		if !slices.Contains(have, p.WaybillID) {
+		items := map[[2]uint64]int64{}
+		for _, it := range p.Items {
+			items[[2]uint64{it.ProductID, it.SkuID}] += it.Count
+		}
+		want = append(want, key(p.DeliveryID, p.WaybillID, items))
+	}
+	for _, p := range deliveries(o) {
+		items := map[[2]uint64]int64{}
+		for _, it := range p.ProductInfos {
+			items[[2]uint64{it.ProductID, it.SkuID}] += it.ProductCnt
+		}
+		got = append(got, key(deref(p.DeliveryID), deref(p.WaybillID), items))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	return slices.Equal(want, got)
+}
+
+func deliveries(o *order.Order) []order.DeliveryProductInfo {
+	if o == nil || o.OrderDetail == nil || o.OrderDetail.DeliveryInfo == nil {
+		return nil
+	}
+	return o.OrderDetail.DeliveryInfo.DeliveryProductInfo
+}
+
+// hasPrices reports whether o shows every line of c at its new total (where
+// the family sends line totals) and the new freight.
+func hasPrices(o *order.Order, c order.PriceChange) bool {
+	if c.Freight != nil && freight(o) != *c.Freight {
+		return false
+	}
+	for _, l := range c.Lines {
+		found := false
+		if o.OrderDetail != nil {
+			for _, p := range o.OrderDetail.ProductInfos {
+				if p.ProductID == l.ProductID && p.SkuID == l.SkuID && p.RealPrice != nil && *p.RealPrice == l.NewLineTotal {
+					found = true
+				}
+			}
+		}
+		if !found {
 			return false
 		}
 	}
-	return !exactly || len(have) == len(parcels)
+	return len(c.Lines) > 0 || c.Freight != nil
+}
+
+// cancelledByBuyer are the after-sale statuses a buyer's cancellation
+// leaves (the Store spells one without its E).
+var cancelledByBuyer = map[string]bool{"USER_CANCELD": true, "USER_CANCELED": true}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func merchantNotes(o *order.Order) string {

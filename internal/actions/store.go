@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -25,32 +26,42 @@ type Record struct {
 	State State
 	// Hash fingerprints the action's input: the same key with another
 	// input is refused.
-	Hash     string
+	Hash string
+	// Owner names the claim that wrote the record: only it settles or
+	// releases the key, so that a claim that lapsed and was taken over
+	// cannot undo its successor's.
+	Owner    string
 	Until    time.Time
 	Payload  []byte
 	Baseline []byte
 }
 
+// ErrNotHolder is Settle's answer to a claim that no longer holds its key.
+var ErrNotHolder = errors.New("the claim no longer holds the idempotency key")
+
 // Records keeps idempotency records: in process memory (LocalRecords) or
 // shared by the fleet (redisstore). Every method is atomic for its key.
 type Records interface {
-	// Claim takes key for an action of input hash, pending until until,
-	// when the key is free, or holds an Unknown outcome of the same input,
-	// or a Pending one past its Until (its holder died). It returns the
-	// record it found (zero when free) and whether it took the key; a key
-	// it did not take holds the record it returns.
-	Claim(ctx context.Context, key, hash string, until, now time.Time, keep time.Duration) (found Record, claimed bool, err error)
-	// Settle stores the claimed key's outcome, kept for keep.
-	Settle(ctx context.Context, key string, r Record, keep time.Duration) error
-	// Release frees a claimed key: nothing was written.
-	Release(ctx context.Context, key string) error
+	// Claim takes key for owner, an action of input hash, pending until
+	// until, when the key is free, or holds an Unknown outcome of the same
+	// input, or a Pending one past its Until (its holder died); a record
+	// taken over keeps its baseline. It returns the record it found (zero
+	// when free) and whether it took the key; a key it did not take holds
+	// the record it returns.
+	Claim(ctx context.Context, key, hash, owner string, until, now time.Time, keep time.Duration) (found Record, claimed bool, err error)
+	// Settle stores r, kept for keep, while owner holds the key
+	// (ErrNotHolder otherwise): the outcome, or a Pending record's baseline.
+	Settle(ctx context.Context, key, owner string, r Record, keep time.Duration) error
+	// Release frees the key while owner's claim of it is pending: nothing
+	// was written.
+	Release(ctx context.Context, key, owner string) error
 }
 
 // Locks serialises the actions on one order across the fleet.
 type Locks interface {
 	// Lock takes key, waiting until ctx ends; the lock lapses by itself
 	// after ttl, should its holder die. unlock releases it.
-	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(context.Context), err error)
 }
 
 // claimable is the rule Claim follows, shared with redisstore's script.
@@ -81,7 +92,7 @@ type localRecord struct {
 // NewLocalRecords returns an empty store.
 func NewLocalRecords() *LocalRecords { return &LocalRecords{records: map[string]localRecord{}} }
 
-func (l *LocalRecords) Claim(_ context.Context, key, hash string, until, now time.Time, keep time.Duration) (Record, bool, error) {
+func (l *LocalRecords) Claim(_ context.Context, key, hash, owner string, until, now time.Time, keep time.Duration) (Record, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
@@ -89,21 +100,27 @@ func (l *LocalRecords) Claim(_ context.Context, key, hash string, until, now tim
 	if !claimable(found, hash, now) {
 		return found, false, nil
 	}
-	l.records[key] = localRecord{Record{State: Pending, Hash: hash, Until: until, Baseline: found.Baseline}, now.Add(keep)}
+	l.records[key] = localRecord{Record{State: Pending, Hash: hash, Owner: owner, Until: until, Baseline: found.Baseline}, now.Add(keep)}
 	return found, true, nil
 }
 
-func (l *LocalRecords) Settle(_ context.Context, key string, r Record, keep time.Duration) error {
+func (l *LocalRecords) Settle(_ context.Context, key, owner string, r Record, keep time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.records[key].Owner != owner {
+		return ErrNotHolder
+	}
+	r.Owner = owner
 	l.records[key] = localRecord{r, time.Now().Add(keep)}
 	return nil
 }
 
-func (l *LocalRecords) Release(_ context.Context, key string) error {
+func (l *LocalRecords) Release(_ context.Context, key, owner string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.records, key)
+	if r := l.records[key]; r.Owner == owner && r.State == Pending {
+		delete(l.records, key)
+	}
 	return nil
 }
 
@@ -130,7 +147,7 @@ type LocalLocks struct {
 // NewLocalLocks returns locks none of which is held.
 func NewLocalLocks() *LocalLocks { return &LocalLocks{held: map[string]chan struct{}{}} }
 
-func (l *LocalLocks) Lock(ctx context.Context, key string, _ time.Duration) (func(), error) {
+func (l *LocalLocks) Lock(ctx context.Context, key string, _ time.Duration) (func(context.Context), error) {
 	for {
 		l.mu.Lock()
 		released, busy := l.held[key]
@@ -138,7 +155,7 @@ func (l *LocalLocks) Lock(ctx context.Context, key string, _ time.Duration) (fun
 			mine := make(chan struct{})
 			l.held[key] = mine
 			l.mu.Unlock()
-			return func() {
+			return func(context.Context) {
 				l.mu.Lock()
 				delete(l.held, key)
 				l.mu.Unlock()

@@ -430,6 +430,7 @@ func TestActionRefusalsCallNothing(t *testing.T) {
 	s := actionServer(t, "store")
 	merchantJWT := hs(t, claims("merchant", ""))
 	writerJWT := hs(t, claims("merchant", "", func(c jwt.MapClaims) { c["scope"] = "orders:read orders:write" }))
+	arrayJWT := hs(t, claims("merchant", "", func(c jwt.MapClaims) { c["scp"] = []string{"orders:read", "orders:write"} }))
 	buyerJWT := hs(t, claims("buyer", "buyer-A", func(c jwt.MapClaims) { c["scope"] = "orders:write" }))
 	ship := fmt.Sprintf(`mutation { shipOrder(input: {idempotencyKey: "k", orderId: "%d", virtual: true, parcels: [{deliveryId: "SF", waybillId: "SF1"}]}) { %s } }`, storeShipID, orderFields)
 	var many strings.Builder
@@ -449,6 +450,7 @@ func TestActionRefusalsCallNothing(t *testing.T) {
 		{"read-only API key", ship, map[string]string{"X-API-Key": readKey}, "FORBIDDEN"},
 		{"11 actions", many.String(), nil, "COST_LIMIT_EXCEEDED"},
 		{"merchant token with the write scope", ship, bearer(writerJWT), "INVALID_INPUT"},
+		{"merchant token with the write scope in an array", ship, bearer(arrayJWT), "INVALID_INPUT"},
 	} {
 		before := upstreamCalls(s)
 		var r *gqlResponse

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -193,8 +194,29 @@ type claims struct {
 	jwt.RegisteredClaims
 	Role   Role   `json:"role"`
 	Openid string `json:"openid"`
-	// Scope is OAuth's space-separated list (RFC 8693's scope claim).
-	Scope string `json:"scope"`
+	// Scope is OAuth's list of scopes (RFC 8693's scope claim): a
+	// space-separated string, or an array as some issuers send it; scp is
+	// the name others use.
+	Scope scopes `json:"scope"`
+	Scp   scopes `json:"scp"`
+}
+
+// scopes reads a scope claim given as a space-separated string or as an
+// array of strings; anything else holds no scope rather than failing the
+// token, since a caller without the scope still reads.
+type scopes []string
+
+func (s *scopes) UnmarshalJSON(b []byte) error {
+	var text string
+	if json.Unmarshal(b, &text) == nil {
+		*s = strings.Fields(text)
+		return nil
+	}
+	var list []string
+	if json.Unmarshal(b, &list) == nil {
+		*s = list
+	}
+	return nil
 }
 
 // Authenticate returns the principal of r. An API key (X-API-Key) is tried
@@ -243,7 +265,7 @@ func (a *Authenticator) jwt(raw string) (Principal, error) {
 	}
 	switch {
 	case c.Role == RoleMerchant:
-		write := slices.Contains(strings.Fields(c.Scope), WriteScope)
+		write := slices.Contains(c.Scope, WriteScope) || slices.Contains(c.Scp, WriteScope)
 		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires, CanWrite: write}, nil
 	case c.Role == RoleBuyer && c.Openid != "":
 		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject, Expires: expires}, nil

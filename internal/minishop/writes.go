@@ -214,7 +214,7 @@ func (*Writes) ReturnAddresses(context.Context) ([]order.ReturnAddress, error) {
 
 // write makes one write call whose answer is the status alone.
 func (w *Writes) write(ctx context.Context, path string, body any, refusals wechat.Refusals) error {
-	var reply statusReply
+	var reply wechat.WriteReply
 	err := w.client.Write(ctx, path, body, &reply, refusals)
 	// 9401021 is Mini Shop's own "no permission": the app's setting, for an
 	// operator to fix, not a refusal of this action, so it stays a
@@ -280,17 +280,6 @@ type acceptRequest struct {
 type rejectRequest struct {
 	AfterSaleID uint64 `json:"order_id"`
 	Reason      string `json:"reject_reason"`
-}
-
-// statusReply is the answer of a write: errcode and errmsg.
-type statusReply struct{ wechat.Status }
-
-var statusReplyFields = flex.NewFields(wechat.StatusFields...)
-
-func (r *statusReply) ReadReply(d *flex.Decoder) error {
-	*r = statusReply{}
-	_, err := d.Object(statusReplyFields, func(name string) error { return r.ReadMember(d, name) })
-	return err
 }
 
 // companiesResponse keeps both places the list is found: the doc wraps it

@@ -190,8 +190,13 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		result = "http_" + strconv.Itoa(resp.StatusCode)
 		var cause error
-		if resp.StatusCode >= 500 {
+		switch {
+		case resp.StatusCode >= 500:
 			cause = &attemptFailed{"http_5xx", errors.New(result)}
+		case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == 499:
+			// A proxy gave up on the upstream after the request went on:
+			// it may have been handled (a write may have applied).
+			cause = &attemptFailed{"timeout", errors.New(result)}
 		}
 		return order.Errorf(codes.UpstreamUnavailable, fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode), cause)
 	}

@@ -7,6 +7,7 @@ import (
 	opbudget "github.com/ordergraph/ordergraph/internal/budget"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 )
 
 // Writes differ from reads in one way that matters: WeChat's write calls
@@ -83,6 +84,23 @@ func (c *Client) write(ctx context.Context, path, tok string, body any, reply Re
 		return err
 	}
 	return &order.Refusal{Code: codes.Rejected, Message: "WeChat refused the action", Errcode: oe.Errcode}
+}
+
+// WriteReply is a write's answer, of which only the status matters. An
+// answer that is no object (a bare null) is malformed, so that a write
+// whose answer says nothing counts as one that may have applied, never as
+// a success.
+type WriteReply struct{ Status }
+
+var writeReplyFields = flex.NewFields(StatusFields...)
+
+func (r *WriteReply) ReadReply(d *flex.Decoder) error {
+	*r = WriteReply{}
+	null, err := d.Object(writeReplyFields, func(name string) error { return r.ReadMember(d, name) })
+	if null {
+		return errors.New("want an object")
+	}
+	return err
 }
 
 // once runs one attempt behind the rate limit and the breaker, without

@@ -2,7 +2,6 @@ package wxstore
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -156,7 +155,7 @@ func (w *Writes) RejectAfterSale(ctx context.Context, r order.AfterSaleReject) e
 }
 
 func (w *Writes) write(ctx context.Context, path string, body any, refusals wechat.Refusals) error {
-	var reply writeReply
+	var reply wechat.WriteReply
 	return w.client.Write(ctx, path, body, &reply, refusals)
 }
 
@@ -258,22 +257,6 @@ type rejectRequest struct {
 	ID         string  `json:"after_sale_order_id"`
 	ReasonType int64   `json:"reject_reason_type"`
 	Reason     *string `json:"reject_reason,omitempty"`
-}
-
-// writeReply is a write's answer, of which only the status matters.
-type writeReply struct{ wechat.Status }
-
-var writeReplyFields = flex.NewFields(wechat.StatusFields...)
-
-// ReadReply refuses a null answer: taken as errcode 0, it would report a
-// write done that may not be; an error makes it one that may have applied.
-func (r *writeReply) ReadReply(d *flex.Decoder) error {
-	*r = writeReply{}
-	null, err := d.Object(writeReplyFields, func(name string) error { return r.ReadMember(d, name) })
-	if null {
-		return errors.New("want an object")
-	}
-	return err
 }
 
 // DeliveryCompanies lists the carriers a parcel may name, from the call
