@@ -319,26 +319,26 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 			return settle(result[T]{Target: after, Pending: p.pending && rerr == nil && p.check(before, after) != applied})
 		}
 		if r := refusalOf(err); r != nil {
-			sent = false // WeChat refused this attempt: it did not apply
-			if attempt == 2 && stateRefusal(r.Code) {
-				// The first attempt, which its read-back showed missing,
-				// may have applied since: the order's state says so.
+			if attempt == 2 {
+				// The first attempt, which its read-back showed missing, may
+				// still have been under way at WeChat: a refusal of the
+				// second (100003 above all, or the order's state) cannot
+				// tell. Read back once more; if the first shows now, it
+				// applied, else the outcome stays unknown and the key with it.
 				if after, rerr := p.read(ctx, p.target); rerr == nil && p.check(before, after) == applied {
 					forget()
-					return settle(result[T]{Target: after, Pending: false})
+					return settle(result[T]{Target: after})
 				}
+				return unknown(before, order.Errorf(codes.UpstreamUnavailable, "WeChat refused the second attempt of a write whose first attempt may still apply", r))
 			}
+			sent = false // WeChat refused it: it did not apply
 			// WeChat's refusal comes with the target as it is; one made
 			// without a call (NOT_SUPPORTED) costs no read.
 			target := before
 			if p.prepare == nil && r.Errcode != nil {
 				target, _ = p.read(ctx, p.target)
 			}
-			out := result[T]{Target: target, UserErrors: userErrors([]*order.Refusal{r})}
-			if tryAgain(r.Code) {
-				return out, nil // the key is freed: a retry with it may succeed
-			}
-			return settle(out)
+			return settle(result[T]{Target: target, UserErrors: userErrors([]*order.Refusal{r})})
 		}
 		if !order.MayHaveApplied(err) {
 			sent = false // refused before reaching WeChat, or by its infrastructure
@@ -405,17 +405,6 @@ func newOwner() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// stateRefusal says r is about the order's (or after-sale order's) state,
-// which an earlier attempt that applied would also explain.
-func stateRefusal(c codes.UserCode) bool {
-	return c == codes.OrderState || c == codes.AfterSaleState || c == codes.AlreadyShipped
-}
-
-// tryAgain says WeChat refused for now, not for good: the key is not kept.
-func tryAgain(c codes.UserCode) bool {
-	return c == codes.ConcurrentUpdate || c == codes.RefundTooSoon
 }
 
 // refusalOf is err as a userError: a refusal, or a missing order.

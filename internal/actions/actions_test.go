@@ -610,22 +610,59 @@ func TestStateRefusalOfTheSecondAttemptIsReadBack(t *testing.T) {
 	}
 }
 
-// A refusal that asks to try again is not kept: a retry with the key writes.
-func TestTryAgainRefusalFreesTheKey(t *testing.T) {
+// A refusal of the second attempt, after a first whose read-back showed it
+// missing, cannot tell: the first may still be under way at WeChat (which
+// is why it answers 100003). The outcome stays unknown, and the retry,
+// once the first has landed, reads it back instead of writing a third time.
+func TestRefusalOfTheSecondAttemptLeavesTheOutcomeUnknown(t *testing.T) {
 	s := newShop()
 	code := int64(100003)
+	var late func()
 	s.fault = func(n int) (bool, error) {
-		if n == 1 {
+		switch n {
+		case 1: // slow: WeChat applies it after the server gave up
+			late = func() { s.orders[1].ExtInfo.MerchantNotes = ptr("packed") }
+			return false, errTimeout
+		case 2:
 			return false, &order.Refusal{Code: codes.ConcurrentUpdate, Message: "busy", Errcode: &code}
 		}
 		return true, nil
 	}
 	svc := service(s, &forgets{}, nil)
-	in := SetMerchantNotesInput{IdempotencyKey: "k", OrderID: "1", Notes: "n"}
-	if p, err := svc.SetMerchantNotes(merchant(), in); err != nil || len(p.UserErrors) != 1 || p.UserErrors[0].Code != codes.ConcurrentUpdate {
-		t.Fatalf("first: %+v %v", p, err)
+	in := SetMerchantNotesInput{IdempotencyKey: "k", OrderID: "1", Notes: "packed"}
+	_, err := svc.SetMerchantNotes(merchant(), in)
+	var oe *order.Error
+	if !errors.As(err, &oe) || oe.Outcome != "UNKNOWN" {
+		t.Fatalf("err = %v", err)
 	}
-	if p := mustOK(t)(svc.SetMerchantNotes(merchant(), in)); p.Replayed {
-		t.Fatal("the retry was a replay of the refusal")
+	s.mu.Lock()
+	late()
+	s.mu.Unlock()
+	p := mustOK(t)(svc.SetMerchantNotes(merchant(), in))
+	if w, _ := s.count(); w != 2 || !p.Replayed || merchantNotes(p.Order) != "packed" {
+		t.Fatalf("writes = %d, payload %+v", w, p)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A refusal is the action's outcome: the same key and input answer it
+// again, without a call, whatever it says (the contract's rule).
+func TestRefusalsAreReplayed(t *testing.T) {
+	s := newShop()
+	code := int64(100003)
+	s.fault = func(int) (bool, error) {
+		return false, &order.Refusal{Code: codes.ConcurrentUpdate, Message: "busy", Errcode: &code}
+	}
+	svc := service(s, &forgets{}, nil)
+	in := SetMerchantNotesInput{IdempotencyKey: "k", OrderID: "1", Notes: "n"}
+	for i, replayed := range []bool{false, true} {
+		p, err := svc.SetMerchantNotes(merchant(), in)
+		if err != nil || len(p.UserErrors) != 1 || p.UserErrors[0].Code != codes.ConcurrentUpdate || p.Replayed != replayed {
+			t.Fatalf("call %d: %+v %v", i+1, p, err)
+		}
+	}
+	if w, _ := s.count(); w != 1 {
+		t.Fatalf("writes = %d, want 1", w)
 	}
 }

@@ -67,8 +67,14 @@ func (s *Service) ShipOrder(ctx context.Context, in ShipOrderInput) (*OrderActio
 	p := s.orderPlan("shipOrder", in.IdempotencyKey, ship.OrderID, ship)
 	send := ship
 	p.prepare = func(o *order.Order) []*order.Refusal {
+		shipment := ship
+		if ship.Virtual {
+			// Virtual goods ship whatever is left, which the family may
+			// have to name (the Store's entry lists its products).
+			shipment.Parcels = []order.Parcel{{Whole: true}}
+		}
 		var r []*order.Refusal
-		send, r = checkItems(ship, o, false)
+		send, r = checkItems(shipment, o, false)
 		return r
 	}
 	p.write = func(ctx context.Context) error { return s.writer.Ship(ctx, send) }

@@ -198,15 +198,26 @@ const (
 // empty list, for WeChat to refuse, rather than with products made up.
 func parcels(s order.Shipment) []parcel {
 	if s.Virtual {
-		return []parcel{{DeliverType: deliverVirtual}}
+		// One entry without carrier or waybill; like every entry it lists
+		// the products it carries, which the server filled in as a whole
+		// parcel's.
+		virtual := parcel{DeliverType: deliverVirtual}
+		if len(s.Parcels) > 0 {
+			virtual.Products = products(s.Parcels[0].Items)
+		}
+		return []parcel{virtual}
 	}
 	out := make([]parcel, len(s.Parcels))
 	for i, p := range s.Parcels {
-		products := make([]productInfo, len(p.Items))
-		for j, it := range p.Items {
-			products[j] = productInfo{ProductID: decimal(it.ProductID), SkuID: decimal(it.SkuID), Count: it.Count}
-		}
-		out[i] = parcel{DeliveryID: p.DeliveryID, WaybillID: p.WaybillID, DeliverType: deliverExpress, Products: products}
+		out[i] = parcel{DeliveryID: p.DeliveryID, WaybillID: p.WaybillID, DeliverType: deliverExpress, Products: products(p.Items)}
+	}
+	return out
+}
+
+func products(items []order.ParcelItem) []productInfo {
+	out := make([]productInfo, len(items))
+	for i, it := range items {
+		out[i] = productInfo{ProductID: decimal(it.ProductID), SkuID: decimal(it.SkuID), Count: it.Count}
 	}
 	return out
 }

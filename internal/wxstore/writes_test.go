@@ -144,6 +144,13 @@ func TestWriteBodies(t *testing.T) {
 			func(w *Writes) error { return w.Ship(context.Background(), order.Shipment{OrderID: 7, Virtual: true}) },
 		},
 		{
+			"ship virtual goods with what is left", "/channels/ec/order/delivery/send",
+			`{"order_id":"7","delivery_list":[{"delivery_id":"","waybill_id":"","deliver_type":3,"product_infos":[{"product_id":"5","sku_id":"6","product_cnt":2}]}]}`,
+			func(w *Writes) error {
+				return w.Ship(context.Background(), order.Shipment{OrderID: 7, Virtual: true, Parcels: []order.Parcel{{Whole: true, Items: []order.ParcelItem{{ProductID: 5, SkuID: 6, Count: 2}}}}})
+			},
+		},
+		{
 			"update shipment", "/channels/ec/order/deliveryinfo/update",
 			`{"order_id":"8","delivery_list":[{"delivery_id":"JD","waybill_id":"JD1","deliver_type":1,"product_infos":[{"product_id":"5","sku_id":"6","product_cnt":4}]}]}`,
 			func(w *Writes) error {
