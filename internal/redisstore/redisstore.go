@@ -3,6 +3,9 @@
 //
 //   - the access token, with its refresh lock and force-refresh allowance
 //     (Tokens);
+//   - as a third-party platform, its verify ticket, its token and its
+//     shops' tokens and refresh tokens, with a refresh lock per token
+//     (Component);
 //   - automatic persisted queries (Queries) and the optional order cache
 //     (Orders);
 //   - the upstream rate limit, one budget for the fleet (UpstreamLimiter);

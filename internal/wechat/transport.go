@@ -131,6 +131,19 @@ func NewTransport(cfg TransportConfig) *Transport {
 // returns is an *order.Error whose text holds neither the token nor the URL's
 // query.
 func (t *Transport) post(ctx context.Context, path, token string, body any, out Reply) error {
+	return t.postAs(ctx, path, "access_token", token, body, out)
+}
+
+// PostComponent is post for the third-party platform's own endpoints
+// (/cgi-bin/component/...), which take the platform's token as
+// component_access_token (none when componentToken is empty). It leaves the
+// answer's errcode to the caller, whose errcodes they are.
+func (t *Transport) PostComponent(ctx context.Context, path, componentToken string, body any, out Reply) error {
+	return t.postAs(ctx, path, "component_access_token", componentToken, body, out)
+}
+
+// postAs is post with the token under the query parameter param.
+func (t *Transport) postAs(ctx context.Context, path, param, token string, body any, out Reply) error {
 	select {
 	case t.inflight <- struct{}{}:
 	case <-ctx.Done():
@@ -146,7 +159,7 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 
 	u := t.base + path
 	if token != "" {
-		u += "?access_token=" + url.QueryEscape(token)
+		u += "?" + param + "=" + url.QueryEscape(token)
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {
@@ -166,7 +179,7 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		t.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(t.base, path, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
+		t.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("url", redacted(t.base, path, param, token)), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000), slog.String("error", err.Error()))
 		msg := "upstream unreachable"
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg, result = "upstream timed out", "timeout"
@@ -182,7 +195,7 @@ func (t *Transport) post(ctx context.Context, path, token string, body any, out 
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
 	data := buf.Bytes()
 	if t.log.Enabled(ctx, slog.LevelDebug) { // spare the hot path the URL string
-		t.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(t.base, path, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+		t.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", slog.String("url", redacted(t.base, path, param, token)), slog.Int("status", resp.StatusCode), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
 	}
 	if err != nil {
 		return order.Errorf(codes.UpstreamUnavailable, "upstream response could not be read", &attemptFailed{"network", fmt.Errorf("POST %s: %w", path, err)})
@@ -220,9 +233,9 @@ func putReply(buf *bytes.Buffer) {
 }
 
 // redacted is the call's URL as logs may show it.
-func redacted(base, path, token string) string {
+func redacted(base, path, param, token string) string {
 	if token == "" {
 		return base + path
 	}
-	return base + path + "?access_token=REDACTED"
+	return base + path + "?" + param + "=REDACTED"
 }

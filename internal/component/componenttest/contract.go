@@ -1,0 +1,143 @@
+// Package componenttest holds what every component.Store must do, as a
+// test both implementations run (the process-local one in package
+// component, Redis's in package redisstore), so that a platform behaves
+// the same with Redis and without.
+package componenttest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ordergraph/ordergraph/internal/component"
+)
+
+// StoreContract checks s, which must be empty.
+func StoreContract(t *testing.T, s component.Store) {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	grant := func(tok string) component.Grant {
+		return component.Grant{Token: tok, Issued: now, Expires: now.Add(2 * time.Hour)}
+	}
+	const ttl = 2 * time.Hour
+
+	// The ticket, per component appid.
+	if g, err := s.LoadTicket(ctx, "wxc1"); err != nil || g.Token != "" {
+		t.Fatalf("empty store's ticket: %+v %v", g, err)
+	}
+	must(s.SaveTicket(ctx, "wxc1", grant("ticket@@@a|b"), 12*time.Hour))
+	if g, _ := s.LoadTicket(ctx, "wxc1"); g != grant("ticket@@@a|b") {
+		t.Fatalf("ticket read back as %+v", g)
+	}
+	if g, _ := s.LoadTicket(ctx, "wxc2"); g.Token != "" {
+		t.Fatalf("another component's ticket: %+v", g)
+	}
+
+	// Tokens: the platform's and a shop's, of two components, apart.
+	platform := component.Key{Component: "wxc1"}
+	shop := component.Key{Component: "wxc1", Authorizer: "wxs1"}
+	other := component.Key{Component: "wxc2", Authorizer: "wxs1"}
+	must(s.SaveGrant(ctx, platform, grant("P|1"), ttl))
+	must(s.Authorize(ctx, shop, "R1", grant("S1"), ttl))
+	must(s.Authorize(ctx, other, "R9", grant("S9"), ttl))
+	for k, want := range map[component.Key]string{platform: "P|1", shop: "S1", other: "S9"} {
+		if g, err := s.LoadGrant(ctx, k); err != nil || g != grant(want) {
+			t.Fatalf("%+v: read back %+v %v, want %s", k, g, err, want)
+		}
+	}
+	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{RefreshToken: "R1"}) {
+		t.Fatalf("shop read back as %+v", sh)
+	}
+
+	// Compare-and-delete: only the stored token exactly.
+	must(s.DeleteGrantIf(ctx, platform, "P"))
+	must(s.DeleteGrantIf(ctx, platform, "1"))
+	must(s.DeleteGrantIf(ctx, platform, ""))
+	if g, _ := s.LoadGrant(ctx, platform); g.Token != "P|1" {
+		t.Fatalf("a delete of another token deleted %+v", g)
+	}
+	must(s.DeleteGrantIf(ctx, platform, "P|1"))
+	if g, _ := s.LoadGrant(ctx, platform); g.Token != "" {
+		t.Fatalf("a delete of the stored token left %+v", g)
+	}
+
+	// The refresh lock: one holder per token, released by its owner.
+	unlock, ok, err := s.Lock(ctx, shop)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if _, ok, _ := s.Lock(ctx, shop); ok {
+		t.Fatal("the lock was taken twice")
+	}
+	if u, ok, _ := s.Lock(ctx, other); !ok {
+		t.Fatal("another shop's lock is held too")
+	} else {
+		u()
+	}
+	unlock()
+	if u, ok, _ := s.Lock(ctx, shop); !ok {
+		t.Fatal("the lock was not released")
+	} else {
+		u()
+	}
+
+	// A refresh stores the token and refresh token together.
+	if revoked, err := s.SaveRefreshed(ctx, shop, "R2", grant("S2"), ttl); err != nil || revoked {
+		t.Fatalf("refresh: %v %v", revoked, err)
+	}
+	if sh, _ := s.LoadShop(ctx, shop); sh.RefreshToken != "R2" {
+		t.Fatalf("refresh token after a refresh: %+v", sh)
+	}
+
+	// A refused refresh token revokes only while it is the stored one.
+	if revoked, _ := s.Revoke(ctx, shop, "R1"); revoked {
+		t.Fatal("a replaced refresh token revoked the shop")
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "S2" {
+		t.Fatalf("a refused revocation dropped the token: %+v", g)
+	}
+	if revoked, _ := s.Revoke(ctx, shop, "R2"); !revoked {
+		t.Fatal("the stored refresh token, refused, did not revoke the shop")
+	}
+	if sh, _ := s.LoadShop(ctx, shop); !sh.Revoked || sh.RefreshToken != "" {
+		t.Fatalf("a revoked shop reads %+v", sh)
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
+		t.Fatalf("a revoked shop kept its token %+v", g)
+	}
+	// A refresh that crosses the revocation does not bring the shop back.
+	if revoked, _ := s.SaveRefreshed(ctx, shop, "R3", grant("S3"), ttl); !revoked {
+		t.Fatal("a refresh overwrote a revocation")
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
+		t.Fatalf("a refresh after the revocation stored %+v", g)
+	}
+	if g, _ := s.LoadGrant(ctx, other); g.Token != "S9" {
+		t.Fatalf("another component's shop was touched: %+v", g)
+	}
+
+	// Authorizing again replaces the revocation; a failed exchange leaves
+	// the shop unknown, with no token.
+	must(s.Authorize(ctx, shop, "R4", grant("S4"), ttl))
+	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{RefreshToken: "R4"}) {
+		t.Fatalf("re-authorized shop reads %+v", sh)
+	}
+	must(s.Authorize(ctx, shop, "", component.Grant{}, 0))
+	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{}) {
+		t.Fatalf("a shop whose exchange failed reads %+v", sh)
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
+		t.Fatalf("a shop whose exchange failed kept its token %+v", g)
+	}
+	// An unconditional revocation (the unauthorized event) always revokes.
+	if revoked, _ := s.Revoke(ctx, other, ""); !revoked {
+		t.Fatal("the unauthorized event did not revoke")
+	}
+}

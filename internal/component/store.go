@@ -1,0 +1,337 @@
+package component
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Grant is a token and its lifetime. The verify ticket is kept as one too:
+// Issued is when it was received, Expires 12 hours later.
+type Grant struct {
+	Token   string
+	Issued  time.Time
+	Expires time.Time
+}
+
+// valid reports whether g can be used at now.
+func (g Grant) valid(now time.Time) bool { return g.Token != "" && now.Before(g.Expires) }
+
+// refreshAt is when a refresh should start: margin before expiry, but never
+// before half the lifetime, so that a short-lived token still serves a while.
+func (g Grant) refreshAt(margin time.Duration) time.Time {
+	return g.Expires.Add(-min(margin, g.Expires.Sub(g.Issued)/2))
+}
+
+// Key names a token the fleet shares: the platform's own (Authorizer empty)
+// or one shop's. Both sit under the component appid, so that two platforms,
+// or a platform and the shop itself, sharing a store never overwrite each
+// other's tokens: a shop token is a token of one platform for one shop.
+type Key struct {
+	Component  string
+	Authorizer string
+}
+
+// Shop is what the platform knows of a shop's grant. It is kept without
+// expiry: the refresh token lasts as long as the grant.
+type Shop struct {
+	// RefreshToken is the shop's authorizer_refresh_token; empty when none
+	// is known, and the shop is then looked for in WeChat's list of the
+	// platform's authorizers.
+	RefreshToken string
+	// Revoked is set when the shop revoked the grant (an unauthorized
+	// event) or WeChat refused its refresh token (61023, 61003): the shop
+	// is not authorized until it authorizes the platform again.
+	Revoked bool
+}
+
+// Store keeps what the replicas of a platform share: the latest verify
+// ticket, the platform token, each shop's token and grant, and a refresh
+// lock per token. Every method's error means the store is unreachable; the
+// Platform then works from process memory until it answers again.
+type Store interface {
+	// LoadTicket returns the latest verify ticket of the component appid;
+	// a zero Grant when none is kept.
+	LoadTicket(ctx context.Context, component string) (Grant, error)
+	// SaveTicket keeps t as the latest ticket, for ttl.
+	SaveTicket(ctx context.Context, component string, t Grant, ttl time.Duration) error
+
+	// LoadGrant returns the token stored under k; a zero Grant when there
+	// is none.
+	LoadGrant(ctx context.Context, k Key) (Grant, error)
+	// SaveGrant stores the platform token for ttl. (A shop's token is
+	// stored with its refresh token: Authorize, SaveRefreshed.)
+	SaveGrant(ctx context.Context, k Key, g Grant, ttl time.Duration) error
+	// DeleteGrantIf deletes the token under k only if it is token, so that
+	// a replica never deletes a newer token another one just stored.
+	DeleteGrantIf(ctx context.Context, k Key, token string) error
+	// Lock takes k's refresh lock for a short while; ok is false when
+	// another replica holds it. unlock releases it only if it is still
+	// the caller's.
+	Lock(ctx context.Context, k Key) (unlock func(), ok bool, err error)
+
+	// LoadShop returns what is known of the shop's grant; a zero Shop when
+	// nothing is.
+	LoadShop(ctx context.Context, k Key) (Shop, error)
+	// Authorize records that the shop authorized the platform (again):
+	// refresh and g (kept for ttl) when its authorization code was
+	// exchanged, else nothing, so that the shop is recovered from WeChat's
+	// list of authorizers. What was known before is dropped either way,
+	// since re-authorizing invalidates the shop's tokens.
+	Authorize(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) error
+	// SaveRefreshed stores a refreshed shop token g for ttl and refresh as
+	// the shop's refresh token, in one step, unless the shop was revoked
+	// meanwhile: revoked is then true and nothing is stored, so that a
+	// refresh that crosses an unauthorized event cannot bring the shop back.
+	SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (revoked bool, err error)
+	// Revoke marks the shop not authorized and deletes its token. With
+	// ifRefresh set, only while that is still the stored refresh token
+	// (or none is): a refresh token WeChat refused must not revoke the
+	// authorization that replaced it. revoked reports whether it did.
+	Revoke(ctx context.Context, k Key, ifRefresh string) (revoked bool, err error)
+}
+
+// LocalStore is a Store in process memory: the whole store of a platform
+// that runs without Redis, and the copy a Platform keeps of a shared
+// store. Nothing in it expires by itself, since the Platform checks every
+// lifetime against its own clock; it holds one entry per token and shop.
+type LocalStore struct {
+	mu      sync.Mutex
+	tickets map[string]Grant
+	grants  map[Key]Grant
+	shops   map[Key]Shop
+	locks   map[Key]bool
+}
+
+// NewLocalStore returns an empty LocalStore.
+func NewLocalStore() *LocalStore {
+	return &LocalStore{tickets: map[string]Grant{}, grants: map[Key]Grant{}, shops: map[Key]Shop{}, locks: map[Key]bool{}}
+}
+
+func (s *LocalStore) LoadTicket(_ context.Context, component string) (Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tickets[component], nil
+}
+
+func (s *LocalStore) SaveTicket(_ context.Context, component string, t Grant, _ time.Duration) error {
+	s.putTicket(component, t)
+	return nil
+}
+
+func (s *LocalStore) LoadGrant(_ context.Context, k Key) (Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grants[k], nil
+}
+
+func (s *LocalStore) SaveGrant(_ context.Context, k Key, g Grant, _ time.Duration) error {
+	s.putGrant(k, g)
+	return nil
+}
+
+func (s *LocalStore) DeleteGrantIf(_ context.Context, k Key, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grants[k].Token == token {
+		delete(s.grants, k)
+	}
+	return nil
+}
+
+func (s *LocalStore) Lock(_ context.Context, k Key) (func(), bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locks[k] {
+		return nil, false, nil
+	}
+	s.locks[k] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.locks, k)
+			s.mu.Unlock()
+		})
+	}, true, nil
+}
+
+func (s *LocalStore) LoadShop(_ context.Context, k Key) (Shop, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shops[k], nil
+}
+
+func (s *LocalStore) Authorize(_ context.Context, k Key, refresh string, g Grant, _ time.Duration) error {
+	s.putShop(k, Shop{RefreshToken: refresh})
+	s.putGrant(k, g)
+	return nil
+}
+
+func (s *LocalStore) SaveRefreshed(_ context.Context, k Key, refresh string, g Grant, _ time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shops[k].Revoked {
+		return true, nil
+	}
+	s.shops[k] = Shop{RefreshToken: refresh}
+	s.grants[k] = g
+	return false, nil
+}
+
+func (s *LocalStore) Revoke(_ context.Context, k Key, ifRefresh string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stored := s.shops[k]; ifRefresh != "" && (stored.Revoked || stored.RefreshToken != "" && stored.RefreshToken != ifRefresh) {
+		return false, nil
+	}
+	s.shops[k] = Shop{Revoked: true}
+	delete(s.grants, k)
+	return true, nil
+}
+
+// The put methods set an entry to what the shared store holds, deleting
+// it for a zero value.
+
+func (s *LocalStore) putTicket(component string, t Grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.Token == "" {
+		delete(s.tickets, component)
+		return
+	}
+	s.tickets[component] = t
+}
+
+func (s *LocalStore) putGrant(k Key, g Grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.Token == "" {
+		delete(s.grants, k)
+		return
+	}
+	s.grants[k] = g
+}
+
+func (s *LocalStore) putShop(k Key, sh Shop) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh == (Shop{}) {
+		delete(s.shops, k)
+		return
+	}
+	s.shops[k] = sh
+}
+
+// tiered is a shared store with a copy in process memory of everything
+// read from it or written to it. The copy answers while the shared store
+// does not: a replica keeps serving the tokens it knows, and the refresh
+// tokens it knows, until the store is back (refreshing by itself, without
+// the fleet's lock, meanwhile). The outage and the recovery are logged
+// once each, not on every call. Its methods never fail.
+type tiered struct {
+	shared Store
+	mem    *LocalStore
+	log    *slog.Logger
+	down   atomic.Bool
+}
+
+// answered reports whether the shared store answered (err is nil), logging
+// a change either way.
+func (t *tiered) answered(err error) bool {
+	if err != nil {
+		if t.down.CompareAndSwap(false, true) {
+			t.log.Warn("component store unreachable; keeping the platform's ticket and tokens in this process until it returns", slog.String("error", err.Error()))
+		}
+		return false
+	}
+	if t.down.CompareAndSwap(true, false) {
+		t.log.Info("component store reachable again; sharing the platform's ticket and tokens with the other replicas")
+	}
+	return true
+}
+
+func (t *tiered) LoadTicket(ctx context.Context, component string) (Grant, error) {
+	g, err := t.shared.LoadTicket(ctx, component)
+	if !t.answered(err) {
+		return t.mem.LoadTicket(ctx, component)
+	}
+	t.mem.putTicket(component, g)
+	return g, nil
+}
+
+func (t *tiered) SaveTicket(ctx context.Context, component string, g Grant, ttl time.Duration) error {
+	t.answered(t.shared.SaveTicket(ctx, component, g, ttl))
+	return t.mem.SaveTicket(ctx, component, g, ttl)
+}
+
+func (t *tiered) LoadGrant(ctx context.Context, k Key) (Grant, error) {
+	g, err := t.shared.LoadGrant(ctx, k)
+	if !t.answered(err) {
+		return t.mem.LoadGrant(ctx, k)
+	}
+	t.mem.putGrant(k, g)
+	return g, nil
+}
+
+func (t *tiered) SaveGrant(ctx context.Context, k Key, g Grant, ttl time.Duration) error {
+	t.answered(t.shared.SaveGrant(ctx, k, g, ttl))
+	return t.mem.SaveGrant(ctx, k, g, ttl)
+}
+
+func (t *tiered) DeleteGrantIf(ctx context.Context, k Key, token string) error {
+	t.answered(t.shared.DeleteGrantIf(ctx, k, token))
+	return t.mem.DeleteGrantIf(ctx, k, token)
+}
+
+func (t *tiered) Lock(ctx context.Context, k Key) (func(), bool, error) {
+	unlock, ok, err := t.shared.Lock(ctx, k)
+	if !t.answered(err) {
+		return t.mem.Lock(ctx, k)
+	}
+	return unlock, ok, nil
+}
+
+func (t *tiered) LoadShop(ctx context.Context, k Key) (Shop, error) {
+	sh, err := t.shared.LoadShop(ctx, k)
+	if !t.answered(err) {
+		return t.mem.LoadShop(ctx, k)
+	}
+	t.mem.putShop(k, sh)
+	return sh, nil
+}
+
+func (t *tiered) Authorize(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) error {
+	t.answered(t.shared.Authorize(ctx, k, refresh, g, ttl))
+	return t.mem.Authorize(ctx, k, refresh, g, ttl)
+}
+
+func (t *tiered) SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (bool, error) {
+	revoked, err := t.shared.SaveRefreshed(ctx, k, refresh, g, ttl)
+	if !t.answered(err) {
+		return t.mem.SaveRefreshed(ctx, k, refresh, g, ttl)
+	}
+	// The copy follows the shared store's outcome, whatever it held.
+	if revoked {
+		t.mem.putShop(k, Shop{Revoked: true})
+		t.mem.putGrant(k, Grant{})
+	} else {
+		t.mem.putShop(k, Shop{RefreshToken: refresh})
+		t.mem.putGrant(k, g)
+	}
+	return revoked, nil
+}
+
+func (t *tiered) Revoke(ctx context.Context, k Key, ifRefresh string) (bool, error) {
+	revoked, err := t.shared.Revoke(ctx, k, ifRefresh)
+	if !t.answered(err) {
+		return t.mem.Revoke(ctx, k, ifRefresh)
+	}
+	if revoked {
+		t.mem.putShop(k, Shop{Revoked: true})
+		t.mem.putGrant(k, Grant{})
+	}
+	return revoked, nil
+}
