@@ -351,6 +351,7 @@ func TestSandboxOrderActionTab(t *testing.T) {
 					t.Fatal(err)
 				}
 				c.subscribe("1", fmt.Sprintf(`subscription { orderEvents(filter: {orderId: "%d"}) { kind orderId order { status } } }`, sandbox.ShippableOrderID))
+				subscribed(t, s, 1)
 			}
 			tab := playground.Queries(sandbox.StoreVendorExampleID, sandbox.ShippableOrderID)[3]
 			for run, replayed := range []bool{false, true} {
@@ -371,7 +372,7 @@ func TestSandboxOrderActionTab(t *testing.T) {
 					}
 				}
 			}
-			if m := c.next(5 * time.Second); json.Unmarshal(m.Payload, &got) != nil || got.Data.OrderEvents.Kind != "SHIPPED" || got.Data.OrderEvents.Order.Status != "TO_BE_RECEIVED" {
+			if m := c.next(30 * time.Second); json.Unmarshal(m.Payload, &got) != nil || got.Data.OrderEvents.Kind != "SHIPPED" || got.Data.OrderEvents.Order.Status != "TO_BE_RECEIVED" {
 				t.Fatalf("event %s", m.Payload)
 			}
 		})
