@@ -2,9 +2,6 @@ package actions
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -112,7 +109,7 @@ func (s *Service) UpdateShipment(ctx context.Context, in UpdateShipmentInput) (*
 		return r
 	}
 	p.write = func(ctx context.Context) error { return s.writer.UpdateShipment(ctx, send) }
-	p.check = func(_, after *order.Order) verdict { return verdictOf(sameParcels(after, send.Parcels)) }
+	p.check = func(_, after *order.Order) verdict { return verdictOf(sameParcels(after, ship.Parcels)) }
 	return orderPayload(run(ctx, s, p))
 }
 
@@ -286,34 +283,42 @@ func parcelsOf(o *order.Order, p order.Parcel) int {
 }
 
 // sameParcels reports whether o's parcels are exactly parcels: carriers,
-// waybills and items.
+// waybills and, where the client named them, items.
 func sameParcels(o *order.Order, parcels []order.Parcel) bool {
-	key := func(deliveryID, waybillID string, items map[[2]uint64]int64) string {
-		ks := make([]string, 0, len(items))
-		for k, n := range items {
-			ks = append(ks, fmt.Sprint(k, n))
-		}
-		slices.Sort(ks)
-		return deliveryID + "\x00" + waybillID + "\x00" + strings.Join(ks, ",")
+	got := deliveries(o)
+	if len(got) != len(parcels) {
+		return false
 	}
-	var want, got []string
+	used := make([]bool, len(got))
 	for _, p := range parcels {
-		items := map[[2]uint64]int64{}
-		for _, it := range p.Items {
-			items[[2]uint64{it.ProductID, it.SkuID}] += it.Count
+		found := false
+		for i, g := range got {
+			if !used[i] && deref(g.DeliveryID) == p.DeliveryID && deref(g.WaybillID) == p.WaybillID && (p.Whole || sameItems(g.ProductInfos, p.Items)) {
+				used[i], found = true, true
+				break
+			}
 		}
-		want = append(want, key(p.DeliveryID, p.WaybillID, items))
-	}
-	for _, p := range deliveries(o) {
-		items := map[[2]uint64]int64{}
-		for _, it := range p.ProductInfos {
-			items[[2]uint64{it.ProductID, it.SkuID}] += it.ProductCnt
+		if !found {
+			return false
 		}
-		got = append(got, key(deref(p.DeliveryID), deref(p.WaybillID), items))
 	}
-	slices.Sort(want)
-	slices.Sort(got)
-	return slices.Equal(want, got)
+	return true
+}
+
+func sameItems(got []order.FreightProductInfo, want []order.ParcelItem) bool {
+	count := map[[2]uint64]int64{}
+	for _, it := range got {
+		count[[2]uint64{it.ProductID, it.SkuID}] += it.ProductCnt
+	}
+	for _, it := range want {
+		count[[2]uint64{it.ProductID, it.SkuID}] -= it.Count
+	}
+	for _, n := range count {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func deliveries(o *order.Order) []order.DeliveryProductInfo {
