@@ -18,6 +18,10 @@ import (
 // maxEventBody bounds an event: an encrypted one is well under a kilobyte.
 const maxEventBody = 64 << 10
 
+// eventDeadline bounds the handling of one event: WeChat waits 5 s for
+// the answer, then sends the event again.
+const eventDeadline = 4 * time.Second
+
 // refusalLogEvery is how often a refused event is logged, with the count
 // of the others, however many forged requests arrive.
 const refusalLogEvery = time.Minute
@@ -74,8 +78,11 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, now, "platform event refused: it names another component appid")
 		return
 	}
-	// Detached: WeChat hanging up must not cut an exchange short.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), p.cfg.FetchTimeout)
+	// Detached: WeChat hanging up must not cut an exchange short. Bounded
+	// below WeChat's 5 s wait for the answer, so that an event that could
+	// not be handled is answered with an error, not sent again on top of
+	// an exchange still in flight.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), min(p.cfg.FetchTimeout, eventDeadline))
 	defer cancel()
 	if err := p.handle(ctx, ev, now); err != nil {
 		http.Error(w, "the event could not be handled yet; send it again", http.StatusServiceUnavailable)
@@ -104,7 +111,7 @@ func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
 			p.log.Info("a shop authorized the platform", slog.String("authorizer_appid", ev.AuthorizerAppID), slog.String("info_type", ev.InfoType))
 			return nil
 		}
-		p.log.Warn("a shop authorized the platform, but its authorization code could not be exchanged; it will be recovered from WeChat's list of authorizers",
+		p.log.Warn("a shop authorized the platform, but its authorization code could not be exchanged (WeChat refused it: a second delivery of an event already exchanged, or a spent code; else the shop is recovered from WeChat's list of authorizers)",
 			slog.String("authorizer_appid", ev.AuthorizerAppID), slog.String("error", err.Error()))
 		if !retryable(err) {
 			return nil

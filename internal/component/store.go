@@ -82,10 +82,12 @@ type Store interface {
 	// since re-authorizing invalidates the shop's tokens.
 	Authorize(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) error
 	// SaveRefreshed stores a refreshed shop token g for ttl and refresh as
-	// the shop's refresh token, in one step, unless the shop was revoked
-	// meanwhile: revoked is then true and nothing is stored, so that a
-	// refresh that crosses an unauthorized event cannot bring the shop back.
-	SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (revoked bool, err error)
+	// the shop's refresh token, in one step, only while used (the refresh
+	// token the refresh used; "" for one recovered from WeChat's list: no
+	// grant stored) is still the stored one. Otherwise saved is false and
+	// nothing is stored, so that a refresh that crosses a revocation or a
+	// new authorization cannot overwrite it.
+	SaveRefreshed(ctx context.Context, k Key, used, refresh string, g Grant, ttl time.Duration) (saved bool, err error)
 	// Revoke marks the shop not authorized and deletes its token. With
 	// ifRefresh set, only while that is still the stored refresh token
 	// (or none is): a refresh token WeChat refused must not revoke the
@@ -170,15 +172,15 @@ func (s *LocalStore) Authorize(_ context.Context, k Key, refresh string, g Grant
 	return nil
 }
 
-func (s *LocalStore) SaveRefreshed(_ context.Context, k Key, refresh string, g Grant, _ time.Duration) (bool, error) {
+func (s *LocalStore) SaveRefreshed(_ context.Context, k Key, used, refresh string, g Grant, _ time.Duration) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shops[k].Revoked {
-		return true, nil
+	if s.shops[k] != (Shop{RefreshToken: used}) {
+		return false, nil
 	}
 	s.shops[k] = Shop{RefreshToken: refresh}
 	s.grants[k] = g
-	return false, nil
+	return true, nil
 }
 
 func (s *LocalStore) Revoke(_ context.Context, k Key, ifRefresh string) (bool, error) {
@@ -308,20 +310,18 @@ func (t *tiered) Authorize(ctx context.Context, k Key, refresh string, g Grant, 
 	return t.mem.Authorize(ctx, k, refresh, g, ttl)
 }
 
-func (t *tiered) SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (bool, error) {
-	revoked, err := t.shared.SaveRefreshed(ctx, k, refresh, g, ttl)
+func (t *tiered) SaveRefreshed(ctx context.Context, k Key, used, refresh string, g Grant, ttl time.Duration) (bool, error) {
+	saved, err := t.shared.SaveRefreshed(ctx, k, used, refresh, g, ttl)
 	if !t.answered(err) {
-		return t.mem.SaveRefreshed(ctx, k, refresh, g, ttl)
+		return t.mem.SaveRefreshed(ctx, k, used, refresh, g, ttl)
 	}
-	// The copy follows the shared store's outcome, whatever it held.
-	if revoked {
-		t.mem.putShop(k, Shop{Revoked: true})
-		t.mem.putGrant(k, Grant{})
-	} else {
+	// The copy follows the shared store's outcome, whatever it held; when
+	// nothing was saved the caller reloads, which refreshes the copy.
+	if saved {
 		t.mem.putShop(k, Shop{RefreshToken: refresh})
 		t.mem.putGrant(k, g)
 	}
-	return revoked, nil
+	return saved, nil
 }
 
 func (t *tiered) Revoke(ctx context.Context, k Key, ifRefresh string) (bool, error) {

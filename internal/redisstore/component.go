@@ -166,10 +166,17 @@ else
 end
 return 1`)
 
-// saveRefreshed stores both unless the grant is revoked (then it answers 1).
+// saveRefreshed stores both only while the grant is still the refresh
+// token ARGV[4] the refresh used, or absent when ARGV[4] is empty (then it
+// answers 1; else 0).
 var saveRefreshed = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == "revoked" then
-  return 1
+local v = redis.call("GET", KEYS[1])
+if ARGV[4] == "" then
+  if v then
+    return 0
+  end
+elseif v ~= "refresh:" .. ARGV[4] then
+  return 0
 end
 redis.call("SET", KEYS[1], "refresh:" .. ARGV[1])
 if tonumber(ARGV[3]) > 0 then
@@ -177,7 +184,7 @@ if tonumber(ARGV[3]) > 0 then
 else
   redis.call("DEL", KEYS[2])
 end
-return 0`)
+return 1`)
 
 // revoke marks the grant revoked and deletes the token; with ARGV[1] set,
 // only while the grant is that refresh token or absent (it answers 1 when
@@ -205,8 +212,8 @@ func (c components) Authorize(ctx context.Context, k component.Key, refresh stri
 	return authorize.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, v, ttl.Milliseconds()).Err()
 }
 
-func (c components) SaveRefreshed(ctx context.Context, k component.Key, refresh string, g component.Grant, ttl time.Duration) (bool, error) {
-	n, err := saveRefreshed.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, encodeGrant(g), ttl.Milliseconds()).Int()
+func (c components) SaveRefreshed(ctx context.Context, k component.Key, used, refresh string, g component.Grant, ttl time.Duration) (bool, error) {
+	n, err := saveRefreshed.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, encodeGrant(g), ttl.Milliseconds(), used).Int()
 	return n == 1, err
 }
 

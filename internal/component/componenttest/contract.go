@@ -89,11 +89,21 @@ func StoreContract(t *testing.T, s component.Store) {
 	}
 
 	// A refresh stores the token and refresh token together.
-	if revoked, err := s.SaveRefreshed(ctx, shop, "R2", grant("S2"), ttl); err != nil || revoked {
-		t.Fatalf("refresh: %v %v", revoked, err)
+	if saved, err := s.SaveRefreshed(ctx, shop, "R1", "R2", grant("S2"), ttl); err != nil || !saved {
+		t.Fatalf("refresh: %v %v", saved, err)
 	}
 	if sh, _ := s.LoadShop(ctx, shop); sh.RefreshToken != "R2" {
 		t.Fatalf("refresh token after a refresh: %+v", sh)
+	}
+	// A refresh that used a replaced refresh token (the shop authorized
+	// again meanwhile), or none while one is stored, saves nothing.
+	for _, used := range []string{"R1", ""} {
+		if saved, _ := s.SaveRefreshed(ctx, shop, used, "R1b", grant("S1b"), ttl); saved {
+			t.Fatalf("a refresh with %q overwrote the grant of R2", used)
+		}
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "S2" {
+		t.Fatalf("a stale refresh stored %+v", g)
 	}
 
 	// A refused refresh token revokes only while it is the stored one.
@@ -113,7 +123,7 @@ func StoreContract(t *testing.T, s component.Store) {
 		t.Fatalf("a revoked shop kept its token %+v", g)
 	}
 	// A refresh that crosses the revocation does not bring the shop back.
-	if revoked, _ := s.SaveRefreshed(ctx, shop, "R3", grant("S3"), ttl); !revoked {
+	if saved, _ := s.SaveRefreshed(ctx, shop, "R2", "R3", grant("S3"), ttl); saved {
 		t.Fatal("a refresh overwrote a revocation")
 	}
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
@@ -133,6 +143,11 @@ func StoreContract(t *testing.T, s component.Store) {
 	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{}) {
 		t.Fatalf("a shop whose exchange failed reads %+v", sh)
 	}
+	// A refresh token recovered from WeChat's list is saved while none is.
+	if saved, _ := s.SaveRefreshed(ctx, shop, "", "R5", grant("S5"), ttl); !saved {
+		t.Fatal("a refresh with a recovered refresh token was not saved")
+	}
+	must(s.Authorize(ctx, shop, "", component.Grant{}, 0))
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
 		t.Fatalf("a shop whose exchange failed kept its token %+v", g)
 	}
