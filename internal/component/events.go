@@ -35,6 +35,7 @@ type envelope struct {
 // event is a decrypted authorization event; its fields depend on InfoType.
 type event struct {
 	AppID             string `xml:"AppId"`
+	CreateTime        int64  `xml:"CreateTime"`
 	InfoType          string `xml:"InfoType"`
 	Ticket            string `xml:"ComponentVerifyTicket"`
 	AuthorizerAppID   string `xml:"AuthorizerAppid"`
@@ -91,14 +92,20 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "success")
 }
 
-// handle acts on one event. An error asks WeChat to send it again.
+// handle acts on one event. An error asks WeChat to send it again, as
+// WeChat does for hours with an answer that was slow: events are ordered
+// by when WeChat created them, not by when they arrive.
 func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
+	at := now
+	if ev.CreateTime > 0 {
+		at = time.Unix(ev.CreateTime, 0)
+	}
 	switch ev.InfoType {
 	case "component_verify_ticket":
-		if ev.Ticket == "" {
+		if ev.Ticket == "" || !now.Before(at.Add(ticketLifetime)) {
 			return nil
 		}
-		_ = p.store.SaveTicket(ctx, p.cfg.ComponentAppID, Grant{Token: ev.Ticket, Issued: now, Expires: now.Add(ticketLifetime)}, ticketLifetime)
+		_ = p.store.SaveTicket(ctx, p.cfg.ComponentAppID, Grant{Token: ev.Ticket, Issued: at, Expires: at.Add(ticketLifetime)}, at.Add(ticketLifetime).Sub(now))
 		p.platform.clearFailure() // "no ticket" no longer holds
 		p.log.Debug("verify ticket received")
 	case "authorized", "updateauthorized":
@@ -106,7 +113,7 @@ func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
 			p.log.Warn("authorization event without a shop appid or an authorization code; ignored", slog.String("info_type", ev.InfoType))
 			return nil
 		}
-		err := p.exchange(ctx, ev.AuthorizerAppID, ev.AuthorizationCode)
+		err := p.exchange(ctx, ev.AuthorizerAppID, ev.AuthorizationCode, at)
 		if err == nil {
 			p.log.Info("a shop authorized the platform", slog.String("authorizer_appid", ev.AuthorizerAppID), slog.String("info_type", ev.InfoType))
 			return nil
@@ -121,7 +128,10 @@ func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
 		if !validAppID(ev.AuthorizerAppID) {
 			return nil
 		}
-		_, _ = p.store.Revoke(ctx, Key{Component: p.cfg.ComponentAppID, Authorizer: ev.AuthorizerAppID}, "")
+		if revoked, _ := p.store.Revoke(ctx, Key{Component: p.cfg.ComponentAppID, Authorizer: ev.AuthorizerAppID}, "", at); !revoked {
+			p.log.Info("an unauthorized event older than the shop's last event; ignored", slog.String("authorizer_appid", ev.AuthorizerAppID))
+			return nil
+		}
 		p.resetShop(ev.AuthorizerAppID)
 		p.log.Info("a shop revoked its authorization of the platform", slog.String("authorizer_appid", ev.AuthorizerAppID))
 	}

@@ -114,3 +114,32 @@ func TestDuplicateAuthorizedEventKeepsRefreshToken(t *testing.T) {
 		t.Fatal("a second delivery dropped the shop's token")
 	}
 }
+
+// An unauthorized event WeChat sends again after the shop authorized the
+// platform anew (it retries for hours) does not revoke the newer grant.
+func TestLateUnauthorizedEventKeepsNewerGrant(t *testing.T) {
+	f, c := newFake(t), newClock()
+	p := ready(t, f, c, nil)
+	old := unauthorizedEvent(componentAppID, shopA, c)
+	c.Add(time.Minute)
+	mustPost(t, p, c, componentAppID, authorizedEvent(componentAppID, shopA, f.authorize(shopA), c))
+	c.Add(time.Hour)
+	mustPost(t, p, c, componentAppID, old)
+	if _, err := p.ShopTokens(shopA).Token(context.Background()); err != nil {
+		t.Fatalf("an older unauthorized event revoked a newer authorization: %v", err)
+	}
+}
+
+// A ticket WeChat sends again after a newer one does not replace it.
+func TestOlderTicketKeepsNewerOne(t *testing.T) {
+	f, c := newFake(t), newClock()
+	store := component.NewLocalStore()
+	p := newPlatform(t, f, c, store, componentAppID, nil)
+	old := ticketEvent(componentAppID, "ticket@@@1", c)
+	c.Add(10 * time.Minute)
+	mustPost(t, p, c, componentAppID, ticketEvent(componentAppID, "ticket@@@2", c))
+	mustPost(t, p, c, componentAppID, old)
+	if g, _ := store.LoadTicket(context.Background(), componentAppID); g.Token != "ticket@@@2" || !g.Issued.Equal(c.Now()) {
+		t.Fatalf("kept ticket %+v, want ticket@@@2 issued at its CreateTime", g)
+	}
+}

@@ -129,7 +129,7 @@ func (p *Platform) refreshShop(ctx context.Context, c *cell) (Grant, error) {
 	switch code := r.Errcode.V; code {
 	case 0:
 	case errRefreshInvalid, errGrantGone:
-		revoked, _ := p.store.Revoke(ctx, k, refresh)
+		revoked, _ := p.store.Revoke(ctx, k, refresh, time.Time{})
 		if revoked {
 			p.log.Info("a shop's grant is gone: WeChat refused its refresh token; it is not authorized until it authorizes the platform again",
 				slog.String("authorizer_appid", k.Authorizer), slog.Int64("errcode", code))
@@ -209,10 +209,11 @@ func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, er
 // since it may hold what the first delivery stored. When the exchange
 // fails otherwise, what was known of the shop is dropped all the same
 // (the new authorization invalidated it), so that the shop is recovered
-// from WeChat's list on its next call. A refresh that crosses the
+// from WeChat's list on its next call. An event older than the shop's
+// last one (at is when it was created) changes nothing. A refresh that crosses the
 // exchange does not overwrite it: SaveRefreshed compares the refresh
 // token it used.
-func (p *Platform) exchange(ctx context.Context, authorizer, code string) error {
+func (p *Platform) exchange(ctx context.Context, authorizer, code string, at time.Time) error {
 	k := Key{Component: p.cfg.ComponentAppID, Authorizer: authorizer}
 	defer p.resetShop(authorizer)
 	var r queryAuthReply
@@ -229,11 +230,12 @@ func (p *Platform) exchange(ctx context.Context, authorizer, code string) error 
 		return err
 	}
 	if err != nil {
-		_ = p.store.Authorize(ctx, k, "", Grant{}, 0)
+		_, _ = p.store.Authorize(ctx, k, at, "", Grant{}, 0)
 		return err
 	}
 	g, ttl := grantOf(info.Token, start, info.ExpiresIn)
-	return p.store.Authorize(ctx, k, info.RefreshToken, g, ttl)
+	_, err = p.store.Authorize(ctx, k, at, info.RefreshToken, g, ttl)
+	return err
 }
 
 type componentTokenRequest struct {

@@ -27,6 +27,12 @@ func StoreContract(t *testing.T, s component.Store) {
 		return component.Grant{Token: tok, Issued: now, Expires: now.Add(2 * time.Hour)}
 	}
 	const ttl = 2 * time.Hour
+	mustAuthorize := func(k component.Key, at time.Time, refresh string, g component.Grant) {
+		t.Helper()
+		if applied, err := s.Authorize(ctx, k, at, refresh, g, ttl); err != nil || !applied {
+			t.Fatalf("authorize %+v: %v %v", k, applied, err)
+		}
+	}
 
 	// The ticket, per component appid.
 	if g, err := s.LoadTicket(ctx, "wxc1"); err != nil || g.Token != "" {
@@ -45,8 +51,8 @@ func StoreContract(t *testing.T, s component.Store) {
 	shop := component.Key{Component: "wxc1", Authorizer: "wxs1"}
 	other := component.Key{Component: "wxc2", Authorizer: "wxs1"}
 	must(s.SaveGrant(ctx, platform, grant("P|1"), ttl))
-	must(s.Authorize(ctx, shop, "R1", grant("S1"), ttl))
-	must(s.Authorize(ctx, other, "R9", grant("S9"), ttl))
+	mustAuthorize(shop, now, "R1", grant("S1"))
+	mustAuthorize(other, now, "R9", grant("S9"))
 	for k, want := range map[component.Key]string{platform: "P|1", shop: "S1", other: "S9"} {
 		if g, err := s.LoadGrant(ctx, k); err != nil || g != grant(want) {
 			t.Fatalf("%+v: read back %+v %v, want %s", k, g, err, want)
@@ -107,13 +113,13 @@ func StoreContract(t *testing.T, s component.Store) {
 	}
 
 	// A refused refresh token revokes only while it is the stored one.
-	if revoked, _ := s.Revoke(ctx, shop, "R1"); revoked {
+	if revoked, _ := s.Revoke(ctx, shop, "R1", time.Time{}); revoked {
 		t.Fatal("a replaced refresh token revoked the shop")
 	}
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "S2" {
 		t.Fatalf("a refused revocation dropped the token: %+v", g)
 	}
-	if revoked, _ := s.Revoke(ctx, shop, "R2"); !revoked {
+	if revoked, _ := s.Revoke(ctx, shop, "R2", time.Time{}); !revoked {
 		t.Fatal("the stored refresh token, refused, did not revoke the shop")
 	}
 	if sh, _ := s.LoadShop(ctx, shop); !sh.Revoked || sh.RefreshToken != "" {
@@ -135,11 +141,11 @@ func StoreContract(t *testing.T, s component.Store) {
 
 	// Authorizing again replaces the revocation; a failed exchange leaves
 	// the shop unknown, with no token.
-	must(s.Authorize(ctx, shop, "R4", grant("S4"), ttl))
+	mustAuthorize(shop, now.Add(time.Second), "R4", grant("S4"))
 	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{RefreshToken: "R4"}) {
 		t.Fatalf("re-authorized shop reads %+v", sh)
 	}
-	must(s.Authorize(ctx, shop, "", component.Grant{}, 0))
+	mustAuthorize(shop, now.Add(time.Second), "", component.Grant{})
 	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{}) {
 		t.Fatalf("a shop whose exchange failed reads %+v", sh)
 	}
@@ -147,12 +153,28 @@ func StoreContract(t *testing.T, s component.Store) {
 	if saved, _ := s.SaveRefreshed(ctx, shop, "", "R5", grant("S5"), ttl); !saved {
 		t.Fatal("a refresh with a recovered refresh token was not saved")
 	}
-	must(s.Authorize(ctx, shop, "", component.Grant{}, 0))
+	mustAuthorize(shop, now.Add(time.Second), "", component.Grant{})
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
 		t.Fatalf("a shop whose exchange failed kept its token %+v", g)
 	}
-	// An unconditional revocation (the unauthorized event) always revokes.
-	if revoked, _ := s.Revoke(ctx, other, ""); !revoked {
+	// An unauthorized event revokes, unless it is older than the shop's
+	// last event; an older authorized event changes nothing either.
+	if revoked, _ := s.Revoke(ctx, other, "", now.Add(-time.Second)); revoked {
+		t.Fatal("an unauthorized event older than the authorization revoked it")
+	}
+	if revoked, _ := s.Revoke(ctx, other, "", now); !revoked {
 		t.Fatal("the unauthorized event did not revoke")
+	}
+	if applied, _ := s.Authorize(ctx, other, now.Add(-time.Second), "R8", grant("S8"), ttl); applied {
+		t.Fatal("an authorized event older than the revocation was applied")
+	}
+	if sh, _ := s.LoadShop(ctx, other); !sh.Revoked {
+		t.Fatalf("an older authorized event changed a revoked shop to %+v", sh)
+	}
+
+	// A ticket issued earlier than the kept one does not replace it.
+	must(s.SaveTicket(ctx, "wxc1", component.Grant{Token: "ticket@@@old", Issued: now.Add(-time.Minute), Expires: now.Add(time.Hour)}, time.Hour))
+	if g, _ := s.LoadTicket(ctx, "wxc1"); g.Token != "ticket@@@a|b" {
+		t.Fatalf("an older ticket replaced the newer: %+v", g)
 	}
 }
