@@ -58,6 +58,11 @@ func (c *cell) Token(ctx context.Context) (string, error) {
 	if c.lastErr != nil && now.Sub(c.lastErrAt) < c.p.cfg.FailureCooldown {
 		err := c.lastErr
 		c.mu.Unlock()
+		// A failed refresh does not make the token in hand any less valid;
+		// only a revocation does (and refresh then dropped it).
+		if g.valid(now) && !errors.Is(err, ErrShopNotAuthorized) {
+			return g.Token, nil
+		}
 		return "", err
 	}
 	c.mu.Unlock()

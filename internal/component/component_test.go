@@ -442,10 +442,15 @@ func TestEvents(t *testing.T) {
 	mustPost(t, p, c, componentAppID, authorizedEvent(componentAppID, shopA, code, c))
 	tok := mustToken(t, p.ShopTokens(shopA))
 	// WeChat sends the authorization again (our answer was lost): its code
-	// is spent, which is not retried; the shop is recovered from the list.
+	// is spent, which is not retried, and the shop stays as the first
+	// delivery stored it.
 	mustPost(t, p, c, componentAppID, authorizedEvent(componentAppID, shopA, code, c))
-	if got := mustToken(t, p.ShopTokens(shopA)); got == tok || f.listCalls.Load() != 1 {
+	if got := mustToken(t, p.ShopTokens(shopA)); got != tok || f.listCalls.Load() != 0 {
 		t.Fatalf("after a spent code: %s (was %s), %d list calls", got, tok, f.listCalls.Load())
+	}
+	c.Add(tokenLifetime) // and the refresh token it kept refreshes the shop
+	if got := mustToken(t, p.ShopTokens(shopA)); got == tok {
+		t.Fatalf("the shop's token was not refreshed: %s", got)
 	}
 	if strings.Contains(logs.String(), "stok-") || strings.Contains(logs.String(), "refresh-") || strings.Contains(logs.String(), "ctok-") ||
 		strings.Contains(logs.String(), "ticket@@@") || strings.Contains(logs.String(), componentSecret) {

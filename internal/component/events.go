@@ -18,6 +18,10 @@ import (
 // maxEventBody bounds an event: an encrypted one is well under a kilobyte.
 const maxEventBody = 64 << 10
 
+// eventDeadline bounds the handling of one event: WeChat waits 5 s for
+// the answer, then sends the event again.
+const eventDeadline = 4 * time.Second
+
 // refusalLogEvery is how often a refused event is logged, with the count
 // of the others, however many forged requests arrive.
 const refusalLogEvery = time.Minute
@@ -31,6 +35,7 @@ type envelope struct {
 // event is a decrypted authorization event; its fields depend on InfoType.
 type event struct {
 	AppID             string `xml:"AppId"`
+	CreateTime        int64  `xml:"CreateTime"`
 	InfoType          string `xml:"InfoType"`
 	Ticket            string `xml:"ComponentVerifyTicket"`
 	AuthorizerAppID   string `xml:"AuthorizerAppid"`
@@ -74,8 +79,11 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, now, "platform event refused: it names another component appid")
 		return
 	}
-	// Detached: WeChat hanging up must not cut an exchange short.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), p.cfg.FetchTimeout)
+	// Detached: WeChat hanging up must not cut an exchange short. Bounded
+	// below WeChat's 5 s wait for the answer, so that an event that could
+	// not be handled is answered with an error, not sent again on top of
+	// an exchange still in flight.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), min(p.cfg.FetchTimeout, eventDeadline))
 	defer cancel()
 	if err := p.handle(ctx, ev, now); err != nil {
 		http.Error(w, "the event could not be handled yet; send it again", http.StatusServiceUnavailable)
@@ -84,14 +92,20 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "success")
 }
 
-// handle acts on one event. An error asks WeChat to send it again.
+// handle acts on one event. An error asks WeChat to send it again, as
+// WeChat does for hours with an answer that was slow: events are ordered
+// by when WeChat created them, not by when they arrive.
 func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
+	at := now
+	if ev.CreateTime > 0 {
+		at = time.Unix(ev.CreateTime, 0)
+	}
 	switch ev.InfoType {
 	case "component_verify_ticket":
-		if ev.Ticket == "" {
+		if ev.Ticket == "" || !now.Before(at.Add(ticketLifetime)) {
 			return nil
 		}
-		_ = p.store.SaveTicket(ctx, p.cfg.ComponentAppID, Grant{Token: ev.Ticket, Issued: now, Expires: now.Add(ticketLifetime)}, ticketLifetime)
+		_ = p.store.SaveTicket(ctx, p.cfg.ComponentAppID, Grant{Token: ev.Ticket, Issued: at, Expires: at.Add(ticketLifetime)}, at.Add(ticketLifetime).Sub(now))
 		p.platform.clearFailure() // "no ticket" no longer holds
 		p.log.Debug("verify ticket received")
 	case "authorized", "updateauthorized":
@@ -99,12 +113,12 @@ func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
 			p.log.Warn("authorization event without a shop appid or an authorization code; ignored", slog.String("info_type", ev.InfoType))
 			return nil
 		}
-		err := p.exchange(ctx, ev.AuthorizerAppID, ev.AuthorizationCode)
+		err := p.exchange(ctx, ev.AuthorizerAppID, ev.AuthorizationCode, at)
 		if err == nil {
 			p.log.Info("a shop authorized the platform", slog.String("authorizer_appid", ev.AuthorizerAppID), slog.String("info_type", ev.InfoType))
 			return nil
 		}
-		p.log.Warn("a shop authorized the platform, but its authorization code could not be exchanged; it will be recovered from WeChat's list of authorizers",
+		p.log.Warn("a shop authorized the platform, but its authorization code could not be exchanged (WeChat refused it: a second delivery of an event already exchanged, or a spent code; else the shop is recovered from WeChat's list of authorizers)",
 			slog.String("authorizer_appid", ev.AuthorizerAppID), slog.String("error", err.Error()))
 		if !retryable(err) {
 			return nil
@@ -114,7 +128,10 @@ func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
 		if !validAppID(ev.AuthorizerAppID) {
 			return nil
 		}
-		_, _ = p.store.Revoke(ctx, Key{Component: p.cfg.ComponentAppID, Authorizer: ev.AuthorizerAppID}, "")
+		if revoked, _ := p.store.Revoke(ctx, Key{Component: p.cfg.ComponentAppID, Authorizer: ev.AuthorizerAppID}, "", at); !revoked {
+			p.log.Info("an unauthorized event older than the shop's last event; ignored", slog.String("authorizer_appid", ev.AuthorizerAppID))
+			return nil
+		}
 		p.resetShop(ev.AuthorizerAppID)
 		p.log.Info("a shop revoked its authorization of the platform", slog.String("authorizer_appid", ev.AuthorizerAppID))
 	}

@@ -55,7 +55,9 @@ type Store interface {
 	// LoadTicket returns the latest verify ticket of the component appid;
 	// a zero Grant when none is kept.
 	LoadTicket(ctx context.Context, component string) (Grant, error)
-	// SaveTicket keeps t as the latest ticket, for ttl.
+	// SaveTicket keeps t as the latest ticket, for ttl, unless the kept
+	// one was issued later: WeChat sends an event again when its answer
+	// was slow, so an older ticket can arrive after a newer one.
 	SaveTicket(ctx context.Context, component string, t Grant, ttl time.Duration) error
 
 	// LoadGrant returns the token stored under k; a zero Grant when there
@@ -75,22 +77,28 @@ type Store interface {
 	// LoadShop returns what is known of the shop's grant; a zero Shop when
 	// nothing is.
 	LoadShop(ctx context.Context, k Key) (Shop, error)
-	// Authorize records that the shop authorized the platform (again):
-	// refresh and g (kept for ttl) when its authorization code was
-	// exchanged, else nothing, so that the shop is recovered from WeChat's
-	// list of authorizers. What was known before is dropped either way,
-	// since re-authorizing invalidates the shop's tokens.
-	Authorize(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) error
+	// Authorize records that the shop authorized the platform (again) in
+	// an event created at: refresh and g (kept for ttl) when its
+	// authorization code was exchanged, else nothing, so that the shop is
+	// recovered from WeChat's list of authorizers. What was known before
+	// is dropped either way, since re-authorizing invalidates the shop's
+	// tokens. An event older than the shop's last one changes nothing
+	// (applied is false): WeChat sends events again for hours.
+	Authorize(ctx context.Context, k Key, at time.Time, refresh string, g Grant, ttl time.Duration) (applied bool, err error)
 	// SaveRefreshed stores a refreshed shop token g for ttl and refresh as
-	// the shop's refresh token, in one step, unless the shop was revoked
-	// meanwhile: revoked is then true and nothing is stored, so that a
-	// refresh that crosses an unauthorized event cannot bring the shop back.
-	SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (revoked bool, err error)
+	// the shop's refresh token, in one step, only while used (the refresh
+	// token the refresh used; "" for one recovered from WeChat's list: no
+	// grant stored) is still the stored one. Otherwise saved is false and
+	// nothing is stored, so that a refresh that crosses a revocation or a
+	// new authorization cannot overwrite it.
+	SaveRefreshed(ctx context.Context, k Key, used, refresh string, g Grant, ttl time.Duration) (saved bool, err error)
 	// Revoke marks the shop not authorized and deletes its token. With
 	// ifRefresh set, only while that is still the stored refresh token
 	// (or none is): a refresh token WeChat refused must not revoke the
-	// authorization that replaced it. revoked reports whether it did.
-	Revoke(ctx context.Context, k Key, ifRefresh string) (revoked bool, err error)
+	// authorization that replaced it. With at set (an unauthorized event
+	// created then), unless the shop's last event is later, as for
+	// Authorize. revoked reports whether it did.
+	Revoke(ctx context.Context, k Key, ifRefresh string, at time.Time) (revoked bool, err error)
 }
 
 // LocalStore is a Store in process memory: the whole store of a platform
@@ -102,12 +110,13 @@ type LocalStore struct {
 	tickets map[string]Grant
 	grants  map[Key]Grant
 	shops   map[Key]Shop
+	events  map[Key]time.Time // when the shop's last event was created
 	locks   map[Key]bool
 }
 
 // NewLocalStore returns an empty LocalStore.
 func NewLocalStore() *LocalStore {
-	return &LocalStore{tickets: map[string]Grant{}, grants: map[Key]Grant{}, shops: map[Key]Shop{}, locks: map[Key]bool{}}
+	return &LocalStore{tickets: map[string]Grant{}, grants: map[Key]Grant{}, shops: map[Key]Shop{}, events: map[Key]time.Time{}, locks: map[Key]bool{}}
 }
 
 func (s *LocalStore) LoadTicket(_ context.Context, component string) (Grant, error) {
@@ -117,7 +126,11 @@ func (s *LocalStore) LoadTicket(_ context.Context, component string) (Grant, err
 }
 
 func (s *LocalStore) SaveTicket(_ context.Context, component string, t Grant, _ time.Duration) error {
-	s.putTicket(component, t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.tickets[component].Issued.After(t.Issued) {
+		s.tickets[component] = t
+	}
 	return nil
 }
 
@@ -164,24 +177,42 @@ func (s *LocalStore) LoadShop(_ context.Context, k Key) (Shop, error) {
 	return s.shops[k], nil
 }
 
-func (s *LocalStore) Authorize(_ context.Context, k Key, refresh string, g Grant, _ time.Duration) error {
+func (s *LocalStore) Authorize(_ context.Context, k Key, at time.Time, refresh string, g Grant, _ time.Duration) (bool, error) {
+	if !s.takeEvent(k, at) {
+		return false, nil
+	}
 	s.putShop(k, Shop{RefreshToken: refresh})
 	s.putGrant(k, g)
-	return nil
+	return true, nil
 }
 
-func (s *LocalStore) SaveRefreshed(_ context.Context, k Key, refresh string, g Grant, _ time.Duration) (bool, error) {
+// takeEvent records at as the shop's last event, unless a later one is
+// recorded (then it reports false).
+func (s *LocalStore) takeEvent(k Key, at time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shops[k].Revoked {
-		return true, nil
+	if s.events[k].After(at) {
+		return false
+	}
+	s.events[k] = at
+	return true
+}
+
+func (s *LocalStore) SaveRefreshed(_ context.Context, k Key, used, refresh string, g Grant, _ time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shops[k] != (Shop{RefreshToken: used}) {
+		return false, nil
 	}
 	s.shops[k] = Shop{RefreshToken: refresh}
 	s.grants[k] = g
-	return false, nil
+	return true, nil
 }
 
-func (s *LocalStore) Revoke(_ context.Context, k Key, ifRefresh string) (bool, error) {
+func (s *LocalStore) Revoke(_ context.Context, k Key, ifRefresh string, at time.Time) (bool, error) {
+	if !at.IsZero() && !s.takeEvent(k, at) {
+		return false, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if stored := s.shops[k]; ifRefresh != "" && (stored.Revoked || stored.RefreshToken != "" && stored.RefreshToken != ifRefresh) {
@@ -303,33 +334,42 @@ func (t *tiered) LoadShop(ctx context.Context, k Key) (Shop, error) {
 	return sh, nil
 }
 
-func (t *tiered) Authorize(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) error {
-	t.answered(t.shared.Authorize(ctx, k, refresh, g, ttl))
-	return t.mem.Authorize(ctx, k, refresh, g, ttl)
-}
-
-func (t *tiered) SaveRefreshed(ctx context.Context, k Key, refresh string, g Grant, ttl time.Duration) (bool, error) {
-	revoked, err := t.shared.SaveRefreshed(ctx, k, refresh, g, ttl)
+func (t *tiered) Authorize(ctx context.Context, k Key, at time.Time, refresh string, g Grant, ttl time.Duration) (bool, error) {
+	applied, err := t.shared.Authorize(ctx, k, at, refresh, g, ttl)
 	if !t.answered(err) {
-		return t.mem.SaveRefreshed(ctx, k, refresh, g, ttl)
+		return t.mem.Authorize(ctx, k, at, refresh, g, ttl)
 	}
-	// The copy follows the shared store's outcome, whatever it held.
-	if revoked {
-		t.mem.putShop(k, Shop{Revoked: true})
-		t.mem.putGrant(k, Grant{})
-	} else {
+	if applied {
+		t.mem.takeEvent(k, at)
 		t.mem.putShop(k, Shop{RefreshToken: refresh})
 		t.mem.putGrant(k, g)
 	}
-	return revoked, nil
+	return applied, nil
 }
 
-func (t *tiered) Revoke(ctx context.Context, k Key, ifRefresh string) (bool, error) {
-	revoked, err := t.shared.Revoke(ctx, k, ifRefresh)
+func (t *tiered) SaveRefreshed(ctx context.Context, k Key, used, refresh string, g Grant, ttl time.Duration) (bool, error) {
+	saved, err := t.shared.SaveRefreshed(ctx, k, used, refresh, g, ttl)
 	if !t.answered(err) {
-		return t.mem.Revoke(ctx, k, ifRefresh)
+		return t.mem.SaveRefreshed(ctx, k, used, refresh, g, ttl)
+	}
+	// The copy follows the shared store's outcome, whatever it held; when
+	// nothing was saved the caller reloads, which refreshes the copy.
+	if saved {
+		t.mem.putShop(k, Shop{RefreshToken: refresh})
+		t.mem.putGrant(k, g)
+	}
+	return saved, nil
+}
+
+func (t *tiered) Revoke(ctx context.Context, k Key, ifRefresh string, at time.Time) (bool, error) {
+	revoked, err := t.shared.Revoke(ctx, k, ifRefresh, at)
+	if !t.answered(err) {
+		return t.mem.Revoke(ctx, k, ifRefresh, at)
 	}
 	if revoked {
+		if !at.IsZero() {
+			t.mem.takeEvent(k, at)
+		}
 		t.mem.putShop(k, Shop{Revoked: true})
 		t.mem.putGrant(k, Grant{})
 	}

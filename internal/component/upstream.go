@@ -112,7 +112,8 @@ func (p *Platform) refreshShop(ctx context.Context, c *cell) (Grant, error) {
 	if shop.Revoked {
 		return Grant{}, notAuthorized(0)
 	}
-	refresh := shop.RefreshToken
+	used := shop.RefreshToken
+	refresh := used
 	if refresh == "" {
 		var err error
 		if refresh, err = p.recoverRefreshToken(ctx, c); err != nil {
@@ -128,7 +129,7 @@ func (p *Platform) refreshShop(ctx context.Context, c *cell) (Grant, error) {
 	switch code := r.Errcode.V; code {
 	case 0:
 	case errRefreshInvalid, errGrantGone:
-		revoked, _ := p.store.Revoke(ctx, k, refresh)
+		revoked, _ := p.store.Revoke(ctx, k, refresh, time.Time{})
 		if revoked {
 			p.log.Info("a shop's grant is gone: WeChat refused its refresh token; it is not authorized until it authorizes the platform again",
 				slog.String("authorizer_appid", k.Authorizer), slog.Int64("errcode", code))
@@ -144,10 +145,24 @@ func (p *Platform) refreshShop(ctx context.Context, c *cell) (Grant, error) {
 		refresh = r.Shop.RefreshToken
 	}
 	g, ttl := grantOf(r.Shop.Token, start, r.Shop.ExpiresIn)
-	if revoked, _ := p.store.SaveRefreshed(ctx, k, refresh, g, ttl); revoked {
-		return Grant{}, notAuthorized(0)
+	if saved, _ := p.store.SaveRefreshed(ctx, k, used, refresh, g, ttl); !saved {
+		return p.reloadShop(ctx, k)
 	}
 	return g, nil
+}
+
+// reloadShop is what the store holds of a shop whose grant changed while
+// its refresh was in flight (a revocation, a new authorization): the
+// refresh's answer belongs to the grant that was replaced, so it is
+// discarded for the store's.
+func (p *Platform) reloadShop(ctx context.Context, k Key) (Grant, error) {
+	if shop, _ := p.store.LoadShop(ctx, k); shop.Revoked {
+		return Grant{}, notAuthorized(0)
+	}
+	if g, _ := p.store.LoadGrant(ctx, k); g.valid(p.now()) {
+		return g, nil
+	}
+	return Grant{}, order.Errorf(codes.UpstreamUnavailable, "the shop's grant changed during its token refresh; retry", nil)
 }
 
 // recoverRefreshToken finds a shop's refresh token in WeChat's list of the
@@ -189,10 +204,16 @@ func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, er
 }
 
 // exchange trades a shop's authorization code for its tokens and stores
-// them. When that fails, what was known of the shop is dropped all the
-// same (the new authorization invalidated it), so that the shop is
-// recovered from WeChat's list on its next call.
-func (p *Platform) exchange(ctx context.Context, authorizer, code string) error {
+// them. When WeChat refuses the code (an errcode: 61009, 61010 for a
+// second delivery of an event already exchanged) the store is left alone,
+// since it may hold what the first delivery stored. When the exchange
+// fails otherwise, what was known of the shop is dropped all the same
+// (the new authorization invalidated it), so that the shop is recovered
+// from WeChat's list on its next call. An event older than the shop's
+// last one (at is when it was created) changes nothing. A refresh that crosses the
+// exchange does not overwrite it: SaveRefreshed compares the refresh
+// token it used.
+func (p *Platform) exchange(ctx context.Context, authorizer, code string, at time.Time) error {
 	k := Key{Component: p.cfg.ComponentAppID, Authorizer: authorizer}
 	defer p.resetShop(authorizer)
 	var r queryAuthReply
@@ -205,12 +226,16 @@ func (p *Platform) exchange(ctx context.Context, authorizer, code string) error 
 	if err == nil && (info.Token == "" || info.RefreshToken == "" || info.ExpiresIn <= 0 || info.AppID != "" && info.AppID != authorizer) {
 		err = unusable("api_query_auth")
 	}
+	if r.Errcode.V != 0 {
+		return err
+	}
 	if err != nil {
-		_ = p.store.Authorize(ctx, k, "", Grant{}, 0)
+		_, _ = p.store.Authorize(ctx, k, at, "", Grant{}, 0)
 		return err
 	}
 	g, ttl := grantOf(info.Token, start, info.ExpiresIn)
-	return p.store.Authorize(ctx, k, info.RefreshToken, g, ttl)
+	_, err = p.store.Authorize(ctx, k, at, info.RefreshToken, g, ttl)
+	return err
 }
 
 type componentTokenRequest struct {

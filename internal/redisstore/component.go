@@ -24,6 +24,7 @@ import (
 //	component:C:token              the platform token, for its lifetime
 //	component:C:shop:A:token       shop A's token, for its lifetime
 //	component:C:shop:A:grant       shop A's refresh token, or "revoked"; no expiry
+//	component:C:shop:A:grant:event when shop A's last event was created, Unix ms; no expiry
 //	...:token:lock                 a token's refresh lock
 func (s *Store) Component() component.Store { return components{s} }
 
@@ -80,8 +81,22 @@ func (c components) LoadTicket(ctx context.Context, comp string) (component.Gran
 	return c.loadGrant(ctx, c.ticketKey(comp))
 }
 
+// saveTicket stores the ticket ARGV[1], issued at ARGV[2] (Unix ms), for
+// ARGV[3] ms, unless the kept one was issued later.
+var saveTicket = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+local issued = v and tonumber(string.match(v, "^(%d+)|"))
+if issued and issued > tonumber(ARGV[2]) then
+  return 0
+end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[3])
+return 1`)
+
 func (c components) SaveTicket(ctx context.Context, comp string, t component.Grant, ttl time.Duration) error {
-	return c.saveGrant(ctx, c.ticketKey(comp), t, ttl)
+	if ttl <= 0 {
+		return nil
+	}
+	return saveTicket.Run(ctx, c.s.rdb, []string{c.ticketKey(comp)}, encodeGrant(t), t.Issued.UnixMilli(), ttl.Milliseconds()).Err()
 }
 
 func (c components) LoadGrant(ctx context.Context, k component.Key) (component.Grant, error) {
@@ -148,12 +163,19 @@ func (c components) LoadShop(ctx context.Context, k component.Key) (component.Sh
 }
 
 // The scripts below change a shop's grant (KEYS[1]) and token (KEYS[2])
-// together. ARGV[1] is a refresh token, ARGV[2] an encoded token and
-// ARGV[3] its lifetime in milliseconds.
+// together, and authorize and revoke the time of its last event (KEYS[3]).
+// ARGV[1] is a refresh token, ARGV[2] an encoded token and ARGV[3] its
+// lifetime in milliseconds.
 
-// authorize replaces both; an empty refresh token deletes the grant, an
-// empty token or lifetime the token.
+// authorize replaces both, unless the last event is later than ARGV[4]
+// (Unix ms; then it answers 0); an empty refresh token deletes the grant,
+// an empty token or lifetime the token.
 var authorize = redis.NewScript(`
+local last = tonumber(redis.call("GET", KEYS[3]))
+if last and last > tonumber(ARGV[4]) then
+  return 0
+end
+redis.call("SET", KEYS[3], ARGV[4])
 if ARGV[1] ~= "" then
   redis.call("SET", KEYS[1], "refresh:" .. ARGV[1])
 else
@@ -166,10 +188,17 @@ else
 end
 return 1`)
 
-// saveRefreshed stores both unless the grant is revoked (then it answers 1).
+// saveRefreshed stores both only while the grant is still the refresh
+// token ARGV[4] the refresh used, or absent when ARGV[4] is empty (then it
+// answers 1; else 0).
 var saveRefreshed = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == "revoked" then
-  return 1
+local v = redis.call("GET", KEYS[1])
+if ARGV[4] == "" then
+  if v then
+    return 0
+  end
+elseif v ~= "refresh:" .. ARGV[4] then
+  return 0
 end
 redis.call("SET", KEYS[1], "refresh:" .. ARGV[1])
 if tonumber(ARGV[3]) > 0 then
@@ -177,12 +206,20 @@ if tonumber(ARGV[3]) > 0 then
 else
   redis.call("DEL", KEYS[2])
 end
-return 0`)
+return 1`)
 
 // revoke marks the grant revoked and deletes the token; with ARGV[1] set,
-// only while the grant is that refresh token or absent (it answers 1 when
-// it revoked).
+// only while the grant is that refresh token or absent; with ARGV[2] set
+// (Unix ms), unless the last event is later, recording it (it answers 1
+// when it revoked).
 var revoke = redis.NewScript(`
+if ARGV[2] ~= "" then
+  local last = tonumber(redis.call("GET", KEYS[3]))
+  if last and last > tonumber(ARGV[2]) then
+    return 0
+  end
+  redis.call("SET", KEYS[3], ARGV[2])
+end
 if ARGV[1] ~= "" then
   local v = redis.call("GET", KEYS[1])
   if v and v ~= "refresh:" .. ARGV[1] then
@@ -194,23 +231,28 @@ redis.call("DEL", KEYS[2])
 return 1`)
 
 func (c components) shopKeys(k component.Key) []string {
-	return []string{c.grantKey(k), c.tokenKey(k)}
+	return []string{c.grantKey(k), c.tokenKey(k), c.grantKey(k) + ":event"}
 }
 
-func (c components) Authorize(ctx context.Context, k component.Key, refresh string, g component.Grant, ttl time.Duration) error {
+func (c components) Authorize(ctx context.Context, k component.Key, at time.Time, refresh string, g component.Grant, ttl time.Duration) (bool, error) {
 	v := ""
 	if g.Token != "" {
 		v = encodeGrant(g)
 	}
-	return authorize.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, v, ttl.Milliseconds()).Err()
-}
-
-func (c components) SaveRefreshed(ctx context.Context, k component.Key, refresh string, g component.Grant, ttl time.Duration) (bool, error) {
-	n, err := saveRefreshed.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, encodeGrant(g), ttl.Milliseconds()).Int()
+	n, err := authorize.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, v, ttl.Milliseconds(), at.UnixMilli()).Int()
 	return n == 1, err
 }
 
-func (c components) Revoke(ctx context.Context, k component.Key, ifRefresh string) (bool, error) {
-	n, err := revoke.Run(ctx, c.s.rdb, c.shopKeys(k), ifRefresh).Int()
+func (c components) SaveRefreshed(ctx context.Context, k component.Key, used, refresh string, g component.Grant, ttl time.Duration) (bool, error) {
+	n, err := saveRefreshed.Run(ctx, c.s.rdb, c.shopKeys(k), refresh, encodeGrant(g), ttl.Milliseconds(), used).Int()
+	return n == 1, err
+}
+
+func (c components) Revoke(ctx context.Context, k component.Key, ifRefresh string, at time.Time) (bool, error) {
+	event := ""
+	if !at.IsZero() {
+		event = strconv.FormatInt(at.UnixMilli(), 10)
+	}
+	n, err := revoke.Run(ctx, c.s.rdb, c.shopKeys(k), ifRefresh, event).Int()
 	return n == 1, err
 }

@@ -27,6 +27,12 @@ func StoreContract(t *testing.T, s component.Store) {
 		return component.Grant{Token: tok, Issued: now, Expires: now.Add(2 * time.Hour)}
 	}
 	const ttl = 2 * time.Hour
+	mustAuthorize := func(k component.Key, at time.Time, refresh string, g component.Grant) {
+		t.Helper()
+		if applied, err := s.Authorize(ctx, k, at, refresh, g, ttl); err != nil || !applied {
+			t.Fatalf("authorize %+v: %v %v", k, applied, err)
+		}
+	}
 
 	// The ticket, per component appid.
 	if g, err := s.LoadTicket(ctx, "wxc1"); err != nil || g.Token != "" {
@@ -45,8 +51,8 @@ func StoreContract(t *testing.T, s component.Store) {
 	shop := component.Key{Component: "wxc1", Authorizer: "wxs1"}
 	other := component.Key{Component: "wxc2", Authorizer: "wxs1"}
 	must(s.SaveGrant(ctx, platform, grant("P|1"), ttl))
-	must(s.Authorize(ctx, shop, "R1", grant("S1"), ttl))
-	must(s.Authorize(ctx, other, "R9", grant("S9"), ttl))
+	mustAuthorize(shop, now, "R1", grant("S1"))
+	mustAuthorize(other, now, "R9", grant("S9"))
 	for k, want := range map[component.Key]string{platform: "P|1", shop: "S1", other: "S9"} {
 		if g, err := s.LoadGrant(ctx, k); err != nil || g != grant(want) {
 			t.Fatalf("%+v: read back %+v %v, want %s", k, g, err, want)
@@ -89,21 +95,31 @@ func StoreContract(t *testing.T, s component.Store) {
 	}
 
 	// A refresh stores the token and refresh token together.
-	if revoked, err := s.SaveRefreshed(ctx, shop, "R2", grant("S2"), ttl); err != nil || revoked {
-		t.Fatalf("refresh: %v %v", revoked, err)
+	if saved, err := s.SaveRefreshed(ctx, shop, "R1", "R2", grant("S2"), ttl); err != nil || !saved {
+		t.Fatalf("refresh: %v %v", saved, err)
 	}
 	if sh, _ := s.LoadShop(ctx, shop); sh.RefreshToken != "R2" {
 		t.Fatalf("refresh token after a refresh: %+v", sh)
 	}
+	// A refresh that used a replaced refresh token (the shop authorized
+	// again meanwhile), or none while one is stored, saves nothing.
+	for _, used := range []string{"R1", ""} {
+		if saved, _ := s.SaveRefreshed(ctx, shop, used, "R1b", grant("S1b"), ttl); saved {
+			t.Fatalf("a refresh with %q overwrote the grant of R2", used)
+		}
+	}
+	if g, _ := s.LoadGrant(ctx, shop); g.Token != "S2" {
+		t.Fatalf("a stale refresh stored %+v", g)
+	}
 
 	// A refused refresh token revokes only while it is the stored one.
-	if revoked, _ := s.Revoke(ctx, shop, "R1"); revoked {
+	if revoked, _ := s.Revoke(ctx, shop, "R1", time.Time{}); revoked {
 		t.Fatal("a replaced refresh token revoked the shop")
 	}
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "S2" {
 		t.Fatalf("a refused revocation dropped the token: %+v", g)
 	}
-	if revoked, _ := s.Revoke(ctx, shop, "R2"); !revoked {
+	if revoked, _ := s.Revoke(ctx, shop, "R2", time.Time{}); !revoked {
 		t.Fatal("the stored refresh token, refused, did not revoke the shop")
 	}
 	if sh, _ := s.LoadShop(ctx, shop); !sh.Revoked || sh.RefreshToken != "" {
@@ -113,7 +129,7 @@ func StoreContract(t *testing.T, s component.Store) {
 		t.Fatalf("a revoked shop kept its token %+v", g)
 	}
 	// A refresh that crosses the revocation does not bring the shop back.
-	if revoked, _ := s.SaveRefreshed(ctx, shop, "R3", grant("S3"), ttl); !revoked {
+	if saved, _ := s.SaveRefreshed(ctx, shop, "R2", "R3", grant("S3"), ttl); saved {
 		t.Fatal("a refresh overwrote a revocation")
 	}
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
@@ -125,19 +141,40 @@ func StoreContract(t *testing.T, s component.Store) {
 
 	// Authorizing again replaces the revocation; a failed exchange leaves
 	// the shop unknown, with no token.
-	must(s.Authorize(ctx, shop, "R4", grant("S4"), ttl))
+	mustAuthorize(shop, now.Add(time.Second), "R4", grant("S4"))
 	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{RefreshToken: "R4"}) {
 		t.Fatalf("re-authorized shop reads %+v", sh)
 	}
-	must(s.Authorize(ctx, shop, "", component.Grant{}, 0))
+	mustAuthorize(shop, now.Add(time.Second), "", component.Grant{})
 	if sh, _ := s.LoadShop(ctx, shop); sh != (component.Shop{}) {
 		t.Fatalf("a shop whose exchange failed reads %+v", sh)
 	}
+	// A refresh token recovered from WeChat's list is saved while none is.
+	if saved, _ := s.SaveRefreshed(ctx, shop, "", "R5", grant("S5"), ttl); !saved {
+		t.Fatal("a refresh with a recovered refresh token was not saved")
+	}
+	mustAuthorize(shop, now.Add(time.Second), "", component.Grant{})
 	if g, _ := s.LoadGrant(ctx, shop); g.Token != "" {
 		t.Fatalf("a shop whose exchange failed kept its token %+v", g)
 	}
-	// An unconditional revocation (the unauthorized event) always revokes.
-	if revoked, _ := s.Revoke(ctx, other, ""); !revoked {
+	// An unauthorized event revokes, unless it is older than the shop's
+	// last event; an older authorized event changes nothing either.
+	if revoked, _ := s.Revoke(ctx, other, "", now.Add(-time.Second)); revoked {
+		t.Fatal("an unauthorized event older than the authorization revoked it")
+	}
+	if revoked, _ := s.Revoke(ctx, other, "", now); !revoked {
 		t.Fatal("the unauthorized event did not revoke")
+	}
+	if applied, _ := s.Authorize(ctx, other, now.Add(-time.Second), "R8", grant("S8"), ttl); applied {
+		t.Fatal("an authorized event older than the revocation was applied")
+	}
+	if sh, _ := s.LoadShop(ctx, other); !sh.Revoked {
+		t.Fatalf("an older authorized event changed a revoked shop to %+v", sh)
+	}
+
+	// A ticket issued earlier than the kept one does not replace it.
+	must(s.SaveTicket(ctx, "wxc1", component.Grant{Token: "ticket@@@old", Issued: now.Add(-time.Minute), Expires: now.Add(time.Hour)}, time.Hour))
+	if g, _ := s.LoadTicket(ctx, "wxc1"); g.Token != "ticket@@@a|b" {
+		t.Fatalf("an older ticket replaced the newer: %+v", g)
 	}
 }
