@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -92,20 +90,16 @@ func (s *Store) ActionLocks() actions.Locks { return actionLocks{s} }
 
 type actionLocks struct{ s *Store }
 
-var unlockOrder = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
 func (l actionLocks) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context), error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token, k := hex.EncodeToString(b[:]), l.s.key("order-lock", key)
+	k := l.s.key("order-lock", key)
 	wait := 5 * time.Millisecond
 	for {
-		took, err := l.s.rdb.SetNX(ctx, k, token, ttl).Result()
+		release, took, err := l.s.tryLock(ctx, k, ttl)
 		if err != nil {
 			return nil, err
 		}
 		if took {
-			return func(ctx context.Context) { _ = unlockOrder.Run(ctx, l.s.rdb, []string{k}, token).Err() }, nil
+			return release, nil
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -127,20 +125,11 @@ func (c components) DeleteGrantIf(ctx context.Context, k component.Key, tok stri
 // Lock is the token's refresh lock: SET NX with lockTTL, so that a replica
 // that crashed holding it holds it no longer, released only by its owner.
 func (c components) Lock(ctx context.Context, k component.Key) (func(), bool, error) {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	owner := hex.EncodeToString(b[:])
-	key := c.tokenKey(k) + ":lock"
-	ok, err := c.s.rdb.SetNX(ctx, key, owner, lockTTL).Result()
-	if err != nil || !ok {
+	release, took, err := c.s.tryLock(ctx, c.tokenKey(k)+":lock", lockTTL)
+	if !took {
 		return nil, false, err
 	}
-	unlock := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = deleteIfOwner.Run(ctx, c.s.rdb, []string{key}, owner).Err()
-	}
-	return unlock, true, nil
+	return releaseSoon(release), true, nil
 }
 
 // A shop's grant is "refresh:<refresh token>" or "revoked".

@@ -128,20 +128,33 @@ end
 return 0`)
 
 func (t tokens) Lock(ctx context.Context) (func(), bool, error) {
+	release, took, err := t.s.tryLock(ctx, t.s.key("token", "lock"), lockTTL)
+	if !took {
+		return nil, false, err
+	}
+	return releaseSoon(release), true, nil
+}
+
+// tryLock takes key for ttl (SET NX PX) under an owner token of its own,
+// so that a holder that died holds it no longer; release deletes it only
+// while it is still that owner's.
+func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (release func(context.Context), took bool, err error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	owner := hex.EncodeToString(b[:])
-	key := t.s.key("token", "lock")
-	ok, err := t.s.rdb.SetNX(ctx, key, owner, lockTTL).Result()
-	if err != nil || !ok {
+	if took, err = s.rdb.SetNX(ctx, key, owner, ttl).Result(); err != nil || !took {
 		return nil, false, err
 	}
-	unlock := func() {
+	return func(ctx context.Context) { _ = deleteIfOwner.Run(ctx, s.rdb, []string{key}, owner).Err() }, true, nil
+}
+
+// releaseSoon is release for a caller without a context: a second at most.
+func releaseSoon(release func(context.Context)) func() {
+	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = deleteIfOwner.Run(ctx, t.s.rdb, []string{key}, owner).Err()
+		release(ctx)
 	}
-	return unlock, true, nil
 }
 
 func (t tokens) DeleteIf(ctx context.Context, tok string) error {
