@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -471,5 +472,39 @@ func TestActionRefusalsCallNothing(t *testing.T) {
 		if n := upstreamCalls(s) - before; n != 0 {
 			t.Errorf("%s: %d upstream calls", tc.name, n)
 		}
+	}
+}
+
+// The same rules over a WebSocket and over SSE: a read-only credential is
+// refused before any call, a writing one acts, and its key replays across
+// transports.
+func TestActionsOverStreams(t *testing.T) {
+	s := actionServer(t, "minishop")
+	doc := fmt.Sprintf(`mutation { setMerchantNotes(input: {idempotencyKey: "ws", orderId: "%d", notes: "n"}) { replayed userErrors { code } } }`, miniShipID)
+	readOnly, err := dialWS(t, s, map[string]any{"X-API-Key": readKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnly.subscribe("1", doc)
+	if m := readOnly.next(10 * time.Second); m.Type != "error" || !strings.Contains(string(m.Payload), "FORBIDDEN") {
+		t.Fatalf("read-only key over WebSocket: %s %s", m.Type, m.Payload)
+	}
+	if n := upstreamCalls(s); n != 0 {
+		t.Fatalf("%d upstream calls for a refused action", n)
+	}
+	writer, err := dialWS(t, s, map[string]any{"X-API-Key": writeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer.subscribe("2", doc)
+	if m := writer.next(10 * time.Second); m.Type != "next" || !strings.Contains(string(m.Payload), `"replayed":false`) {
+		t.Fatalf("writing key over WebSocket: %s %s", m.Type, m.Payload)
+	}
+	body, _ := json.Marshal(map[string]any{"query": doc})
+	if r := sse(t, s, string(body), map[string]string{"X-API-Key": writeKey}); at(r.Data, "setMerchantNotes.replayed") != true {
+		t.Fatalf("the same key over SSE: %s", r.Raw)
+	}
+	if w := s.Fake.WritesTo(miniShipID); w != 1 {
+		t.Fatalf("%d writes", w)
 	}
 }
