@@ -166,11 +166,13 @@ func (c *cell) refresh() (any, error) {
 }
 
 // obtain takes the token another replica stored, or, holding the refresh
-// lock, fetches one and stores it for the others. Replicas without the
-// lock wait for the holder's token rather than fetching their own, for
-// LockWait at most: a holder that crashed keeps the lock a few seconds
-// only, but a call must not wait on it that long. The wait is in real
-// time, since it is another process's refresh that is waited for.
+// lock, fetches one and stores it for the others. The lock outlives a
+// fetch (FetchTimeout), so that no two replicas refresh one token at once;
+// replicas without it wait for the holder's token rather than fetching
+// their own, LockWait at most (a holder that crashed lets go within a
+// fetch's time). Only a store that does not answer lets a replica fetch
+// without the lock. The wait is in real time, since it is another
+// process's refresh that is waited for.
 func (c *cell) obtain(ctx context.Context) (Grant, error) {
 	store := c.p.store
 	deadline := time.Now().Add(c.p.cfg.LockWait)
@@ -178,7 +180,7 @@ func (c *cell) obtain(ctx context.Context) (Grant, error) {
 		if g, err := store.LoadGrant(ctx, c.key); err == nil && c.fresh(g) {
 			return g, nil
 		}
-		unlock, ok, err := store.Lock(ctx, c.key)
+		unlock, ok, err := store.Lock(ctx, c.key, c.p.cfg.FetchTimeout+lockMargin)
 		if ok {
 			defer unlock()
 			// Another replica may have stored a token between Load and Lock.
@@ -187,10 +189,13 @@ func (c *cell) obtain(ctx context.Context) (Grant, error) {
 			}
 			return c.fetch(ctx, c)
 		}
-		if err != nil || !time.Now().Before(deadline) {
-			c.p.log.Warn("refreshing a token without the fleet's lock: the store did not answer, or another replica held the lock too long",
+		if err != nil {
+			c.p.log.Warn("refreshing a token without the fleet's lock: the store did not answer",
 				slog.String("authorizer_appid", c.key.Authorizer))
 			return c.fetch(ctx, c)
+		}
+		if !time.Now().Before(deadline) {
+			return Grant{}, order.Errorf(codes.UpstreamUnavailable, "another replica's token refresh is taking too long; try again", nil)
 		}
 		select {
 		case <-time.After(20 * time.Millisecond):
@@ -199,6 +204,9 @@ func (c *cell) obtain(ctx context.Context) (Grant, error) {
 		}
 	}
 }
+
+// lockMargin is how much longer the refresh lock lasts than a fetch.
+const lockMargin = 2 * time.Second
 
 // fresh reports whether a stored token can be served without a refresh.
 func (c *cell) fresh(g Grant) bool {

@@ -102,8 +102,9 @@ type Config struct {
 	UnlistedFor time.Duration
 	// FetchTimeout bounds one refresh, independent of any caller.
 	FetchTimeout time.Duration
-	// LockWait is how long a replica waits for another's refresh before it
-	// refreshes by itself.
+	// LockWait is how long a caller waits for another replica's refresh
+	// before it is answered UPSTREAM_UNAVAILABLE (it never refreshes the
+	// token beside that replica).
 	LockWait time.Duration
 }
 

@@ -69,10 +69,10 @@ type Store interface {
 	// DeleteGrantIf deletes the token under k only if it is token, so that
 	// a replica never deletes a newer token another one just stored.
 	DeleteGrantIf(ctx context.Context, k Key, token string) error
-	// Lock takes k's refresh lock for a short while; ok is false when
-	// another replica holds it. unlock releases it only if it is still
-	// the caller's.
-	Lock(ctx context.Context, k Key) (unlock func(), ok bool, err error)
+	// Lock takes k's refresh lock for ttl at most (a holder that crashed
+	// holds it no longer); ok is false when another replica holds it.
+	// unlock releases it only if it is still the caller's.
+	Lock(ctx context.Context, k Key, ttl time.Duration) (unlock func(), ok bool, err error)
 
 	// LoadShop returns what is known of the shop's grant; a zero Shop when
 	// nothing is.
@@ -154,7 +154,7 @@ func (s *LocalStore) DeleteGrantIf(_ context.Context, k Key, token string) error
 	return nil
 }
 
-func (s *LocalStore) Lock(_ context.Context, k Key) (func(), bool, error) {
+func (s *LocalStore) Lock(_ context.Context, k Key, _ time.Duration) (func(), bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.locks[k] {
@@ -317,10 +317,10 @@ func (t *tiered) DeleteGrantIf(ctx context.Context, k Key, token string) error {
 	return t.mem.DeleteGrantIf(ctx, k, token)
 }
 
-func (t *tiered) Lock(ctx context.Context, k Key) (func(), bool, error) {
-	unlock, ok, err := t.shared.Lock(ctx, k)
+func (t *tiered) Lock(ctx context.Context, k Key, ttl time.Duration) (func(), bool, error) {
+	unlock, ok, err := t.shared.Lock(ctx, k, ttl)
 	if !t.answered(err) {
-		return t.mem.Lock(ctx, k)
+		return t.mem.Lock(ctx, k, ttl)
 	}
 	return unlock, ok, nil
 }

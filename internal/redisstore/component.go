@@ -122,10 +122,10 @@ func (c components) DeleteGrantIf(ctx context.Context, k component.Key, tok stri
 	return deleteGrantIf.Run(ctx, c.s.rdb, []string{c.tokenKey(k)}, tok).Err()
 }
 
-// Lock is the token's refresh lock: SET NX with lockTTL, so that a replica
+// Lock is the token's refresh lock: SET NX with ttl, so that a replica
 // that crashed holding it holds it no longer, released only by its owner.
-func (c components) Lock(ctx context.Context, k component.Key) (func(), bool, error) {
-	release, took, err := c.s.tryLock(ctx, c.tokenKey(k)+":lock", lockTTL)
+func (c components) Lock(ctx context.Context, k component.Key, ttl time.Duration) (func(), bool, error) {
+	release, took, err := c.s.tryLock(ctx, c.tokenKey(k)+":lock", ttl)
 	if !took {
 		return nil, false, err
 	}

@@ -75,20 +75,20 @@ func StoreContract(t *testing.T, s component.Store) {
 	}
 
 	// The refresh lock: one holder per token, released by its owner.
-	unlock, ok, err := s.Lock(ctx, shop)
+	unlock, ok, err := s.Lock(ctx, shop, time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("lock: %v %v", ok, err)
 	}
-	if _, ok, _ := s.Lock(ctx, shop); ok {
+	if _, ok, _ := s.Lock(ctx, shop, time.Minute); ok {
 		t.Fatal("the lock was taken twice")
 	}
-	if u, ok, _ := s.Lock(ctx, other); !ok {
+	if u, ok, _ := s.Lock(ctx, other, time.Minute); !ok {
 		t.Fatal("another shop's lock is held too")
 	} else {
 		u()
 	}
 	unlock()
-	if u, ok, _ := s.Lock(ctx, shop); !ok {
+	if u, ok, _ := s.Lock(ctx, shop, time.Minute); !ok {
 		t.Fatal("the lock was not released")
 	} else {
 		u()
