@@ -11,7 +11,8 @@
 //     timeout, a dropped connection, -1) is resolved by reading the order
 //     back; only a read-back that shows the write missing allows one more
 //     attempt, and one that cannot tell answers outcome UNKNOWN, which a
-//     retry with the same key resolves by reading back before writing;
+//     retry with the same key resolves by reading back before writing (the
+//     baseline it reads against is stored before the write leaves);
 //   - read-back: the payload's order is read from WeChat after the write,
 //     never from the cache, and every cached copy of it is forgotten.
 //
@@ -45,7 +46,8 @@ type Config struct {
 	LockTTL time.Duration
 }
 
-// DefaultConfig is 24 hours of idempotency and 30 seconds per action.
+// DefaultConfig is 24 hours of idempotency, and 30 seconds of lock and
+// claim, of which an action gets 25 (leaseMargin).
 func DefaultConfig() Config { return Config{KeyTTL: 24 * time.Hour, LockTTL: 30 * time.Second} }
 
 // MaxCalls bounds the upstream calls of one action: the after-sale order
