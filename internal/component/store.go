@@ -229,31 +229,29 @@ func (s *LocalStore) Revoke(_ context.Context, k Key, ifRefresh string, at time.
 func (s *LocalStore) putTicket(component string, t Grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.Token == "" {
-		delete(s.tickets, component)
-		return
-	}
-	s.tickets[component] = t
+	setOrDelete(s.tickets, component, t, t.Token == "")
 }
 
 func (s *LocalStore) putGrant(k Key, g Grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if g.Token == "" {
-		delete(s.grants, k)
-		return
-	}
-	s.grants[k] = g
+	setOrDelete(s.grants, k, g, g.Token == "")
 }
 
 func (s *LocalStore) putShop(k Key, sh Shop) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sh == (Shop{}) {
-		delete(s.shops, k)
+	setOrDelete(s.shops, k, sh, sh == (Shop{}))
+}
+
+// setOrDelete sets m[k] to v, or deletes k when v is empty: the copy keeps
+// no entry for what the shared store does not hold.
+func setOrDelete[K comparable, V any](m map[K]V, k K, v V, empty bool) {
+	if empty {
+		delete(m, k)
 		return
 	}
-	s.shops[k] = sh
+	m[k] = v
 }
 
 // tiered is a shared store with a copy in process memory of everything
