@@ -45,7 +45,7 @@ func (r *queryResolver) listRequest(ctx context.Context, first *int, after *stri
 	loaders := loader.For(ctx)
 	p := auth.FromContext(ctx)
 	req := listing.Request{
-		Family: r.Family, Cursors: r.Cursors, Caller: strings.Join([]string{string(p.Role), p.Subject, p.Openid}, "\x00"),
+		Family: r.Family, Cursors: r.Cursors, Caller: strings.Join([]string{p.Shop, string(p.Role), p.Subject, p.Openid}, "\x00"),
 		First: first, After: after, Now: time.Now(), PagesLoadOrders: r.PagesLoadOrders,
 		Prime: func(o *order.Order) { loaders.Prime(ctx, o) },
 		Load:  func(ids []uint64) ([]*order.Order, []error) { return loaders.Orders(ctx, ids) },

@@ -6,32 +6,35 @@
 package graph
 
 import (
-	"github.com/ordergraph/ordergraph/internal/actions"
-	"github.com/ordergraph/ordergraph/internal/events"
+	"context"
+
 	"github.com/ordergraph/ordergraph/internal/listing"
-	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/shops"
 )
 
 //go:generate go run github.com/ordergraph/ordergraph/cmd/graphgen
 
-// Resolver holds what the resolvers need besides the request's loaders.
+// Resolver holds what the resolvers need besides the operation's shop
+// (its lists, events and actions: shopOf) and loaders.
 type Resolver struct {
 	// MaxIDs caps orders(ids:); larger lists are refused before any upstream call.
 	MaxIDs int
-	// Lists pages through the family's orders; nil: listOrders and
-	// searchOrders are unavailable.
-	Lists order.Lister
 	// Family is the upstream family's name, which list cursors are bound to.
 	Family string
 	// Cursors seals and opens list cursors.
 	Cursors *listing.Cursors
 	// PagesLoadOrders says the family's lists answer ids, each a get.
 	PagesLoadOrders bool
-	// Events is the process's order event bus; nil: orderEvents is
-	// unavailable (no Store push configured, no Mini Shop polling).
-	Events *events.Bus
 	// EventBuffer is how many events a subscriber may fall behind.
 	EventBuffer int
-	// Actions runs the mutations and their lookups.
-	Actions *actions.Service
+}
+
+// shopOf is the shop ctx's operation is for: the HTTP layer puts it in
+// every operation's context (shops.With), from the caller's credential.
+func shopOf(ctx context.Context) *shops.Shop {
+	s := shops.From(ctx)
+	if s == nil {
+		panic("graph: no shop in the operation's context; does every operation get one (shops.With)?")
+	}
+	return s
 }

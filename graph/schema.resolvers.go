@@ -23,31 +23,31 @@ func (r *afterSaleOrderInfoResolver) AftersaleOrder(ctx context.Context, obj *or
 }
 
 func (r *mutationResolver) ShipOrder(ctx context.Context, input actions.ShipOrderInput) (*actions.OrderActionPayload, error) {
-	return r.Actions.ShipOrder(ctx, input)
+	return shopOf(ctx).Actions.ShipOrder(ctx, input)
 }
 
 func (r *mutationResolver) UpdateShipment(ctx context.Context, input actions.UpdateShipmentInput) (*actions.OrderActionPayload, error) {
-	return r.Actions.UpdateShipment(ctx, input)
+	return shopOf(ctx).Actions.UpdateShipment(ctx, input)
 }
 
 func (r *mutationResolver) SetMerchantNotes(ctx context.Context, input actions.SetMerchantNotesInput) (*actions.OrderActionPayload, error) {
-	return r.Actions.SetMerchantNotes(ctx, input)
+	return shopOf(ctx).Actions.SetMerchantNotes(ctx, input)
 }
 
 func (r *mutationResolver) ChangeOrderPrice(ctx context.Context, input actions.ChangeOrderPriceInput) (*actions.OrderActionPayload, error) {
-	return r.Actions.ChangeOrderPrice(ctx, input)
+	return shopOf(ctx).Actions.ChangeOrderPrice(ctx, input)
 }
 
 func (r *mutationResolver) ChangeOrderAddress(ctx context.Context, input actions.ChangeOrderAddressInput) (*actions.OrderActionPayload, error) {
-	return r.Actions.ChangeOrderAddress(ctx, input)
+	return shopOf(ctx).Actions.ChangeOrderAddress(ctx, input)
 }
 
 func (r *mutationResolver) AcceptAftersale(ctx context.Context, input actions.AcceptAftersaleInput) (*actions.AftersaleActionPayload, error) {
-	return r.Actions.AcceptAftersale(ctx, input)
+	return shopOf(ctx).Actions.AcceptAftersale(ctx, input)
 }
 
 func (r *mutationResolver) RejectAftersale(ctx context.Context, input actions.RejectAftersaleInput) (*actions.AftersaleActionPayload, error) {
-	return r.Actions.RejectAftersale(ctx, input)
+	return shopOf(ctx).Actions.RejectAftersale(ctx, input)
 }
 
 func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, error) {
@@ -87,20 +87,22 @@ func (r *queryResolver) Orders(ctx context.Context, ids []string) ([]*order.Orde
 }
 
 func (r *queryResolver) ListOrders(ctx context.Context, filter *order.ListFilter, first *int, after *string) (*order.OrderConnection, error) {
-	if r.Lists == nil {
+	lists := shopOf(ctx).Lists
+	if lists == nil {
 		return nil, errNoLists
 	}
 	return loadPage(ctx, "listOrders", filter, first, after, func() (*order.OrderConnection, error) {
-		return listing.List(ctx, r.Lists, filter, r.listRequest(ctx, first, after))
+		return listing.List(ctx, lists, filter, r.listRequest(ctx, first, after))
 	})
 }
 
 func (r *queryResolver) SearchOrders(ctx context.Context, filter order.SearchFilter, first *int, after *string) (*order.OrderConnection, error) {
-	if r.Lists == nil {
+	lists := shopOf(ctx).Lists
+	if lists == nil {
 		return nil, errNoLists
 	}
 	return loadPage(ctx, "searchOrders", filter, first, after, func() (*order.OrderConnection, error) {
-		return listing.Search(ctx, r.Lists, filter, r.listRequest(ctx, first, after))
+		return listing.Search(ctx, lists, filter, r.listRequest(ctx, first, after))
 	})
 }
 
@@ -114,26 +116,27 @@ func (r *queryResolver) AftersaleOrder(ctx context.Context, id string) (*order.A
 }
 
 func (r *queryResolver) DeliveryCompanies(ctx context.Context) ([]order.DeliveryCompany, error) {
-	return lookup(ctx, r.Actions.DeliveryCompanies)
+	return lookup(ctx, shopOf(ctx).Actions.DeliveryCompanies)
 }
 
 func (r *queryResolver) AftersaleRejectReasons(ctx context.Context) ([]order.AftersaleRejectReason, error) {
-	return lookup(ctx, r.Actions.AftersaleRejectReasons)
+	return lookup(ctx, shopOf(ctx).Actions.AftersaleRejectReasons)
 }
 
 func (r *queryResolver) ReturnAddresses(ctx context.Context) ([]order.ReturnAddress, error) {
-	return lookup(ctx, r.Actions.ReturnAddresses)
+	return lookup(ctx, shopOf(ctx).Actions.ReturnAddresses)
 }
 
 func (r *subscriptionResolver) OrderEvents(ctx context.Context, filter *order.EventFilter) (<-chan *events.Delivery, error) {
-	if r.Events == nil {
+	bus := shopOf(ctx).Events
+	if bus == nil {
 		return nil, errNoEvents
 	}
 	match, err := eventMatcher(filter)
 	if err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Events, r.EventBuffer, match)
+	return subscribe(ctx, bus, r.EventBuffer, match)
 }
 
 func (r *Resolver) AfterSaleOrderInfo() AfterSaleOrderInfoResolver {

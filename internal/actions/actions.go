@@ -57,7 +57,8 @@ const MaxCalls = 6
 
 // Service runs actions against a family's writer.
 type Service struct {
-	cfg Config
+	cfg  Config
+	shop string
 	// writer nil: the family has no actions.
 	writer     order.Writer
 	orders     order.Source
@@ -74,6 +75,9 @@ type Service struct {
 // WeChat directly (no cache, no coalescing): a read-back must see the
 // write. Forget drops an order from every cache of the fleet.
 type Deps struct {
+	// Shop is the shop's authorizer appid in provider mode: records and
+	// locks kept with other shops' are keyed by it too.
+	Shop       string
 	Writer     order.Writer
 	Orders     order.Source
 	AfterSales order.AfterSaleSource
@@ -90,7 +94,7 @@ func New(cfg Config, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{cfg: cfg, writer: d.Writer, orders: d.Orders, afterSales: d.AfterSales, forget: d.Forget,
+	return &Service{cfg: cfg, shop: d.Shop, writer: d.Writer, orders: d.Orders, afterSales: d.AfterSales, forget: d.Forget,
 		records: d.Records, locks: d.Locks, log: d.Logger, metrics: d.Metrics, now: d.Now}
 }
 
@@ -160,7 +164,7 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	if s.writer == nil {
 		return result[T]{UserErrors: userErrors([]*order.Refusal{order.Refuse(codes.NotSupported, "the upstream family has no order actions")})}, nil
 	}
-	key := recordKey(auth.FromContext(ctx).Subject, p.mutation, p.key)
+	key := recordKey(s.shop, auth.FromContext(ctx).Subject, p.mutation, p.key)
 	hash := fingerprint(p.mutation, p.input)
 	owner := newOwner()
 	found, until, err := s.claim(ctx, key, hash, owner)
@@ -253,7 +257,7 @@ func run[T any](ctx context.Context, s *Service, p plan[T]) (res result[T], err 
 	}
 	// Half the action's time at most goes to waiting for the order.
 	lockCtx, stopWaiting := context.WithTimeout(ctx, s.cfg.LockTTL/2)
-	unlock, err := s.locks.Lock(lockCtx, lockKey(p.orderID), s.cfg.LockTTL)
+	unlock, err := s.locks.Lock(lockCtx, lockKey(s.shop, p.orderID), s.cfg.LockTTL)
 	stopWaiting()
 	switch {
 	case err != nil && earlier:
@@ -425,15 +429,26 @@ func refusalOf(err error) *order.Refusal {
 	return nil
 }
 
-// recordKey names an idempotency record: the caller, the mutation and the
-// client's key, hashed so that a key of any content makes a short, safe
-// storage key.
-func recordKey(subject, mutation, key string) string {
-	sum := sha256.Sum256([]byte(strconv.Quote(subject) + strconv.Quote(mutation) + strconv.Quote(key)))
+// recordKey names an idempotency record: the shop, the caller, the
+// mutation and the client's key, hashed so that a key of any content makes
+// a short, safe storage key.
+func recordKey(shop, subject, mutation, key string) string {
+	named := strconv.Quote(subject) + strconv.Quote(mutation) + strconv.Quote(key)
+	if shop != "" {
+		// Only then: a single-shop server's records keep their keys.
+		named = strconv.Quote(shop) + named
+	}
+	sum := sha256.Sum256([]byte(named))
 	return hex.EncodeToString(sum[:16])
 }
 
-func lockKey(orderID uint64) string { return strconv.FormatUint(orderID, 10) }
+// lockKey names an order's lock: order ids are unique within a shop only.
+func lockKey(shop string, orderID uint64) string {
+	if shop == "" {
+		return strconv.FormatUint(orderID, 10)
+	}
+	return shop + ":" + strconv.FormatUint(orderID, 10)
+}
 
 // fingerprint is a hash of the action's input: its domain value, so that
 // equivalent inputs (virtual omitted or false) agree.

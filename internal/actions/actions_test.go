@@ -576,7 +576,7 @@ func TestClaimOfADeadHolderThatNeverWrote(t *testing.T) {
 	s := newShop()
 	records := NewLocalRecords()
 	now := time.Now()
-	key := recordKey("jwt:ops", "acceptAftersale", "k")
+	key := recordKey("", "jwt:ops", "acceptAftersale", "k")
 	in := AcceptAftersaleInput{IdempotencyKey: "k", AftersaleOrderID: "7"}
 	accept, _ := in.check()
 	if _, ok, _ := records.Claim(context.Background(), key, fingerprint("acceptAftersale", accept), "dead", now.Add(-time.Second), now.Add(-time.Minute), time.Hour); !ok {

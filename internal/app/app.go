@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,21 +19,15 @@ import (
 
 	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/auth"
-	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/config"
-	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/family"
 	"github.com/ordergraph/ordergraph/internal/httpserver"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
-	"github.com/ordergraph/ordergraph/internal/ordercache"
 	"github.com/ordergraph/ordergraph/internal/playground"
-	"github.com/ordergraph/ordergraph/internal/poller"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
-	"github.com/ordergraph/ordergraph/internal/token"
-	"github.com/ordergraph/ordergraph/internal/wechat"
-	"github.com/ordergraph/ordergraph/internal/wxpush"
+	"github.com/ordergraph/ordergraph/internal/shops"
 )
 
 // Run runs the server until ctx ends and returns the process exit status:
@@ -86,12 +81,9 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	}
 	var store *redisstore.Store
 	if cfg.RedisURL != "" {
-		// config has checked that one of the two is set (the sandbox has
-		// its app id by now).
-		namespace := cfg.RedisNamespace
-		if namespace == "" {
-			namespace = cfg.AppID
-		}
+		// config has checked that one of these is set (the sandbox has its
+		// app id by now).
+		namespace := cmp.Or(cfg.RedisNamespace, cfg.AppID, cfg.Component.AppID)
 		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
 		}
@@ -112,63 +104,35 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 
 	m := metrics.New()
 	cfg.Upstream.Logger, cfg.Upstream.Metrics = log, m
-	if store != nil && cfg.Upstream.RateLimit > 0 {
-		cfg.Upstream.Limiter = store.UpstreamLimiter(cfg.Upstream.RateLimit, log)
-	}
-	transport := wechat.NewTransport(cfg.Upstream)
-	tokens := tokenSource(cfg, transport, store, m, log)
-	upstream := fam.Build(wechat.NewClient(transport, tokens))
+	w := &wiring{cfg: cfg, store: store, m: m, log: log, records: actions.NewLocalRecords(), locks: actions.NewLocalLocks()}
 	h := cfg.HTTP
-	source := orderSource(cfg.OrderCache, upstream.Orders, store, m, log)
-	h.Source = source
-	h.AfterSales, h.Lists, h.Family = upstream.AfterSales, upstream.Lists, fam.Name
-	h.Actions = actionService(upstream, source, store, m, log)
+	h.Family, h.EventBuffer = fam.Name, EventBuffer
 	h.Limits.PagesLoadOrders, h.Limits.ListWindow = fam.PagesLoadOrders, fam.ListWindow
 	h.Auth, h.PlaygroundQueries, h.Logger, h.Metrics = authn, playground.Queries(fam.Sandbox.ExampleOrderID, fam.Sandbox.ShippableOrderID), log, m
-	h.Ready = func(ctx context.Context) error {
-		_, err := tokens.Token(ctx)
-		return err
-	}
-	h.Report = func(ctx context.Context) []string {
-		lines := []string{"upstream breaker: " + transport.BreakerState()}
-		if store == nil {
-			return lines
-		}
-		if err := store.Ping(ctx); err != nil {
-			return append(lines, "redis: unreachable; serving with process-local state")
-		}
-		return append(lines, "redis: ok")
-	}
 	if store != nil {
 		h.APQCache = store.Queries(httpserver.NewAPQCache(), httpserver.MaxPersistedQueryBytes, httpserver.APQCacheBytes)
 	}
-	polling := fam.Changes == family.Polled && cfg.Poll.Interval > 0
-	if cfg.Push.Token != "" || polling {
-		ecfg := cfg.Events
-		ecfg.Metrics, ecfg.Logger = m, log
-		h.Events, h.EventBuffer = events.NewBus(h.Source, ecfg), EventBuffer
-		closers = append(closers, h.Events.Close)
-		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Logger: log}
-		if store != nil {
-			fanout := store.Events(publisher.Publish, log)
-			closers = append(closers, fanout.Close)
-			publisher = fanout
-		}
-		var push *wxpush.Handler
-		if cfg.Push.Token != "" {
-			if push, err = pushHandler(cfg, publisher, store, m, log); err != nil {
-				return fail(err)
+	var fanout *redisstore.ShimFanout
+	if store != nil && w.eventsOn() {
+		fanout = store.ShopEvents(func(shop string, ev order.Event) {
+			if s, ok := w.shops.Held(shop); ok && s.Deliver != nil {
+				s.Deliver(ev)
 			}
-			h.Push = push
-		}
-		if polling {
-			closers = append(closers, startPoller(cfg, upstream.Lists, publisher, store, log))
-		}
-		if sb != nil {
-			closers = append(closers, sb.Play(sandboxPlayInterval, push))
-		}
+		}, log)
+		closers = append(closers, fanout.Close)
 	}
-	return &Server{Handler: httpserver.New(h), events: h.Events}, stop, nil
+	w.fanout = fanout
+	if cfg.Provider() {
+		err = w.provider(&h)
+	} else {
+		err = w.single(&h, sb)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, w.shops.Close)
+	h.Shops = w.shops
+	return &Server{Handler: httpserver.New(h), shops: w.shops}, stop, nil
 }
 
 // sandboxPlayInterval is how often the sandbox moves an order on.
@@ -181,107 +145,28 @@ const EventBuffer = 64
 // Server is the server's handler, and what must happen when it shuts down.
 type Server struct {
 	http.Handler
-	events *events.Bus
+	shops *shops.Registry
 }
 
 // Subscribers is how many orderEvents subscriptions are open.
 func (s *Server) Subscribers() int {
-	if s.events == nil {
-		return 0
-	}
-	return s.events.Subscribers()
+	n := 0
+	s.shops.Each(func(shop *shops.Shop) {
+		if shop.Events != nil {
+			n += shop.Events.Subscribers()
+		}
+	})
+	return n
 }
 
 // EndSubscriptions completes every open subscription, so that clients see
 // their streams end when the server begins to shut down: the HTTP drain
 // does not wait for WebSocket connections.
 func (s *Server) EndSubscriptions() {
-	if s.events != nil {
-		s.events.Close()
-	}
-}
-
-// startPoller polls the Mini Shop for changes, one replica at a time when
-// Redis is set, until stopped.
-func startPoller(cfg config.Config, lists order.Lister, publisher events.Publisher, store *redisstore.Store, log *slog.Logger) (stop func()) {
-	var lease poller.Lease
-	var memory poller.Memory = poller.NewLocalMemory(time.Now)
-	if store != nil {
-		lease, memory = store.PollLease(log), store.PollMemory(log)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		poller.New(cfg.Poll, lists, lease, memory, publisher.Publish, log).Run(ctx)
-	}()
-	return func() { cancel(); <-done }
-}
-
-// pushHandler takes the WeChat Store's pushed events (config has checked
-// the settings), deduped across the fleet when Redis is set, and hands
-// each to publisher: this process's subscribers, or with Redis every
-// replica's.
-func pushHandler(cfg config.Config, publisher events.Publisher, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) (*wxpush.Handler, error) {
-	crypter, err := wxpush.NewCrypter(cfg.Push.Token, cfg.Push.AESKey, cfg.AppID)
-	if err != nil {
-		return nil, fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
-	}
-	var seen wxpush.Seen = wxpush.NewLocalSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, cfg.Push.Now)
-	if store != nil {
-		seen = store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, log)
-	}
-	return wxpush.NewHandler(cfg.Push, crypter, publisher.Publish, seen, log, m), nil
-}
-
-// tokenSource is the configured token policy: a static token as given, or
-// tokens fetched with the app's credentials, shared through Redis if set.
-func tokenSource(cfg config.Config, transport *wechat.Transport, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) wechat.TokenSource {
-	if cfg.AccessToken != "" {
-		return token.Static(cfg.AccessToken)
-	}
-	tcfg := cfg.Token
-	tcfg.Metrics, tcfg.Logger = m, log
-	if store != nil {
-		tcfg.Shared = store.Tokens()
-	}
-	appID, secret := cfg.AppID, cfg.AppSecret
-	return token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
-		return transport.StableToken(ctx, appID, secret, force)
-	}, tcfg)
-}
-
-// orderSource stacks what sits between the per-request loader and the
-// upstream: the optional order cache (in Redis if set), then coalescing.
-// Order events make it forget their orders.
-func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
-	order.Source
-	order.Forgetter
-} {
-	src := coalesce.New(upstream, m, log)
-	if cache.TTL <= 0 {
-		return src
-	}
-	var backend ordercache.Backend = ordercache.NewLocal(cache)
-	if store != nil {
-		backend = store.Orders(cache.TTL)
-	}
-	return ordercache.New(src, backend, m)
-}
-
-// actionService runs order actions: writes through the family, read-backs
-// straight from it (never the cache or a shared fetch), and the cache told
-// to forget what was written; idempotency records and order locks in Redis
-// when it is set, so that the fleet agrees.
-func actionService(upstream family.Upstream, cache order.Forgetter, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) *actions.Service {
-	var records actions.Records = actions.NewLocalRecords()
-	var locks actions.Locks = actions.NewLocalLocks()
-	if store != nil {
-		records, locks = store.ActionRecords(), store.ActionLocks()
-	}
-	return actions.New(actions.DefaultConfig(), actions.Deps{
-		Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: cache,
-		Records: records, Locks: locks, Logger: log, Metrics: m,
+	s.shops.Each(func(shop *shops.Shop) {
+		if shop.Events != nil {
+			shop.Events.Close()
+		}
 	})
 }
 

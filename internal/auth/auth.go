@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ type Principal struct {
 	// merchant JWT whose scope claim has WriteScope, an API key with the
 	// write grant, or anyone in the sandbox.
 	CanWrite bool
+	// Shop is the authorizer appid of the shop the caller acts for, in
+	// provider mode: the JWT's shop claim, or the API key's binding. Empty
+	// on a server of one shop.
+	Shop string
 }
 
 // WriteScope is the JWT scope that lets a merchant run order actions.
@@ -97,6 +102,8 @@ type APIKey struct {
 	Hash [sha256.Size]byte
 	// Write is the key's write grant: it may run order actions.
 	Write bool
+	// Shop is the shop the key is bound to (provider mode).
+	Shop string
 }
 
 // Config selects the credentials accepted. With neither JWT nor API keys
@@ -113,6 +120,13 @@ type Config struct {
 	// AnonymousWrites lets anonymous callers run order actions: the
 	// sandbox's, where the orders are made up.
 	AnonymousWrites bool
+	// RequireShop is provider mode: every credential must name its shop,
+	// and a caller is held to it.
+	RequireShop bool
+	// ShopHeader lets anonymous callers pick their shop with the X-Shop
+	// header: the sandbox's provider mode without authentication, so that
+	// the playground can switch shops. Never set with real credentials.
+	ShopHeader bool
 	// Now is the clock for exp and nbf; nil means time.Now.
 	Now func() time.Time
 }
@@ -134,15 +148,32 @@ var ErrUnauthenticated = errors.New("missing or invalid credentials")
 // changed at will.
 var ErrNoSubject = errors.New("the token has no sub claim, which names the caller")
 
+// ErrNoShop refuses, in provider mode, a credential that names no shop (or
+// names it badly): the server could not tell whose orders it may read.
+var ErrNoShop = errors.New("the credential names no shop: in provider mode a JWT needs the shop claim (the shop's authorizer appid), an API key its shop= binding")
+
 // Refusal is what a client is told about err, an error of Authenticate:
 // the generic refusal, which says nothing an attacker could use (expired,
-// or badly signed?), unless the token lacks a claim its issuer must add.
+// or badly signed?), unless the credential lacks what its issuer must add.
 func Refusal(err error) string {
-	if errors.Is(err, ErrNoSubject) {
-		return ErrUnauthenticated.Error() + ": " + ErrNoSubject.Error()
+	for _, missing := range []error{ErrNoSubject, ErrNoShop} {
+		if errors.Is(err, missing) {
+			return ErrUnauthenticated.Error() + ": " + missing.Error()
+		}
 	}
 	return ErrUnauthenticated.Error()
 }
+
+// ShopHeader is the header that picks the shop where Config.ShopHeader
+// allows it.
+const ShopHeader = "X-Shop"
+
+// shopPattern is what an authorizer appid may look like (WeChat's are "wx"
+// and 16 hex digits): it becomes part of keys in Redis and in memory.
+var shopPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// ValidShop reports whether s may name a shop.
+func ValidShop(s string) bool { return shopPattern.MatchString(s) }
 
 // New returns an Authenticator for cfg.
 func New(cfg Config) (*Authenticator, error) {
@@ -199,6 +230,8 @@ type claims struct {
 	// the name others use.
 	Scope scopes `json:"scope"`
 	Scp   scopes `json:"scp"`
+	// Shop is the authorizer appid of the caller's shop (provider mode).
+	Shop string `json:"shop"`
 }
 
 // scopes reads a scope claim given as a space-separated string or as an
@@ -221,7 +254,29 @@ func (s *scopes) UnmarshalJSON(b []byte) error {
 
 // Authenticate returns the principal of r. An API key (X-API-Key) is tried
 // when keys are configured, a bearer token when JWTs are enabled.
+//
+// In provider mode the principal's shop comes from the credential alone,
+// and one that names none is refused (ErrNoShop).
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
+	p, err := a.credential(r)
+	if err != nil || !a.cfg.RequireShop {
+		return p, err
+	}
+	if !a.Enabled() && a.cfg.ShopHeader {
+		p.Shop = r.Header.Get(ShopHeader)
+	}
+	if !ValidShop(p.Shop) {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, ErrNoShop)
+	}
+	if p.Subject != "" {
+		// Two shops' callers may share a sub: every per-client limit and
+		// record keeps them apart.
+		p.Subject += "@" + p.Shop
+	}
+	return p, nil
+}
+
+func (a *Authenticator) credential(r *http.Request) (Principal, error) {
 	if !a.Enabled() {
 		p := Anonymous
 		p.CanWrite = a.cfg.AnonymousWrites
@@ -248,7 +303,7 @@ func (a *Authenticator) apiKey(key string) (Principal, error) {
 	if found == nil {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{Role: found.Role, Subject: "apikey:" + found.Name, CanWrite: found.Write}, nil
+	return Principal{Role: found.Role, Subject: "apikey:" + found.Name, CanWrite: found.Write, Shop: found.Shop}, nil
 }
 
 func (a *Authenticator) jwt(raw string) (Principal, error) {
@@ -266,9 +321,9 @@ func (a *Authenticator) jwt(raw string) (Principal, error) {
 	switch {
 	case c.Role == RoleMerchant:
 		write := slices.Contains(c.Scope, WriteScope) || slices.Contains(c.Scp, WriteScope)
-		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires, CanWrite: write}, nil
+		return Principal{Role: RoleMerchant, Subject: "jwt:" + c.Subject, Expires: expires, CanWrite: write, Shop: c.Shop}, nil
 	case c.Role == RoleBuyer && c.Openid != "":
-		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject, Expires: expires}, nil
+		return Principal{Role: RoleBuyer, Openid: c.Openid, Subject: "jwt:" + c.Subject, Expires: expires, Shop: c.Shop}, nil
 	}
 	return Principal{}, fmt.Errorf("%w: role %q (buyers need an openid claim)", ErrUnauthenticated, c.Role)
 }

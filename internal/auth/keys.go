@@ -59,10 +59,11 @@ func methodFor(key any) (string, error) {
 }
 
 // ParseAPIKeys reads "name:role:sha256hex" entries separated by commas,
-// each with an optional fourth part "write", the grant to run order
-// actions (name:merchant:sha256hex:write). Keys are for server-to-server
-// callers, so the role must be merchant: a buyer is a person and
-// authenticates with a JWT that carries their openid.
+// each followed by optional parts: "write", the grant to run order
+// actions, and "shop=<authorizer appid>", the shop the key acts for in
+// provider mode (name:merchant:sha256hex:write:shop=wx0123456789abcdef).
+// Keys are for server-to-server callers, so the role must be merchant: a
+// buyer is a person and authenticates with a JWT that carries their openid.
 func ParseAPIKeys(s string) ([]APIKey, error) {
 	var keys []APIKey
 	for entry := range strings.SplitSeq(s, ",") {
@@ -71,11 +72,8 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 			continue
 		}
 		parts := strings.Split(entry, ":")
-		if len(parts) == 4 && parts[3] != "write" {
-			return nil, fmt.Errorf("entry %d: the fourth part may only be write, the grant to run order actions", len(keys)+1)
-		}
-		if len(parts) != 3 && len(parts) != 4 {
-			return nil, fmt.Errorf("entry %d: want name:role:sha256hex or name:role:sha256hex:write", len(keys)+1)
+		if len(parts) < 3 {
+			return nil, fmt.Errorf("entry %d: want name:role:sha256hex, then optionally :write and :shop=<appid>", len(keys)+1)
 		}
 		name, role, hash := parts[0], Role(parts[1]), parts[2]
 		if role != RoleMerchant {
@@ -85,8 +83,21 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 		if err != nil || len(raw) != 32 {
 			return nil, fmt.Errorf("key %q: the hash must be 64 hex digits (sha256 of the key)", name)
 		}
-		k := APIKey{Name: name, Role: role, Write: len(parts) == 4}
+		k := APIKey{Name: name, Role: role}
 		copy(k.Hash[:], raw)
+		for i, opt := range parts[3:] {
+			shop, isShop := strings.CutPrefix(opt, "shop=")
+			switch {
+			case opt == "write" && !k.Write:
+				k.Write = true
+			case isShop && k.Shop == "" && ValidShop(shop):
+				k.Shop = shop
+			default:
+				// The part is not echoed: it could be a secret put in the
+				// wrong place.
+				return nil, fmt.Errorf("key %q: part %d: after the hash only write (the grant to run order actions) and shop=<appid> (its shop in provider mode) may follow, once each", name, 4+i)
+			}
+		}
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {

@@ -17,9 +17,12 @@ const (
 	UpstreamPermissionDenied Code = "UPSTREAM_PERMISSION_DENIED"
 	UpstreamRateLimited      Code = "UPSTREAM_RATE_LIMITED"
 	UpstreamAuthFailed       Code = "UPSTREAM_AUTH_FAILED"
-	UpstreamUnavailable      Code = "UPSTREAM_UNAVAILABLE"
-	SubscriberTooSlow        Code = "SUBSCRIBER_TOO_SLOW"
-	Internal                 Code = "INTERNAL_SERVER_ERROR"
+	// ShopNotAuthorized is provider mode's: the caller's shop never
+	// authorized the platform, or revoked it.
+	ShopNotAuthorized   Code = "SHOP_NOT_AUTHORIZED"
+	UpstreamUnavailable Code = "UPSTREAM_UNAVAILABLE"
+	SubscriberTooSlow   Code = "SUBSCRIBER_TOO_SLOW"
+	Internal            Code = "INTERNAL_SERVER_ERROR"
 )
 
 // Refusals of the whole request, before anything is executed.
@@ -65,7 +68,8 @@ var All = []Info{
 	{BadUserInput, 0, "an id that is not a positive decimal integer below 2^64, too many ids, or an id the upstream refuses (errcode 9401020)"},
 	{UpstreamPermissionDenied, 0, "the app lacks the API permission (errcode 48001)"},
 	{UpstreamRateLimited, 0, "the upstream's quota or frequency limit (errcodes 45009, 45011, 30000)"},
-	{UpstreamAuthFailed, 0, "no access token can be had (errcodes 40013, 40125, 40164; the message names the setting to fix), or the upstream keeps refusing one"},
+	{UpstreamAuthFailed, 0, "no access token can be had (errcodes 40013, 40125, 40164; the message names the setting to fix), or the upstream keeps refusing one; in provider mode also before WeChat's first verify ticket"},
+	{ShopNotAuthorized, 0, "provider mode: the caller's shop has not authorized the platform or has revoked it (errcodes 61023, 61003, or known without a call)"},
 	{UpstreamUnavailable, 0, "errcode -1, 1400007 or any other errcode, a network error, a timeout, a non-2xx answer or malformed JSON, after the retries; or the circuit breaker is open"},
 	{SubscriberTooSlow, 0, "an orderEvents subscriber did not read its events as fast as they came: its subscription is ended"},
 	{Internal, 0, "a bug; the details are in the log, not in the response"},

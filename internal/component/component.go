@@ -51,13 +51,13 @@ var (
 )
 
 func noTicket() error {
-	return &order.Error{Code: codes.UpstreamUnavailable, Message: "the platform is waiting for WeChat's verify ticket (component_verify_ticket, pushed every 10 minutes); retry later", Cause: ErrNoTicket}
+	return &order.Error{Code: codes.UpstreamAuthFailed, Message: "the platform is waiting for WeChat's verify ticket (component_verify_ticket, pushed every 10 minutes); retry later", Cause: ErrNoTicket}
 }
 
 // notAuthorized is ErrShopNotAuthorized as a coded error, with WeChat's
 // errcode when it said so (0: it was known without asking).
 func notAuthorized(errcode int64) error {
-	e := &order.Error{Code: codes.UpstreamAuthFailed, Message: "the shop has not authorized this platform, or has revoked its authorization", Cause: ErrShopNotAuthorized}
+	e := &order.Error{Code: codes.ShopNotAuthorized, Message: "the shop has not authorized this platform, or has revoked its authorization", Cause: ErrShopNotAuthorized}
 	if errcode != 0 {
 		e.Errcode = &errcode
 	}

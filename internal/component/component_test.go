@@ -51,8 +51,8 @@ func mustToken(t *testing.T, src wechat.TokenSource) string {
 func wantNotAuthorized(t *testing.T, err error, errcode int64) {
 	t.Helper()
 	var oe *order.Error
-	if !errors.Is(err, component.ErrShopNotAuthorized) || !errors.As(err, &oe) {
-		t.Fatalf("got %v, want ErrShopNotAuthorized", err)
+	if !errors.Is(err, component.ErrShopNotAuthorized) || !errors.As(err, &oe) || oe.Code != codes.ShopNotAuthorized {
+		t.Fatalf("got %v, want ErrShopNotAuthorized as SHOP_NOT_AUTHORIZED", err)
 	}
 	got := int64(0)
 	if oe.Errcode != nil {
@@ -80,7 +80,7 @@ func TestTokenChain(t *testing.T) {
 		t.Fatalf("Ready before a ticket: %v", err)
 	}
 	_, err := shop.Token(context.Background())
-	if !errors.Is(err, component.ErrNoTicket) || order.ErrorCode(err) != codes.UpstreamUnavailable || !strings.Contains(err.Error(), "waiting for WeChat's verify ticket") {
+	if !errors.Is(err, component.ErrNoTicket) || order.ErrorCode(err) != codes.UpstreamAuthFailed || !strings.Contains(err.Error(), "waiting for WeChat's verify ticket") {
 		t.Fatalf("a token before a ticket: %v", err)
 	}
 	if got := f.calls(); got != (calls{}) {

@@ -43,6 +43,10 @@ const (
 	ModeAppSecret Mode = "app-secret"
 	// ModeStaticToken uses WECHAT_ACCESS_TOKEN as given and never fetches one.
 	ModeStaticToken Mode = "static-token"
+	// ModeProvider serves the shops that authorized a WeChat third-party
+	// platform (WECHAT_COMPONENT_*), each request the one shop its
+	// credential names.
+	ModeProvider Mode = "provider"
 )
 
 // Config is the validated configuration: the process's own settings, and
@@ -61,12 +65,21 @@ type Config struct {
 	AppID       string
 	AppSecret   string
 	AccessToken string
-	Upstream    wechat.TransportConfig
-	Token       token.Config
-	OrderCache  ordercache.Config
-	Events      events.Config
-	Poll        poller.Config
-	Push        wxpush.Config
+	// Component is the third-party platform's appid, appsecret and message
+	// Token and EncodingAESKey: set, the server runs in provider mode.
+	Component struct{ AppID, Secret, Token, AESKey string }
+	// SandboxShops, 2 or more, runs the sandbox as a third-party platform
+	// with that many shops; 0: the sandbox is one shop.
+	SandboxShops int
+	// MaxActiveShops bounds the shops a process holds at once in provider
+	// mode (the least recently used are forgotten).
+	MaxActiveShops int
+	Upstream       wechat.TransportConfig
+	Token          token.Config
+	OrderCache     ordercache.Config
+	Events         events.Config
+	Poll           poller.Config
+	Push           wxpush.Config
 
 	Auth           auth.Config
 	AllowAnonymous bool
@@ -83,12 +96,20 @@ type Config struct {
 // Mode derives where orders come from.
 func (c Config) Mode() Mode {
 	switch {
+	case c.Component.AppID != "" || c.Component.Secret != "" || c.Component.Token != "" || c.Component.AESKey != "":
+		return ModeProvider
 	case c.AccessToken != "":
 		return ModeStaticToken
 	case c.AppID != "":
 		return ModeAppSecret
 	}
 	return ModeSandbox
+}
+
+// Provider reports whether the server serves many shops: as a third-party
+// platform, or as the sandbox playing one (SANDBOX_SHOPS).
+func (c Config) Provider() bool {
+	return c.Mode() == ModeProvider || (c.Mode() == ModeSandbox && c.SandboxShops >= 2)
 }
 
 // Defaults is the configuration when nothing is set: the process's own
@@ -104,6 +125,7 @@ func Defaults() Config {
 		Poll:            poller.DefaultConfig(),
 		Push:            wxpush.DefaultConfig(),
 		HTTP:            httpserver.DefaultConfig(),
+		MaxActiveShops:  1000,
 	}
 	c.raw.authMode = "none"
 	c.raw.family = families.All.Default().Name
@@ -135,6 +157,12 @@ var Settings = []setting{
 	{env: "WECHAT_APP_SECRET", field: func(c *Config) any { return &c.AppSecret }, help: "app secret; required with WECHAT_APP_ID"},
 	{env: "WECHAT_API_BASE_URL", flag: "wechat-api-base-url", field: func(c *Config) any { return &c.Upstream.BaseURL }, help: "WeChat API base URL"},
 	{env: "WECHAT_ACCESS_TOKEN", field: func(c *Config) any { return &c.AccessToken }, help: "static access token owned by another service; never fetched or refreshed here"},
+	{env: "WECHAT_COMPONENT_APP_ID", field: func(c *Config) any { return &c.Component.AppID }, help: "provider mode: the third-party platform's appid; with the next three, serves every shop that authorized it (excludes WECHAT_APP_ID, WECHAT_APP_SECRET, WECHAT_ACCESS_TOKEN)"},
+	{env: "WECHAT_COMPONENT_APP_SECRET", field: func(c *Config) any { return &c.Component.Secret }, help: "provider mode: the platform's appsecret"},
+	{env: "WECHAT_COMPONENT_TOKEN", field: func(c *Config) any { return &c.Component.Token }, help: "provider mode: the platform's message Token, which signs /wechat/component/events and /wechat/events/{appid}"},
+	{env: "WECHAT_COMPONENT_AES_KEY", field: func(c *Config) any { return &c.Component.AESKey }, help: "provider mode: the platform's EncodingAESKey, 43 characters"},
+	{env: "MAX_ACTIVE_SHOPS", flag: "max-active-shops", field: func(c *Config) any { return &c.MaxActiveShops }, help: "provider mode: most shops one process holds at once; past it the least recently used are forgotten (and rebuilt from Redis on demand)"},
+	{env: "SANDBOX_SHOPS", flag: "sandbox-shops", field: func(c *Config) any { return &c.SandboxShops }, help: "2 or more: the sandbox plays a third-party platform with that many shops, picked with the X-Shop header (0: one shop)", zeroIsOff: true},
 	{env: "WECHAT_PUSH_TOKEN", field: func(c *Config) any { return &c.Push.Token }, help: "the Store console's message push Token; set, the server takes order events at /wechat/events (store only)"},
 	{env: "WECHAT_PUSH_AES_KEY", field: func(c *Config) any { return &c.Push.AESKey }, help: "the console's EncodingAESKey, 43 characters; required with WECHAT_PUSH_TOKEN (safe mode)"},
 	{env: "PUSH_RATE_LIMIT", flag: "push-rate-limit", field: func(c *Config) any { return &c.Push.RateLimit }, help: "requests a minute one address may make to /wechat/events, apart from RATE_LIMIT; over it, 429 (WeChat retries)", zeroIsOff: true},
@@ -403,11 +431,59 @@ func (v *validator) check(c *Config, known family.Set) {
 	if c.Family.Name != "" { // an unknown family has failed already
 		v.push(c, known)
 	}
+	v.provider(c)
 	if c.AppID != "" && c.AppSecret == "" && c.AccessToken == "" {
 		v.fail("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
 	}
 	if c.AppSecret != "" && c.AppID == "" {
 		v.fail("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
+	}
+}
+
+// provider checks provider mode's settings: all four of the platform's,
+// none of a single shop's, and credentials that name each caller's shop.
+func (v *validator) provider(c *Config) {
+	if c.SandboxShops == 1 {
+		v.fail("SANDBOX_SHOPS", "must be 0 (one shop) or at least 2 (a platform of that many shops)")
+	}
+	if c.SandboxShops > 0 && c.Mode() != ModeSandbox {
+		v.fail("SANDBOX_SHOPS", "is for the sandbox; unset it with WeChat credentials")
+	}
+	c.Auth.RequireShop = c.Provider()
+	// Only the sandbox's made-up shops may be picked by a header.
+	c.Auth.ShopHeader = c.Provider() && c.Mode() == ModeSandbox && !c.Auth.JWT && len(c.Auth.APIKeys) == 0
+	if c.Mode() != ModeProvider {
+		return
+	}
+	var missing, mixed []string
+	for _, s := range []struct{ env, value string }{
+		{"WECHAT_COMPONENT_APP_ID", c.Component.AppID}, {"WECHAT_COMPONENT_APP_SECRET", c.Component.Secret},
+		{"WECHAT_COMPONENT_TOKEN", c.Component.Token}, {"WECHAT_COMPONENT_AES_KEY", c.Component.AESKey},
+	} {
+		if s.value == "" {
+			missing = append(missing, s.env)
+		}
+	}
+	for _, s := range []struct{ env, value string }{
+		{"WECHAT_APP_ID", c.AppID}, {"WECHAT_APP_SECRET", c.AppSecret}, {"WECHAT_ACCESS_TOKEN", c.AccessToken}, {"WECHAT_PUSH_TOKEN", c.Push.Token},
+	} {
+		if s.value != "" {
+			mixed = append(mixed, s.env)
+		}
+	}
+	if len(missing) > 0 {
+		v.fail(strings.Join(missing, ", "), "required in provider mode (WECHAT_COMPONENT_* are set)")
+	}
+	if len(mixed) > 0 {
+		v.fail(strings.Join(mixed, ", "), "cannot be set with WECHAT_COMPONENT_*: in provider mode each shop's token comes from the platform, and its pushes are signed with the platform's keys")
+	}
+	if len(missing) == 0 {
+		if _, err := wxpush.NewCrypter(c.Component.Token, c.Component.AESKey, c.Component.AppID); err != nil {
+			v.fail("WECHAT_COMPONENT_AES_KEY", err.Error())
+		}
+	}
+	if !c.Auth.JWT && len(c.Auth.APIKeys) == 0 {
+		v.fail("AUTH_MODE", "must be jwt and/or apikey in provider mode: each request's shop comes from its credential (the JWT's shop claim, the API key's shop=)")
 	}
 }
 
@@ -510,7 +586,7 @@ func (v *validator) auth(c *Config) {
 		}
 		c.Auth.APIKeys = keys
 	}
-	if !c.Auth.JWT && !apiKeys && c.Mode() != ModeSandbox && !c.AllowAnonymous {
+	if !c.Auth.JWT && !apiKeys && c.Mode() != ModeSandbox && c.Mode() != ModeProvider && !c.AllowAnonymous {
 		v.fail("AUTH_MODE", "is none while real WeChat credentials are configured: anyone who reaches the port would read every order; set AUTH_MODE, or ALLOW_ANONYMOUS=true to accept that")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/minishop"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/shops"
 	"github.com/ordergraph/ordergraph/internal/wechat"
 	"github.com/ordergraph/ordergraph/internal/wechattest"
 )
@@ -46,7 +47,7 @@ func (staticFakeToken) Invalidate(string)                       {}
 // against an in-memory upstream, from parallel clients, so that ns/op is the
 // GraphQL layer's CPU cost per request rather than the loader's batch wait.
 func benchmarkQuery(b *testing.B, query string, vars map[string]any) {
-	h := New(Config{Source: memory{vendorOrder(b)}})
+	h := New(Config{Shops: shops.One(&shops.Shop{Orders: memory{vendorOrder(b)}})})
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	b.ReportAllocs()
 	b.SetParallelism(8)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/shops"
 )
 
 // FuzzGraphQLRequest posts arbitrary bodies to /graphql. Whatever arrives,
@@ -23,7 +24,7 @@ func FuzzGraphQLRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	h := New(Config{Source: memory{&order.Order{ID: 1, Status: order.StatusToBeShipped, OrderType: order.TypeOrdinary}}, MaxBodyBytes: 1 << 16})
+	h := New(Config{Shops: shops.One(&shops.Shop{Orders: memory{&order.Order{ID: 1, Status: order.StatusToBeShipped, OrderType: order.TypeOrdinary}}}), MaxBodyBytes: 1 << 16})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

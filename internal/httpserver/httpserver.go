@@ -22,17 +22,18 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ordergraph/ordergraph/graph"
-	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/budget"
-	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/listing"
 	"github.com/ordergraph/ordergraph/internal/loader"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/playground"
+	"github.com/ordergraph/ordergraph/internal/shops"
 )
 
 // Config is what the HTTP surface needs. The settings come first; the rest
@@ -82,13 +83,9 @@ type Config struct {
 	// Clock times the expiry of open connections' tokens; nil: the real one.
 	Clock Clock
 
-	Source order.Source
-	// AfterSales fetches after-sale orders; nil answers that there are none.
-	AfterSales order.AfterSaleSource
-	// Lists pages through orders; nil answers that lists are not available.
-	Lists order.Lister
-	// Actions runs order actions (mutations).
-	Actions *actions.Service
+	// Shops finds the shop of each operation, from its caller's
+	// credential; every order, list, action and event comes from it.
+	Shops *shops.Registry
 	// Family names the upstream family, which every list cursor is bound to.
 	Family string
 	// CursorSecret keys list cursors (CURSOR_SECRET); replicas that share
@@ -105,9 +102,6 @@ type Config struct {
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
 	Report func(context.Context) []string
-	// Events, when set, serves Subscription.orderEvents over WebSocket and
-	// SSE.
-	Events *events.Bus
 	// EventBuffer is how many events a subscriber may fall behind before
 	// its subscription is ended.
 	EventBuffer int
@@ -115,7 +109,14 @@ type Config struct {
 	// /wechat/events, outside client authentication and the client rate
 	// limit: WeChat signs its calls instead, and the handler limits its
 	// own rate.
-	Push    http.Handler
+	Push http.Handler
+	// ShopPush, in provider mode, serves each shop's message push at
+	// ShopPushPath, and Platform the third-party platform's authorization
+	// events at PlatformPath: WeChat signs both.
+	ShopPush, Platform http.Handler
+	// Console, in the sandbox's provider mode, lets anyone revoke and
+	// authorize its shops (under /sandbox/).
+	Console http.Handler
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 }
@@ -196,6 +197,16 @@ func New(cfg Config) http.Handler {
 		r.Get(PushPath, cfg.Push.ServeHTTP)
 		r.Post(PushPath, cfg.Push.ServeHTTP)
 	}
+	if cfg.ShopPush != nil {
+		r.Get(ShopPushPath, cfg.ShopPush.ServeHTTP)
+		r.Post(ShopPushPath, cfg.ShopPush.ServeHTTP)
+	}
+	if cfg.Platform != nil {
+		r.Post(PlatformPath, cfg.Platform.ServeHTTP)
+	}
+	if cfg.Console != nil {
+		r.Mount("/sandbox/", cfg.Console)
+	}
 
 	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: cfg.KeepAlive})
 	lift := func(next http.Handler) http.Handler { return next }
@@ -238,13 +249,19 @@ func New(cfg Config) http.Handler {
 	return r
 }
 
-// PushPath is where the WeChat Store console's push URL points.
-const PushPath = "/wechat/events"
+// Where WeChat posts: the WeChat Store console's push URL (PushPath); in
+// provider mode the platform's message URL, with $APPID$ for {appid}
+// (ShopPushPath), and its authorization event URL (PlatformPath).
+const (
+	PushPath     = "/wechat/events"
+	ShopPushPath = "/wechat/events/{appid}"
+	PlatformPath = "/wechat/component/events"
+)
 
 // graphQL builds a gqlgen handler with the given transports and the
 // server's extensions.
 func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Lists: cfg.Lists, Family: cfg.Family, Cursors: listing.NewCursors([]byte(cfg.CursorSecret)), PagesLoadOrders: cfg.Limits.PagesLoadOrders, Events: cfg.Events, EventBuffer: cfg.EventBuffer, Actions: cfg.Actions}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{MaxIDs: cfg.MaxIDs, Family: cfg.Family, Cursors: listing.NewCursors([]byte(cfg.CursorSecret)), PagesLoadOrders: cfg.Limits.PagesLoadOrders, EventBuffer: cfg.EventBuffer}})
 	srv := handler.New(schema)
 	for _, t := range transports {
 		srv.AddTransport(t)
@@ -274,9 +291,20 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 		if cost, aftersales, ok := graph.Cost(ctx); ok {
 			ctx = budget.With(ctx, cost, aftersales)
 		}
-		return next(loader.With(ctx, loader.New(cfg.Source, cfg.AfterSales, cfg.Loader)))
+		shop := shops.From(ctx)
+		if shop == nil {
+			// A request refused before its operation began: nothing loads.
+			return next(ctx)
+		}
+		return next(loader.With(ctx, loader.New(shop.Orders, shop.AfterSales, cfg.Loader)))
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		// The caller's shop, from its credential alone (auth checked it).
+		shop, err := cfg.Shops.Get(auth.FromContext(ctx).Shop)
+		if err != nil {
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{codedError(codes.UpstreamUnavailable, err.Error())}})
+		}
+		ctx = shops.With(ctx, shop)
 		start := time.Now()
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName

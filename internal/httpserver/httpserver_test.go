@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/shops"
 )
 
 // panicky panics on every order: a bug in an adapter.
@@ -21,7 +22,7 @@ func (panicky) Order(context.Context, uint64) (*order.Order, error) {
 
 func TestPanicsBecomeCodedErrorsWithoutDetails(t *testing.T) {
 	var logs bytes.Buffer
-	h := New(Config{Source: panicky{}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h := New(Config{Shops: shops.One(&shops.Shop{Orders: panicky{}}), Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	req := httptest.NewRequest("POST", "/graphql", strings.NewReader(`{"query":"{ order(id: \"1\") { id } }"}`))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()

@@ -38,6 +38,7 @@ type Transport struct {
 	limiter  Limiter
 	log      *slog.Logger
 	metrics  *metrics.Metrics
+	cfg      TransportConfig // what ForShop builds from
 }
 
 // TransportConfig configures a Transport.
@@ -112,18 +113,39 @@ func NewTransport(cfg TransportConfig) *Transport {
 		budget:   newBudget(cfg.RetryBudget, cfg.Now),
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
+		cfg:      cfg,
 	}
-	if cfg.RateLimit > 0 {
-		t.limiter = cfg.Limiter
-		if t.limiter == nil {
-			t.limiter = NewLocalLimiter(cfg.RateLimit)
-		}
-	}
-	if cfg.Breaker {
-		t.breaker = newBreaker(cfg.BreakerOpenFor, cfg.Logger, cfg.Metrics.BreakerTransition)
-	}
+	t.guard(cfg.Limiter)
 	cfg.Metrics.BreakerState(t.BreakerState())
 	return t
+}
+
+// guard gives t its own rate limit (enforced by limiter, or nil for one of
+// this process alone) and its own breaker, as configured.
+func (t *Transport) guard(limiter Limiter) {
+	if t.cfg.RateLimit > 0 {
+		t.limiter = limiter
+		if t.limiter == nil {
+			t.limiter = NewLocalLimiter(t.cfg.RateLimit)
+		}
+	}
+	if t.cfg.Breaker {
+		t.breaker = newBreaker(t.cfg.BreakerOpenFor, t.cfg.Logger, t.cfg.Metrics.BreakerTransition)
+	}
+}
+
+// ForShop is t for one shop of a third-party platform: the shop's quotas
+// are its own, so it gets its own rate limit (enforced by limiter, nil for
+// this process alone), retry budget and breaker, and one shop's failing
+// calls never pause another's. The connections and the cap on calls in
+// flight stay the process's.
+func (t *Transport) ForShop(limiter Limiter) *Transport {
+	s := &Transport{
+		base: t.base, client: t.client, timeout: t.timeout, inflight: t.inflight, retries: t.retries,
+		budget: newBudget(t.cfg.RetryBudget, t.cfg.Now), log: t.log, metrics: t.metrics, cfg: t.cfg,
+	}
+	s.guard(limiter)
+	return s
 }
 
 // post sends body as JSON to path (with the access token in the query when

@@ -78,8 +78,7 @@ func DefaultConfig() Config { return Config{RateLimit: 3000} }
 type Handler struct {
 	Crypter *Crypter
 
-	publish  func(order.Event)
-	seen     Seen
+	route    func(*http.Request) (Sink, bool)
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	now      func() time.Time
@@ -90,7 +89,24 @@ type Handler struct {
 // NewHandler returns the push endpoint of cfg, which hands each new event
 // to publish.
 func NewHandler(cfg Config, crypter *Crypter, publish func(order.Event), seen Seen, log *slog.Logger, m *metrics.Metrics) *Handler {
-	h := &Handler{Crypter: crypter, publish: publish, seen: seen, log: log, metrics: m, now: cfg.Now}
+	sink := Sink{Publish: publish, Seen: seen}
+	return NewRoutedHandler(cfg, crypter, func(*http.Request) (Sink, bool) { return sink, true }, log, m)
+}
+
+// Sink is where one shop's events go: Publish hands an event on, Seen
+// remembers the events taken.
+type Sink struct {
+	Publish func(order.Event)
+	Seen    Seen
+}
+
+// NewRoutedHandler is NewHandler for the pushes of many shops, which
+// share crypter (a third-party platform's): route names the sink of a
+// verified request (by its path), or answers false for no shop it knows.
+// It is asked only once the request's signature holds, so nobody else
+// makes the server set up a shop.
+func NewRoutedHandler(cfg Config, crypter *Crypter, route func(*http.Request) (Sink, bool), log *slog.Logger, m *metrics.Metrics) *Handler {
+	h := &Handler{Crypter: crypter, route: route, log: log, metrics: m, now: cfg.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -149,10 +165,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "success")
 		return
 	}
+	sink, ok := h.route(r)
+	if !ok {
+		h.metrics.Push("malformed")
+		http.Error(w, "no such shop", http.StatusNotFound)
+		return
+	}
 	// Detached: a mark made must be finished, and Redis must not look
 	// away because WeChat hung up.
 	ctx := context.WithoutCancel(r.Context())
-	switch h.seen.Claim(ctx, ev.Key) {
+	switch sink.Seen.Claim(ctx, ev.Key) {
 	case Done:
 		h.metrics.Push("duplicate")
 	case Processing:
@@ -162,8 +184,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this event is being processed; retry", http.StatusServiceUnavailable)
 		return
 	default:
-		h.publish(ev)
-		h.seen.Done(ctx, ev.Key)
+		sink.Publish(ev)
+		sink.Seen.Done(ctx, ev.Key)
 		h.metrics.Push("published")
 	}
 	_, _ = io.WriteString(w, "success")

@@ -1,0 +1,267 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ordergraph/ordergraph/internal/actions"
+	"github.com/ordergraph/ordergraph/internal/auth"
+	"github.com/ordergraph/ordergraph/internal/coalesce"
+	"github.com/ordergraph/ordergraph/internal/component"
+	"github.com/ordergraph/ordergraph/internal/config"
+	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/family"
+	"github.com/ordergraph/ordergraph/internal/httpserver"
+	"github.com/ordergraph/ordergraph/internal/metrics"
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/poller"
+	"github.com/ordergraph/ordergraph/internal/redisstore"
+	"github.com/ordergraph/ordergraph/internal/sandbox"
+	"github.com/ordergraph/ordergraph/internal/shops"
+	"github.com/ordergraph/ordergraph/internal/token"
+	"github.com/ordergraph/ordergraph/internal/wechat"
+	"github.com/ordergraph/ordergraph/internal/wxpush"
+)
+
+// wiring is what every shop's pieces are built from.
+type wiring struct {
+	cfg   config.Config
+	store *redisstore.Store // nil: process-local state
+	m     *metrics.Metrics
+	log   *slog.Logger
+	// records and locks are the process's when there is no Redis, for
+	// every shop (keyed by shop), so that forgetting a shop never forgets
+	// an action in flight.
+	records actions.Records
+	locks   actions.Locks
+	fanout  *redisstore.ShimFanout // nil: events stay in this process
+	shops   *shops.Registry
+}
+
+// eventsOn says whether shops have order events: pushed, or polled.
+func (w *wiring) eventsOn() bool {
+	if w.cfg.Family.Changes == family.Polled {
+		return w.cfg.Poll.Interval > 0
+	}
+	return w.cfg.Push.Token != "" || w.cfg.Provider()
+}
+
+// single wires the server of one shop: its own token, its push at
+// /wechat/events.
+func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
+	transport := wechat.NewTransport(w.limited(w.store))
+	tokens := w.tokenSource(transport)
+	shop := w.shop("", tokens, transport, w.store)
+	w.shops = shops.One(shop)
+	h.Ready = func(ctx context.Context) error {
+		_, err := tokens.Token(ctx)
+		return err
+	}
+	h.Report = w.report(func() []string { return []string{"upstream breaker: " + transport.BreakerState()} })
+	if w.cfg.Push.Token != "" {
+		crypter, err := wxpush.NewCrypter(w.cfg.Push.Token, w.cfg.Push.AESKey, w.cfg.AppID)
+		if err != nil {
+			return fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
+		}
+		push := wxpush.NewHandler(w.cfg.Push, crypter, shop.Push.Publish, shop.Push.Seen, w.log, w.m)
+		h.Push = push
+		if sb != nil {
+			stop := sb.Play(sandboxPlayInterval, push)
+			shop.Close = chain(stop, shop.Close)
+		}
+	} else if sb != nil && shop.Events != nil {
+		stop := sb.Play(sandboxPlayInterval, nil)
+		shop.Close = chain(stop, shop.Close)
+	}
+	return nil
+}
+
+// provider wires a third-party platform: its events and token chain, and
+// a Shop per authorized shop, built on the shop's first request.
+func (w *wiring) provider(h *httpserver.Config) error {
+	root := wechat.NewTransport(w.cfg.Upstream)
+	var shared component.Store
+	if w.store != nil {
+		shared = w.store.Component()
+	}
+	c := w.cfg.Component
+	platform, err := component.New(component.Config{
+		ComponentAppID: c.AppID, ComponentSecret: c.Secret, Token: c.Token, AESKey: c.AESKey,
+		Transport: root, Store: shared, Logger: w.log,
+	})
+	if err != nil {
+		return err
+	}
+	w.shops = shops.New(w.cfg.MaxActiveShops, func(id string) *shops.Shop {
+		var store *redisstore.Store
+		if w.store != nil {
+			store = w.store.Shop(id)
+		}
+		return w.shop(id, platform.ShopTokens(id), root.ForShop(w.limiter(store)), store)
+	})
+	h.Platform = platform
+	h.Ready = func(context.Context) error { return platform.Ready() }
+	h.Report = w.report(func() []string {
+		return []string{fmt.Sprintf("shops held by this process: %d (MAX_ACTIVE_SHOPS %d)", w.shops.Active(), w.cfg.MaxActiveShops)}
+	})
+	crypter, err := wxpush.NewCrypter(c.Token, c.AESKey, c.AppID)
+	if err != nil {
+		return fmt.Errorf("WECHAT_COMPONENT_AES_KEY %w", err)
+	}
+	// Each shop's pushes come to its $APPID$ URL, signed with the
+	// platform's keys; they go to that shop's subscribers alone.
+	h.ShopPush = wxpush.NewRoutedHandler(w.cfg.Push, crypter, func(r *http.Request) (wxpush.Sink, bool) {
+		id := chi.URLParam(r, "appid")
+		if !auth.ValidShop(id) {
+			return wxpush.Sink{}, false
+		}
+		shop, err := w.shops.Get(id)
+		if err != nil || shop.Push.Publish == nil {
+			return wxpush.Sink{}, false
+		}
+		return shop.Push, true
+	}, w.log, w.m)
+	return nil
+}
+
+// shop builds what serves one shop ("" on a server of one shop): its
+// family's calls with its token over its transport, the order cache and
+// coalescing, its actions, and its events, with store (nil: none) the
+// shop's keys in Redis.
+func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
+	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
+	source := orderSource(w.cfg.OrderCache, upstream.Orders, store, w.m, w.log)
+	records, locks := w.records, w.locks
+	if store != nil {
+		records, locks = store.ActionRecords(), store.ActionLocks()
+	}
+	s := &shops.Shop{
+		ID: id, Orders: source, AfterSales: upstream.AfterSales, Lists: upstream.Lists,
+		Actions: actions.New(actions.DefaultConfig(), actions.Deps{
+			Shop: id, Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: source,
+			Records: records, Locks: locks, Logger: w.log, Metrics: w.m,
+		}),
+	}
+	if !w.eventsOn() {
+		return s
+	}
+	ecfg := w.cfg.Events
+	ecfg.Metrics, ecfg.Logger = w.m, w.log
+	s.Events = events.NewBus(source, ecfg)
+	local := events.Local{Bus: s.Events, Forget: source, Logger: w.log}
+	var publisher events.Publisher = local
+	if w.fanout != nil {
+		// Through Redis to every replica that holds the shop; each hands
+		// it to its own Local (see Build).
+		publisher = w.fanout.Publisher(id)
+	}
+	s.Push = wxpush.Sink{Publish: publisher.Publish, Seen: w.pushSeen(store)}
+	s.Deliver = local.Publish
+	s.Close = s.Events.Close
+	if w.cfg.Family.Changes == family.Polled && w.cfg.Poll.Interval > 0 {
+		s.Close = chain(w.startPoller(upstream.Lists, publisher, store), s.Close)
+	}
+	return s
+}
+
+// chain runs first, then then.
+func chain(first, then func()) func() {
+	return func() { first(); then() }
+}
+
+// limited is the upstream's configuration with its rate limit shared
+// through store when there is one.
+func (w *wiring) limited(store *redisstore.Store) wechat.TransportConfig {
+	c := w.cfg.Upstream
+	c.Limiter = w.limiter(store)
+	return c
+}
+
+// limiter is the fleet's rate limit kept in store (a shop's keys: its
+// quota is its own), or nil for this process's.
+func (w *wiring) limiter(store *redisstore.Store) wechat.Limiter {
+	if store == nil || w.cfg.Upstream.RateLimit <= 0 {
+		return nil
+	}
+	return store.UpstreamLimiter(w.cfg.Upstream.RateLimit, w.log)
+}
+
+func (w *wiring) pushSeen(store *redisstore.Store) wxpush.Seen {
+	if store == nil {
+		return wxpush.NewLocalSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, w.cfg.Push.Now)
+	}
+	return store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, w.log)
+}
+
+// report is /readyz's informational lines: lines, then Redis's health.
+func (w *wiring) report(lines func() []string) func(context.Context) []string {
+	return func(ctx context.Context) []string {
+		out := lines()
+		if w.store == nil {
+			return out
+		}
+		if err := w.store.Ping(ctx); err != nil {
+			return append(out, "redis: unreachable; serving with process-local state")
+		}
+		return append(out, "redis: ok")
+	}
+}
+
+// startPoller polls a Mini Shop for changes, one replica at a time when
+// Redis is set, until stopped.
+func (w *wiring) startPoller(lists order.Lister, publisher events.Publisher, store *redisstore.Store) (stop func()) {
+	var lease poller.Lease
+	var memory poller.Memory = poller.NewLocalMemory(time.Now)
+	if store != nil {
+		lease, memory = store.PollLease(w.log), store.PollMemory(w.log)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		poller.New(w.cfg.Poll, lists, lease, memory, publisher.Publish, w.log).Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// tokenSource is a single shop's token policy: a static token as given,
+// or tokens fetched with the app's credentials, shared through Redis if
+// set.
+func (w *wiring) tokenSource(transport *wechat.Transport) wechat.TokenSource {
+	if w.cfg.AccessToken != "" {
+		return token.Static(w.cfg.AccessToken)
+	}
+	tcfg := w.cfg.Token
+	tcfg.Metrics, tcfg.Logger = w.m, w.log
+	if w.store != nil {
+		tcfg.Shared = w.store.Tokens()
+	}
+	appID, secret := w.cfg.AppID, w.cfg.AppSecret
+	return token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
+		return transport.StableToken(ctx, appID, secret, force)
+	}, tcfg)
+}
+
+// orderSource stacks what sits between the per-request loader and the
+// upstream: the optional order cache (in Redis if set), then coalescing.
+// Order events make it forget their orders.
+func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
+	order.Source
+	order.Forgetter
+} {
+	src := coalesce.New(upstream, m, log)
+	if cache.TTL <= 0 {
+		return src
+	}
+	var backend ordercache.Backend = ordercache.NewLocal(cache)
+	if store != nil {
+		backend = store.Orders(cache.TTL)
+	}
+	return ordercache.New(src, backend, m)
+}

@@ -1,0 +1,200 @@
+// Package shops holds what serves each shop's orders: its sources, lists,
+// actions and events, a Shop each. A server of one shop has one; in
+// provider mode (a third-party platform serving the shops that authorized
+// it) a Registry builds a shop's on its first request and forgets the
+// least recently used ones past a bound, so that a process holds what its
+// active shops need, however many shops have authorized the platform.
+//
+// Isolation between shops follows from it: a request reaches only its own
+// shop's Shop, whose every piece (order cache, coalescing, loaders, list
+// cursors, event bus, poller, rate limit, breaker, token) is that shop's,
+// and whose shared state is kept under the shop's keys.
+package shops
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/ordergraph/ordergraph/internal/actions"
+	"github.com/ordergraph/ordergraph/internal/events"
+	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/wxpush"
+)
+
+// Shop is what serves one shop.
+type Shop struct {
+	// ID is the shop's authorizer appid in provider mode; "" on a server
+	// of one shop.
+	ID string
+	// Orders fetches orders (through the cache and coalescing).
+	Orders order.Source
+	// AfterSales fetches after-sale orders; nil: there are none.
+	AfterSales order.AfterSaleSource
+	// Lists pages through orders; nil: lists are not available.
+	Lists order.Lister
+	// Actions runs order actions.
+	Actions *actions.Service
+	// Events is the shop's event bus; nil: events are off.
+	Events *events.Bus
+	// Push is where the shop's pushed events go (to every replica that
+	// holds the shop, when they share Redis); zero when it has none.
+	Push wxpush.Sink
+	// Deliver hands an event to this process's subscribers of the shop,
+	// having forgotten what the process holds of its order: what the
+	// fan-out through Redis calls. Nil when events are off.
+	Deliver func(order.Event)
+	// Close stops what the shop runs (its poller, its bus); nil: nothing.
+	Close func()
+}
+
+// subscribers is how many subscriptions the shop holds open.
+func (s *Shop) subscribers() int {
+	if s.Events == nil {
+		return 0
+	}
+	return s.Events.Subscribers()
+}
+
+func (s *Shop) close() {
+	if s.Close != nil {
+		s.Close()
+	}
+}
+
+type ctxKey struct{}
+
+// With returns ctx carrying the shop an operation is for.
+func With(ctx context.Context, s *Shop) context.Context { return context.WithValue(ctx, ctxKey{}, s) }
+
+// From returns the shop of ctx's operation, nil outside one.
+func From(ctx context.Context) *Shop {
+	s, _ := ctx.Value(ctxKey{}).(*Shop)
+	return s
+}
+
+// Registry finds the Shop of a shop id.
+type Registry struct {
+	// one is a single-shop server's Shop, whatever the id.
+	one   *Shop
+	build func(id string) *Shop
+	limit int
+
+	mu     sync.Mutex
+	byID   map[string]*list.Element // of *Shop
+	recent *list.List               // most recently used first
+	closed bool
+}
+
+// ErrClosed is Get's answer once the registry is closed.
+var ErrClosed = errors.New("shops: the server is shutting down")
+
+// One is the registry of a server of one shop: every id is s.
+func One(s *Shop) *Registry { return &Registry{one: s} }
+
+// New returns a registry that builds a shop's Shop with build, and holds
+// at most limit of them (at least 1): past that it closes and forgets the
+// least recently used shop that holds no subscription open, to build it
+// again when it is asked for. What is kept in Redis survives that; what a
+// Shop keeps in memory (its cache, its breaker) starts afresh.
+func New(limit int, build func(id string) *Shop) *Registry {
+	return &Registry{build: build, limit: max(1, limit), byID: map[string]*list.Element{}, recent: list.New()}
+}
+
+// Get returns the Shop of id, building it on first use. Building makes no
+// call: a shop's token is fetched on its first call to WeChat.
+func (r *Registry) Get(id string) (*Shop, error) {
+	if r.one != nil {
+		return r.one, nil
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if e, ok := r.byID[id]; ok {
+		r.recent.MoveToFront(e)
+		r.mu.Unlock()
+		return e.Value.(*Shop), nil
+	}
+	s := r.build(id)
+	r.byID[id] = r.recent.PushFront(s)
+	evicted := r.evictLocked()
+	r.mu.Unlock()
+	for _, e := range evicted {
+		e.close()
+	}
+	return s, nil
+}
+
+// Held returns the Shop of id when this process holds it, without
+// building it: where an event for a shop nobody here uses can be dropped.
+func (r *Registry) Held(id string) (*Shop, bool) {
+	if r.one != nil {
+		return r.one, true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return e.Value.(*Shop), true
+}
+
+// evictLocked forgets the least recently used shops past the limit, but
+// never one with a subscription open (its subscribers would lose their
+// events), nor the one just built.
+func (r *Registry) evictLocked() []*Shop {
+	var out []*Shop
+	for e := r.recent.Back(); e != nil && r.recent.Len() > r.limit && e != r.recent.Front(); {
+		prev := e.Prev()
+		if s := e.Value.(*Shop); s.subscribers() == 0 {
+			r.recent.Remove(e)
+			delete(r.byID, s.ID)
+			out = append(out, s)
+		}
+		e = prev
+	}
+	return out
+}
+
+// Active is how many shops this process holds.
+func (r *Registry) Active() int {
+	if r.one != nil {
+		return 1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recent.Len()
+}
+
+// Each calls f for every shop this process holds.
+func (r *Registry) Each(f func(*Shop)) {
+	if r.one != nil {
+		f(r.one)
+		return
+	}
+	r.mu.Lock()
+	held := make([]*Shop, 0, r.recent.Len())
+	for e := r.recent.Front(); e != nil; e = e.Next() {
+		held = append(held, e.Value.(*Shop))
+	}
+	r.mu.Unlock()
+	for _, s := range held {
+		f(s)
+	}
+}
+
+// Close closes every shop; Get fails from then on.
+func (r *Registry) Close() {
+	if r.one != nil {
+		r.one.close()
+		return
+	}
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.Each(func(s *Shop) { s.close() })
+}
