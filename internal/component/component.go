@@ -179,13 +179,13 @@ var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 func validAppID(s string) bool { return appIDPattern.MatchString(s) }
 
-// Ready reports whether the platform can get a platform token: ErrNoTicket
-// until WeChat's first verify ticket (or after 12 hours without one).
+// Ready reports whether the platform can get a platform token: an error
+// wrapping ErrNoTicket until WeChat's first verify ticket (or after 12 hours without one).
 func (p *Platform) Ready() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, err := p.ticket(ctx); err != nil {
-		return ErrNoTicket
+		return err
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ package httpserver
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -332,6 +333,10 @@ func readyz(ready func(context.Context) error, report func(context.Context) []st
 		if ready != nil {
 			if err := ready(ctx); err != nil {
 				status, text = http.StatusServiceUnavailable, "not ready: "+string(order.ErrorCode(err))
+				if e := (*order.Error)(nil); errors.As(err, &e) {
+					// Its message is written for clients: it holds no secret.
+					text += ": " + e.Message
+				}
 			}
 		}
 		if report != nil {
