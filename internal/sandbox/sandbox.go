@@ -153,9 +153,12 @@ func CheckToken(w http.ResponseWriter, r *http.Request, valid func(token string)
 	if valid(r.URL.Query().Get("access_token")) {
 		return true
 	}
-	WriteJSON(w, errcode(40001, "invalid credential, access_token is invalid or not latest"))
+	WriteJSON(w, invalidCredential)
 	return false
 }
+
+// invalidCredential is WeChat's answer to a token it does not take.
+var invalidCredential = errcode(40001, "invalid credential, access_token is invalid or not latest")
 
 // Wait waits d before a call answers; false when the caller gave up first.
 func Wait(r *http.Request, d time.Duration) bool {
