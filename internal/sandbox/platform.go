@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -148,7 +149,7 @@ func NewPlatform(shops int, latency time.Duration, routes Routes) *Platform {
 }
 
 // Shops are the shops' appids, in order.
-func (p *Platform) Shops() []string { return append([]string(nil), p.appIDs...) }
+func (p *Platform) Shops() []string { return slices.Clone(p.appIDs) }
 
 // Shop is the shop appID, nil for none.
 func (p *Platform) Shop(appID string) *Sandbox {
