@@ -13,7 +13,7 @@ func BenchmarkOrderGet(b *testing.B) {
 	var i uint64
 	for b.Loop() {
 		i++
-		req := httptest.NewRequest("POST", "/product/order/get?access_token="+s.token, strings.NewReader(`{"order_id":`+itoa(100000+i)+`}`))
+		req := httptest.NewRequest("POST", "/product/order/get?access_token="+s.accessToken(), strings.NewReader(`{"order_id":`+itoa(100000+i)+`}`))
 		s.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }

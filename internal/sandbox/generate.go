@@ -151,16 +151,20 @@ func quirk(id uint64) map[string]any {
 // GenerateAfterSale returns the upstream JSON object of a made-up after-sale
 // order. Mini Shop's naming trap is kept: order_id is the after-sale id and
 // original_order_id the order's.
-func GenerateAfterSale(id uint64) map[string]any {
+func GenerateAfterSale(id uint64) map[string]any { return generateAfterSale(id, 0) }
+
+// generateAfterSale is GenerateAfterSale in the platform's shop (see
+// catalogue), whose catalogue's after-sale orders belong to its orders.
+func generateAfterSale(id uint64, shop int) map[string]any {
 	rng := rand.New(rand.NewPCG(id, 0xaf7e5a1e))
 	orderID := uint64(1000 + rng.IntN(1_000_000))
 	openid := "oSandbox" + strconv.FormatUint(orderID%100000, 36)
 	status := "MERCHANT_REFUND_SUCCESS"
-	switch i := int(id) - CatalogueAfterSaleFirstID; {
+	switch i := id - CatalogueAfterSaleFirstID - shopOffset(shop); { // an id below wraps past the end
 	case id == 1234:
 		orderID, openid = VendorExampleID, "oDNt95V1edm_RT8K5GSLW4dQYciE"
-	case i >= 0 && i < CatalogueSize && i%10 == 0: // a catalogue order's
-		orderID, openid, status = uint64(CatalogueFirstID+i), catalogueBuyer(i), "MERCHANT_PROCESSING"
+	case i < CatalogueSize && i%10 == 0: // a catalogue order's
+		orderID, openid, status = CatalogueFirstID+shopOffset(shop)+i, catalogueBuyer(shop, int(i)), "MERCHANT_PROCESSING"
 	}
 	created := time.Date(2025, 1, 1, 0, 0, 0, 0, china).Add(time.Duration(rng.IntN(365*24*3600)) * time.Second)
 	types := []string{"REFUND", "RETURN"}

@@ -106,8 +106,12 @@ func (s *Sandbox) miniShopAfterSales(w http.ResponseWriter, r *http.Request) {
 // every CatalogueEvery back from the sandbox's start, newest first, shared
 // by CatalogueBuyers buyers in turn. order/get answers the same orders.
 type catalogue struct {
-	orders []map[string]any // newest first
-	byID   map[uint64]map[string]any
+	// shop is the catalogue's shop on the sandbox's platform, from 0, of
+	// shops: its order and after-sale ids are the first shop's plus
+	// shop × ShopIDStride. A sandbox of its own is shop 0 of 1.
+	shop, shops int
+	orders      []map[string]any // newest first
+	byID        map[uint64]map[string]any
 	// The same orders in the WeChat Store's shape.
 	storeOrders []map[string]any
 	storeByID   map[uint64]map[string]any
@@ -126,10 +130,27 @@ const (
 	CatalogueBuyers           = 5
 )
 
-func catalogueBuyer(i int) string { return "oSandboxBuyer" + strconv.Itoa(1+i%CatalogueBuyers) }
+// ShopIDStride is how far apart the catalogues of the platform's shops
+// are (see NewPlatform): far enough that no order or after-sale id of one
+// is another's.
+const ShopIDStride = 10_000_000
 
-func newCatalogue(now time.Time) catalogue {
+// shopOffset is what shop's ids add to the first shop's.
+func shopOffset(shop int) uint64 { return uint64(shop) * ShopIDStride }
+
+// catalogueBuyer is the buyer of shop's catalogue order i; the first
+// shop's are oSandboxBuyer1…5, as a sandbox of its own has them.
+func catalogueBuyer(shop, i int) string {
+	prefix := "oSandbox"
+	if shop > 0 {
+		prefix += "Shop" + strconv.Itoa(shop+1)
+	}
+	return prefix + "Buyer" + strconv.Itoa(1+i%CatalogueBuyers)
+}
+
+func newCatalogue(now time.Time, shop, shops int) catalogue {
 	c := catalogue{
+		shop: shop, shops: shops,
 		orders: make([]map[string]any, CatalogueSize), byID: map[uint64]map[string]any{},
 		storeOrders: make([]map[string]any, CatalogueSize), storeByID: map[uint64]map[string]any{},
 		miniShopRows: make([]Order, CatalogueSize), storeRows: make([]Order, CatalogueSize),
@@ -138,19 +159,42 @@ func newCatalogue(now time.Time) catalogue {
 	// and must still hold the newest order in the first second of a minute.
 	newest := now.Truncate(time.Minute).Add(-time.Minute)
 	for i := range CatalogueSize {
-		id := uint64(CatalogueFirstID + i)
+		id := CatalogueFirstID + shopOffset(shop) + uint64(i)
 		o := Generate(id)
 		created := newest.Add(-time.Duration(i) * CatalogueEvery)
 		o["create_time"], o["update_time"] = wallClock(created), wallClock(created.Add(30*time.Minute))
-		o["openid"] = catalogueBuyer(i)
+		o["openid"] = catalogueBuyer(shop, i)
+		if shop > 0 { // the shop's own customers, by name too
+			address := o["order_detail"].(map[string]any)["delivery_info"].(map[string]any)["address_info"].(map[string]any)
+			address["user_name"] = "店铺" + strconv.Itoa(shop+1) + address["user_name"].(string)
+		}
 		if i%10 == 0 { // every tenth has an after-sale order in progress
 			o["aftersale_detail"] = map[string]any{"on_aftersale_order_cnt": 1, "aftersale_order_list": []map[string]any{
-				{"aftersale_order_id": CatalogueAfterSaleFirstID + i, "status": 2},
+				{"aftersale_order_id": CatalogueAfterSaleFirstID + shopOffset(shop) + uint64(i), "status": 2},
 			}}
 		}
 		c.set(i, o)
 	}
 	return c
+}
+
+// index is the position of order id in the catalogue.
+func (c *catalogue) index(id uint64) (int, bool) {
+	i := id - CatalogueFirstID - shopOffset(c.shop) // an id below wraps past the end
+	return int(i), i < CatalogueSize
+}
+
+// foreign says id is another shop's catalogue order or after-sale order:
+// a shop of the platform has none of them, as no two WeChat shops share
+// an order.
+func (c *catalogue) foreign(id uint64) bool {
+	for shop := range c.shops {
+		off := shopOffset(shop) // the differences below wrap for ids below a range
+		if shop != c.shop && (id-CatalogueFirstID-off < CatalogueSize || id-CatalogueAfterSaleFirstID-off < CatalogueSize) {
+			return true
+		}
+	}
+	return false
 }
 
 // set makes o, in Mini Shop's shape, the catalogue's order i in every shape.

@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/wxpush"
@@ -35,11 +37,17 @@ func PushKeys() (token, encodingAESKey string) {
 // (a family that pushes nothing), the poller finds the change. The events
 // of the write calls go the same way until stop.
 func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func()) {
-	if push != nil {
-		s.mu.Lock()
-		s.emit = func(event []byte, now time.Time) { pushEvent(event, push, now) }
-		s.mu.Unlock()
+	if push == nil {
+		return s.play(interval, nil)
 	}
+	return s.play(interval, storePush{crypter: push.Crypter, handler: push, path: "/wechat/events", toUser: "gh_sandbox"}.send)
+}
+
+// play is Play with the events going to emit; nil pushes none.
+func (s *Sandbox) play(interval time.Duration, emit func(event []byte, now time.Time)) (stop func()) {
+	s.mu.Lock()
+	s.emit = emit
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(interval)
@@ -49,8 +57,8 @@ func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func(
 			case <-done:
 				return
 			case now := <-tick.C:
-				if _, event := s.Advance(now); push != nil && event != nil {
-					pushEvent(event, push, now)
+				if _, event := s.Advance(now); emit != nil && event != nil {
+					emit(event, now)
 				}
 			}
 		}
@@ -63,21 +71,60 @@ func (s *Sandbox) Play(interval time.Duration, push *wxpush.Handler) (stop func(
 	}
 }
 
-func pushEvent(event []byte, push *wxpush.Handler, now time.Time) {
+// storePush posts a shop's WeChat Store events as WeChat does: in the
+// JSON envelope, signed and encrypted by crypter, to handler at path, from
+// the shop's original id toUser.
+type storePush struct {
+	crypter      *wxpush.Crypter
+	handler      http.Handler
+	path, toUser string
+}
+
+func (p storePush) send(event []byte, now time.Time) {
+	q, encrypted := seal(p.crypter, event, now)
+	body, _ := json.Marshal(map[string]string{"ToUserName": p.toUser, "Encrypt": encrypted})
+	_ = deliver(p.handler, p.path, q, body) // WeChat would retry; the sandbox's events are many
+}
+
+// seal signs and encrypts message as WeChat does at now: the query of the
+// push and its Encrypt field.
+func seal(crypter *wxpush.Crypter, message []byte, now time.Time) (url.Values, string) {
 	var random [16]byte
 	_, _ = rand.Read(random[:])
 	ts, nonce := strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10)
-	encrypted, signature := push.Crypter.Encrypt(event, random, ts, nonce)
-	body, _ := json.Marshal(map[string]string{"ToUserName": "gh_sandbox", "Encrypt": encrypted})
-	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "encrypt_type": {"aes"}, "msg_signature": {signature}}
-	req, _ := http.NewRequest(http.MethodPost, "/wechat/events?"+q.Encode(), bytes.NewReader(body))
-	push.ServeHTTP(discard{header: http.Header{}}, req)
+	encrypted, signature := crypter.Encrypt(message, random, ts, nonce)
+	return url.Values{"timestamp": {ts}, "nonce": {nonce}, "encrypt_type": {"aes"}, "msg_signature": {signature}}, encrypted
 }
 
-// discard is a ResponseWriter for the sandbox's own pushes: WeChat reads
-// the answer only to decide whether to retry.
-type discard struct{ header http.Header }
+// deliver posts body to handler at path?q in-process, and says what was
+// wrong when the answer is not WeChat's "success".
+func deliver(handler http.Handler, path string, q url.Values, body []byte) error {
+	req, _ := http.NewRequest(http.MethodPost, path+"?"+q.Encode(), bytes.NewReader(body))
+	var a pushAnswer
+	handler.ServeHTTP(&a, req)
+	if a.code != 0 && a.code != http.StatusOK || a.body.String() != "success" {
+		return fmt.Errorf("sandbox: %s answered %d %q, not \"success\"", path, a.code, strings.TrimSpace(a.body.String()))
+	}
+	return nil
+}
 
-func (d discard) Header() http.Header       { return d.header }
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-func (discard) WriteHeader(int)             {}
+// pushAnswer is a ResponseWriter for the sandbox's own pushes: WeChat reads
+// the answer only to decide whether the push arrived.
+type pushAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (a *pushAnswer) Header() http.Header {
+	if a.header == nil {
+		a.header = http.Header{}
+	}
+	return a.header
+}
+func (a *pushAnswer) Write(b []byte) (int, error) { return a.body.Write(b) }
+func (a *pushAnswer) WriteHeader(code int) {
+	if a.code == 0 {
+		a.code = code
+	}
+}

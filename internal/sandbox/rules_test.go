@@ -202,7 +202,7 @@ func TestMiniShopListRules(t *testing.T) {
 // A catalogue order reads the same in either family's shape, but for the
 // status the Store names its own way.
 func TestCatalogueRowsAgree(t *testing.T) {
-	c := newCatalogue(time.Now())
+	c := newCatalogue(time.Now(), 0, 1)
 	for i := range c.orders {
 		mini, store := c.miniShopRows[i], c.storeRows[i]
 		mini.JSON, store.JSON, store.Status = nil, nil, mini.Status

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,7 +30,10 @@ const (
 
 // Sandbox is the fake upstream's HTTP handler.
 type Sandbox struct {
-	token   string
+	// token is the access token calls must carry (a string): the one its
+	// token endpoint hands out, or on a platform the one the platform last
+	// issued the shop (see setToken).
+	token   atomic.Value
 	latency time.Duration
 	mux     *http.ServeMux
 
@@ -55,14 +59,18 @@ type Routes func(*Sandbox) map[string]http.HandlerFunc
 // New returns a sandbox that serves the given families' calls and adds
 // latency to every one.
 func New(latency time.Duration, families ...Routes) *Sandbox {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
+	return newSandbox(latency, newCatalogue(time.Now(), 0, 1), families)
+}
+
+// newSandbox is New with the catalogue cat (a platform's shop has its own).
+func newSandbox(latency time.Duration, cat catalogue, families []Routes) *Sandbox {
 	s := &Sandbox{
-		token: "sandbox-" + hex.EncodeToString(b[:]), latency: latency, mux: http.NewServeMux(),
-		catalogue: newCatalogue(time.Now()), written: map[Shape]*copies{MiniShopShape: newCopies(), StoreShape: newCopies()},
+		latency: latency, mux: http.NewServeMux(),
+		catalogue: cat, written: map[Shape]*copies{MiniShopShape: newCopies(), StoreShape: newCopies()},
 		addressDelay: DefaultAddressDelay,
 	}
-	s.mux.HandleFunc("POST /cgi-bin/stable_token", StableToken(AppID, Secret, func(bool) (string, int64, int64) { return s.token, 7200, 0 }))
+	s.setToken(newToken("sandbox-"))
+	s.mux.HandleFunc("POST /cgi-bin/stable_token", StableToken(AppID, Secret, func(bool) (string, int64, int64) { return s.accessToken(), 7200, 0 }))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	for _, routes := range families {
 		for pattern, h := range routes(s) {
@@ -145,9 +153,12 @@ func CheckToken(w http.ResponseWriter, r *http.Request, valid func(token string)
 	if valid(r.URL.Query().Get("access_token")) {
 		return true
 	}
-	WriteJSON(w, errcode(40001, "invalid credential, access_token is invalid or not latest"))
+	WriteJSON(w, invalidCredential)
 	return false
 }
+
+// invalidCredential is WeChat's answer to a token it does not take.
+var invalidCredential = errcode(40001, "invalid credential, access_token is invalid or not latest")
 
 // Wait waits d before a call answers; false when the caller gave up first.
 func Wait(r *http.Request, d time.Duration) bool {
@@ -175,7 +186,22 @@ func (s *Sandbox) authorized(h http.HandlerFunc) http.Handler {
 	})
 }
 
-func (s *Sandbox) validToken(token string) bool { return token == s.token }
+// validToken says token is the one calls must carry; "" (a call without
+// one, or a platform's shop before its first token) never is.
+func (s *Sandbox) validToken(token string) bool { return token != "" && token == s.accessToken() }
+
+func (s *Sandbox) accessToken() string { return s.token.Load().(string) }
+
+// setToken makes token the one calls must carry from now on, and the
+// last one invalid, as a platform's refresh does; "" takes none.
+func (s *Sandbox) setToken(token string) { s.token.Store(token) }
+
+// newToken is an unguessable token, after prefix.
+func newToken(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
 
 func errcode(code int64, msg string) map[string]any {
 	return map[string]any{"errcode": code, "errmsg": msg}

@@ -60,7 +60,7 @@ func TestVendorExampleIsValidJSON(t *testing.T) {
 // days, a search without a condition, a page over 100.
 func TestStoreCallsKeepTheStoreLimits(t *testing.T) {
 	s := New(0, MiniShopRoutes, StoreRoutes)
-	tok := s.token
+	tok := s.accessToken()
 	call := func(path, body string) map[string]any {
 		t.Helper()
 		req := httptest.NewRequest("POST", path+"?access_token="+tok, strings.NewReader(body))

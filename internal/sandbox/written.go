@@ -43,7 +43,8 @@ const (
 	ReturnAfterSaleID = CatalogueAfterSaleFirstID + 30
 )
 
-// reserved are the orders the player leaves alone.
+// reserved are the orders the player leaves alone; a platform's other
+// shops keep theirs at the same places in their catalogues.
 var reserved = map[uint64]bool{
 	ShippableOrderID: true, PartlyShippedOrderID: true, ShippedOrderID: true, UnpaidOrderID: true, AfterSaleOrderID: true,
 	CatalogueFirstID + (RefundAfterSaleID - CatalogueAfterSaleFirstID): true,
@@ -137,7 +138,8 @@ func (s *Sandbox) SetAddressDelay(d time.Duration) {
 func (s *Sandbox) kept(id uint64) bool {
 	_, miniShop := s.written[MiniShopShape].orders[id]
 	_, store := s.written[StoreShape].orders[id]
-	return reserved[id] || miniShop || store
+	i, listed := s.catalogue.index(id)
+	return listed && reserved[CatalogueFirstID+uint64(i)] || miniShop || store
 }
 
 // shop is the sandbox's orders in one family's shape, as the write rules
@@ -159,24 +161,25 @@ func (v shop) Order(id uint64) ([]byte, bool) {
 // PutOrder keeps a written order; a catalogue order's list row follows.
 func (v shop) PutOrder(id uint64, orderJSON []byte) {
 	v.s.written[v.shape].orders[id] = orderJSON
-	if id < CatalogueFirstID || id >= CatalogueFirstID+CatalogueSize {
+	i, listed := v.s.catalogue.index(id)
+	if !listed {
 		return
 	}
 	rows := v.s.catalogue.miniShopRows
 	if v.shape == StoreShape {
 		rows = v.s.catalogue.storeRows
 	}
-	rows[id-CatalogueFirstID] = parsedRow(orderJSON)
+	rows[i] = parsedRow(orderJSON)
 }
 
 func (v shop) AfterSale(id uint64) ([]byte, bool) {
 	if a, ok := v.s.written[v.shape].afterSales[id]; ok {
 		return a, true
 	}
-	if id < 1000 {
+	if id < 1000 || v.s.catalogue.foreign(id) {
 		return nil, false
 	}
-	a := GenerateAfterSale(id)
+	a := generateAfterSale(id, v.s.catalogue.shop)
 	if v.shape == StoreShape {
 		a = storeAfterSale(a)
 	}
@@ -195,8 +198,12 @@ func (s *Sandbox) writtenOrder(shape Shape, id uint64) (json.RawMessage, bool) {
 
 // unwrittenOrder is the order the sandbox serves at id in shape until a
 // write changes it: the doc's example, the catalogue's, or a generated
-// one; nil for an id that answers no order (or an errcode or a quirk).
+// one; nil for an id that answers no order (or an errcode or a quirk, or
+// is another shop's).
 func (s *Sandbox) unwrittenOrder(shape Shape, id uint64) map[string]any {
+	if s.catalogue.foreign(id) {
+		return nil
+	}
 	if shape == MiniShopShape {
 		switch {
 		case id == VendorExampleID:

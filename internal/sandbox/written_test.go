@@ -32,7 +32,7 @@ func newClient(t *testing.T) *client {
 func (c *client) call(path, body string) map[string]any {
 	c.t.Helper()
 	rec := httptest.NewRecorder()
-	c.s.ServeHTTP(rec, httptest.NewRequest("POST", path+"?access_token="+c.s.token, strings.NewReader(body)))
+	c.s.ServeHTTP(rec, httptest.NewRequest("POST", path+"?access_token="+c.s.accessToken(), strings.NewReader(body)))
 	v, ok := decodeObject(rec.Body.Bytes())
 	if !ok {
 		c.t.Fatalf("%s %s: %d %s", path, body, rec.Code, rec.Body.String())
