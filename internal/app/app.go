@@ -66,10 +66,23 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 
 	fam := cfg.Family
 	var sb *sandbox.Sandbox
-	if mode == config.ModeSandbox {
-		var base string
-		var stopSandbox func()
-		if sb, base, stopSandbox, err = startSandbox(fam.Sandbox.Routes); err != nil {
+	var pf *sandbox.Platform
+	switch {
+	case mode == config.ModeSandbox && cfg.Provider():
+		// The sandbox plays a third-party platform and its shops.
+		pf = sandbox.NewPlatform(cfg.SandboxShops, 0, fam.Sandbox.Routes)
+		base, stopSandbox, err := serveLoopback(pf)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, stopSandbox)
+		token, key := sandbox.PlatformKeys()
+		cfg.Upstream.BaseURL, cfg.Component.AppID, cfg.Component.Secret, cfg.Component.Token, cfg.Component.AESKey = base, sandbox.ComponentAppID, sandbox.ComponentSecret, token, key
+		log.Info("sandbox shops (pick one with the X-Shop header)", slog.Any("shops", pf.Shops()))
+	case mode == config.ModeSandbox:
+		sb = sandbox.New(0, fam.Sandbox.Routes)
+		base, stopSandbox, err := serveLoopback(sb)
+		if err != nil {
 			return fail(err)
 		}
 		closers = append(closers, stopSandbox)
@@ -124,6 +137,12 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	w.fanout = fanout
 	if cfg.Provider() {
 		err = w.provider(&h)
+		if err == nil && pf != nil {
+			// WeChat's ticket and the shops' authorizations first, then
+			// each shop's orders move on and their events are pushed.
+			closers = append(closers, pf.Start(h.Platform), pf.Play(sandboxPlayInterval, h.ShopPush))
+			h.Console = pf.Console()
+		}
 	} else {
 		err = w.single(&h, sb)
 	}
@@ -231,17 +250,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// startSandbox serves the fake upstream on a loopback port of its own, so
-// the real HTTP client code runs against it.
-func startSandbox(routes sandbox.Routes) (sb *sandbox.Sandbox, baseURL string, stop func(), err error) {
+// serveLoopback serves the sandbox on a loopback port of its own, so the
+// real HTTP client code runs against it.
+func serveLoopback(sandbox http.Handler) (baseURL string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("sandbox: %w", err)
+		return "", nil, fmt.Errorf("sandbox: %w", err)
 	}
-	sb = sandbox.New(0, routes)
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: sandbox, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return sb, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // startAdmin serves pprof on its own listener, so profiling is reachable

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/auth"
@@ -117,7 +116,7 @@ func (w *wiring) provider(h *httpserver.Config) error {
 	// Each shop's pushes come to its $APPID$ URL, signed with the
 	// platform's keys; they go to that shop's subscribers alone.
 	h.ShopPush = wxpush.NewRoutedHandler(w.cfg.Push, crypter, func(r *http.Request) (wxpush.Sink, bool) {
-		id := chi.URLParam(r, "appid")
+		id, _ := strings.CutPrefix(r.URL.Path, shopPushPrefix)
 		if !auth.ValidShop(id) {
 			return wxpush.Sink{}, false
 		}
@@ -129,6 +128,9 @@ func (w *wiring) provider(h *httpserver.Config) error {
 	}, w.log, w.m)
 	return nil
 }
+
+// shopPushPrefix is ShopPushPath before its {appid}.
+var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 
 // shop builds what serves one shop ("" on a server of one shop): its
 // family's calls with its token over its transport, the order cache and

@@ -152,11 +152,14 @@ var ErrNoSubject = errors.New("the token has no sub claim, which names the calle
 // names it badly): the server could not tell whose orders it may read.
 var ErrNoShop = errors.New("the credential names no shop: in provider mode a JWT needs the shop claim (the shop's authorizer appid), an API key its shop= binding")
 
+// ErrNoShopHeader is ErrNoShop where the X-Shop header picks the shop.
+var ErrNoShopHeader = errors.New("name the shop with the X-Shop header (the sandbox's shops are in its start-up log)")
+
 // Refusal is what a client is told about err, an error of Authenticate:
 // the generic refusal, which says nothing an attacker could use (expired,
 // or badly signed?), unless the credential lacks what its issuer must add.
 func Refusal(err error) string {
-	for _, missing := range []error{ErrNoSubject, ErrNoShop} {
+	for _, missing := range []error{ErrNoSubject, ErrNoShop, ErrNoShopHeader} {
 		if errors.Is(err, missing) {
 			return ErrUnauthenticated.Error() + ": " + missing.Error()
 		}
@@ -266,6 +269,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		p.Shop = r.Header.Get(ShopHeader)
 	}
 	if !ValidShop(p.Shop) {
+		if a.cfg.ShopHeader && !a.Enabled() {
+			return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, ErrNoShopHeader)
+		}
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, ErrNoShop)
 	}
 	if p.Subject != "" {

@@ -82,7 +82,7 @@ func TestShopIsIgnoredOnAOneShopServer(t *testing.T) {
 func TestShopHeader(t *testing.T) {
 	a, _ := New(Config{RequireShop: true, ShopHeader: true})
 	r := httptest.NewRequest("POST", "/graphql", nil)
-	if _, err := a.Authenticate(r); !errors.Is(err, ErrNoShop) {
+	if _, err := a.Authenticate(r); !errors.Is(err, ErrNoShopHeader) || !strings.Contains(Refusal(err), "X-Shop") {
 		t.Fatalf("without the header: %v", err)
 	}
 	r.Header.Set(ShopHeader, "wxsandboxshop0002")
