@@ -142,6 +142,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 			// each shop's orders move on and their events are pushed.
 			closers = append(closers, pf.Start(h.Platform), pf.Play(sandboxPlayInterval, h.ShopPush))
 			h.Console = pf.Console()
+			h.PlaygroundHeaders = fmt.Sprintf(`{"%s": "%s"}`, auth.ShopHeader, pf.Shops()[0])
 		}
 	} else {
 		err = w.single(&h, sb)

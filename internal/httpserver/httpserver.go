@@ -97,8 +97,10 @@ type Config struct {
 	APQCache graphql.Cache[string]
 	// Auth verifies callers; nil accepts everyone as a merchant.
 	Auth *auth.Authenticator
-	// PlaygroundQueries are the queries GraphiQL opens with, a tab each.
+	// PlaygroundQueries are the queries GraphiQL opens with, a tab each,
+	// with PlaygroundHeaders (JSON; "" for none) in their header editor.
 	PlaygroundQueries []string
+	PlaygroundHeaders string
 	// Ready reports whether the server can serve orders; nil means always.
 	Ready func(context.Context) error
 	// Report adds informational lines to /readyz (such as Redis health).
@@ -244,7 +246,7 @@ func New(cfg Config) http.Handler {
 		})
 	})
 	if cfg.Playground {
-		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundQueries...))
+		r.Handle("/", playground.Handler("Orders GraphQL", "/graphql", cfg.PlaygroundHeaders, cfg.PlaygroundQueries...))
 		r.Handle(playground.AssetsPath+"*", playground.Assets())
 	}
 	return r

@@ -30,8 +30,8 @@ const (
 
 // websocket is the WebSocket transport. Browsers cannot set headers on a
 // WebSocket, so the credentials come in the connection_init payload
-// (Authorization or X-API-Key, any case) and are checked exactly like the
-// HTTP headers; a connection whose upgrade carried a header may send none.
+// (Authorization or X-API-Key, any case; X-Shop where it picks the shop)
+// and are checked exactly like the HTTP headers; a connection whose upgrade carried a header may send none.
 // When they expire the socket is closed with 4403. Origins are
 // CORS_ORIGINS' plus the server's own.
 func websocket(cfg Config) transport.Websocket {
@@ -66,8 +66,8 @@ func websocket(cfg Config) transport.Websocket {
 // initPrincipal authenticates a connection_init payload; without
 // credentials in it, the upgrade request's own stand.
 func initPrincipal(ctx context.Context, a *auth.Authenticator, payload transport.InitPayload) (auth.Principal, error) {
-	bearer, key := payload.Authorization(), payloadValue(payload, "X-API-Key")
-	if bearer == "" && key == "" {
+	bearer, key, shop := payload.Authorization(), payloadValue(payload, "X-API-Key"), payloadValue(payload, auth.ShopHeader)
+	if bearer == "" && key == "" && shop == "" {
 		if p := auth.FromContext(ctx); p.Role != "" {
 			return p, nil
 		}
@@ -75,6 +75,7 @@ func initPrincipal(ctx context.Context, a *auth.Authenticator, payload transport
 	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", bearer)
 	r.Header.Set("X-API-Key", key)
+	r.Header.Set(auth.ShopHeader, shop)
 	return a.Authenticate(r)
 }
 

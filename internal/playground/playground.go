@@ -41,7 +41,18 @@ var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
   wsUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   // Subscriptions go over graphql-transport-ws; the page's own origin is
   // always allowed.
-  const fetcher = GraphiQL.createFetcher({ url: url.toString(), wsClient: graphqlWs.createClient({ url: wsUrl.toString(), lazy: true }) });
+  // Browsers set no headers on a WebSocket: its connection_init carries
+  // the active tab's, which the server reads as it reads HTTP headers.
+  const defaultHeaders = {{.Headers}};
+  const activeHeaders = () => {
+    try {
+      const state = JSON.parse(localStorage.getItem('graphiql:tabState'));
+      const headers = state.tabs[state.activeTabIndex].headers;
+      if (headers) return JSON.parse(headers);
+    } catch (e) {}
+    return defaultHeaders ? JSON.parse(defaultHeaders) : {};
+  };
+  const fetcher = GraphiQL.createFetcher({ url: url.toString(), wsClient: graphqlWs.createClient({ url: wsUrl.toString(), lazy: true, connectionParams: activeHeaders }) });
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher,
@@ -56,22 +67,24 @@ var page = template.Must(template.New("graphiql").Parse(`<!doctype html>
 
 // tab is one query GraphiQL opens with, in a tab of its own.
 type tab struct {
-	Query string `json:"query"`
+	Query   string `json:"query"`
+	Headers string `json:"headers,omitempty"`
 }
 
 // Handler serves the GraphiQL page for endpoint, opening with a tab for
-// each of queries.
-func Handler(title, endpoint string, queries ...string) http.Handler {
+// each of queries, each with headers (a JSON object; "" for none) in its
+// header editor.
+func Handler(title, endpoint, headers string, queries ...string) http.Handler {
 	tabs := make([]tab, len(queries))
 	for i, q := range queries {
-		tabs[i] = tab{q}
+		tabs[i] = tab{q, headers}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		_ = page.Execute(w, struct {
-			Title, Endpoint, Assets string
-			Tabs                    []tab
-		}{title, endpoint, AssetsPath, tabs})
+			Title, Endpoint, Assets, Headers string
+			Tabs                             []tab
+		}{title, endpoint, AssetsPath, headers, tabs})
 	})
 }
