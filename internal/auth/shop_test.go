@@ -42,8 +42,8 @@ func TestProviderShopComesFromTheCredential(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, header, value string
-		shop, subject      string
-		noShop             bool
+		shop, subject       string
+		noShop              bool
 	}{
 		{"merchant JWT", "Authorization", bearer(t, jwt.MapClaims{"sub": "u1", "role": "merchant", "shop": "wxshopa"}), "wxshopa", "jwt:u1@wxshopa", false},
 		{"buyer JWT", "Authorization", bearer(t, jwt.MapClaims{"sub": "u2", "role": "buyer", "openid": "o", "shop": "wxshopb"}), "wxshopb", "jwt:u2@wxshopb", false},
