@@ -221,6 +221,35 @@ func (p *Platform) shop(authorizer string) *cell {
 	return c
 }
 
+// Forget makes this process drop what it holds of a shop: its token in
+// memory and, with a shared store, its copy of the shop's grant, so that
+// a process's memory follows the shops it serves rather than every shop
+// that ever authorized the platform. The shop's next call reads the
+// shared store again. Without a shared store nothing else is dropped:
+// process memory is then where the refresh tokens live.
+func (p *Platform) Forget(authorizerAppID string) {
+	p.mu.Lock()
+	delete(p.shops, authorizerAppID)
+	p.mu.Unlock()
+	p.forgetCopy(authorizerAppID)
+}
+
+// forgetCopy drops the shared store's memory copy of a shop this process
+// holds no cell for.
+func (p *Platform) forgetCopy(authorizer string) {
+	t, ok := p.store.(*tiered)
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	_, held := p.shops[authorizer]
+	p.mu.Unlock()
+	// While the shared store is away the copy is all there is.
+	if !held && !t.down.Load() {
+		t.mem.forgetShop(Key{Component: p.cfg.ComponentAppID, Authorizer: authorizer})
+	}
+}
+
 // resetShop makes this replica forget what it holds of a shop whose grant
 // changed; the other replicas follow within Recheck.
 func (p *Platform) resetShop(authorizer string) {

@@ -96,6 +96,11 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // WeChat does for hours with an answer that was slow: events are ordered
 // by when WeChat created them, not by when they arrive.
 func (p *Platform) handle(ctx context.Context, ev event, now time.Time) error {
+	if validAppID(ev.AuthorizerAppID) {
+		// The event is kept in the shared store; this process keeps a copy
+		// only of the shops it serves.
+		defer p.forgetCopy(ev.AuthorizerAppID)
+	}
 	at := now
 	if ev.CreateTime > 0 {
 		at = time.Unix(ev.CreateTime, 0)

@@ -244,6 +244,15 @@ func (s *LocalStore) putShop(k Key, sh Shop) {
 	setOrDelete(s.shops, k, sh, sh == (Shop{}))
 }
 
+// forgetShop drops what the copy holds of one shop.
+func (s *LocalStore) forgetShop(k Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.grants, k)
+	delete(s.shops, k)
+	delete(s.events, k)
+}
+
 // setOrDelete sets m[k] to v, or deletes k when v is empty: the copy keeps
 // no entry for what the shared store does not hold.
 func setOrDelete[K comparable, V any](m map[K]V, k K, v V, empty bool) {
