@@ -92,7 +92,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		if namespace == "" {
 			namespace = cfg.AppID
 		}
-		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
+		open := redisstore.Open
+		if cfg.RedisCluster {
+			open = redisstore.OpenCluster
+		}
+		if store, err = open(cfg.RedisURL, namespace); err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
 		}
 		closers = append(closers, func() { _ = store.Close() })
@@ -150,9 +154,10 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		closers = append(closers, h.Events.Close)
 		var publisher events.Publisher = events.Local{Bus: h.Events, Forget: source, Logger: log}
 		if store != nil {
-			fanout := store.Events(publisher.Publish, log)
+			local := publisher // one shop: every event on the channel is its
+			fanout := store.Events(func(_ string, ev order.Event) { local.Publish(ev) }, log)
 			closers = append(closers, fanout.Close)
-			publisher = fanout
+			publisher = fanout.Publisher("")
 		}
 		var push *wxpush.Handler
 		if cfg.Push.Token != "" {
