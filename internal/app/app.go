@@ -97,7 +97,11 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		// config has checked that one of these is set (the sandbox has its
 		// app id by now).
 		namespace := cmp.Or(cfg.RedisNamespace, cfg.AppID, cfg.Component.AppID)
-		if store, err = redisstore.Open(cfg.RedisURL, namespace); err != nil {
+		open := redisstore.Open
+		if cfg.RedisCluster {
+			open = redisstore.OpenCluster
+		}
+		if store, err = open(cfg.RedisURL, namespace); err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
 		}
 		closers = append(closers, func() { _ = store.Close() })
@@ -125,9 +129,9 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	if store != nil {
 		h.APQCache = store.Queries(httpserver.NewAPQCache(), httpserver.MaxPersistedQueryBytes, httpserver.APQCacheBytes)
 	}
-	var fanout *redisstore.ShimFanout
+	var fanout *redisstore.EventFanout
 	if store != nil && w.eventsOn() {
-		fanout = store.ShopEvents(func(shop string, ev order.Event) {
+		fanout = store.Events(func(shop string, ev order.Event) {
 			if s, ok := w.shops.Held(shop); ok && s.Deliver != nil {
 				s.Deliver(ev)
 			}

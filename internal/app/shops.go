@@ -39,7 +39,7 @@ type wiring struct {
 	// an action in flight.
 	records actions.Records
 	locks   actions.Locks
-	fanout  *redisstore.ShimFanout // nil: events stay in this process
+	fanout  *redisstore.EventFanout // nil: events stay in this process
 	shops   *shops.Registry
 }
 

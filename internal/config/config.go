@@ -57,6 +57,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
 	RedisURL        string
+	// RedisCluster says that a single REDIS_URL names a cluster node.
+	RedisCluster bool
 	// RedisNamespace prefixes this shop's keys in Redis; empty: the app id.
 	RedisNamespace string
 
@@ -205,7 +207,8 @@ var Settings = []setting{
 	{env: "RATE_LIMIT_WINDOW", flag: "rate-limit-window", field: func(c *Config) any { return &c.HTTP.RateLimitWindow }, help: "rate limit window"},
 	{env: "CORS_ORIGINS", flag: "cors-origins", field: func(c *Config) any { return &c.raw.cors }, help: "allowed browser origins, comma-separated", shownDefault: "* in sandbox mode, else none"},
 	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }, help: "CIDRs of proxies whose X-Forwarded-For names the client (empty: use the peer address)"},
-	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL shared by replicas for the access token, persisted queries, the order cache, the upstream rate limit and order events (empty: process-local)"},
+	{env: "REDIS_URL", field: func(c *Config) any { return &c.RedisURL }, help: "redis:// URL (or a Redis Cluster's comma-separated node URLs) shared by replicas for the access token, persisted queries, the order cache, the upstream rate limit and order events (empty: process-local)"},
+	{env: "REDIS_CLUSTER", flag: "redis-cluster", field: func(c *Config) any { return &c.RedisCluster }, help: "REDIS_URL names a node of a Redis Cluster (several comma-separated URLs always do)"},
 	{env: "REDIS_NAMESPACE", flag: "redis-namespace", field: func(c *Config) any { return &c.RedisNamespace }, help: "prefix of this shop's keys in Redis, up to 64 letters, digits, '.', '_' or '-'; required with a static token and no app id", shownDefault: "the app id"},
 }
 
@@ -412,9 +415,7 @@ func (v *validator) check(c *Config, known family.Set) {
 	if c.Upstream.Timeout <= 0 {
 		v.fail("UPSTREAM_TIMEOUT", "must be positive")
 	}
-	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
-		v.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
-	}
+	v.redisURL(c)
 	v.redisNamespace(c)
 	v.trustedDocuments(c)
 	if c.HTTP.RateLimit > 0 && c.HTTP.RateLimitWindow <= 0 {
@@ -502,6 +503,27 @@ func (v *validator) trustedDocuments(c *Config) {
 	}
 	if err != nil {
 		v.fail("TRUSTED_DOCUMENTS", err.Error())
+	}
+}
+
+// redisURL checks REDIS_URL: one redis://, rediss:// or unix:// URL, or the
+// comma-separated redis:// or rediss:// seeds of a cluster; a Unix socket
+// names one node, never a cluster.
+func (v *validator) redisURL(c *Config) {
+	if c.RedisURL == "" {
+		return
+	}
+	seeds := strings.Split(c.RedisURL, ",")
+	for _, seed := range seeds {
+		u, err := url.Parse(strings.TrimSpace(seed))
+		switch {
+		case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix"):
+			v.fail("REDIS_URL", "must be a redis://, rediss:// or unix:// URL, or comma-separated redis:// or rediss:// URLs of a cluster's nodes")
+			return
+		case u.Scheme == "unix" && (len(seeds) > 1 || c.RedisCluster):
+			v.fail("REDIS_URL", "is a unix:// URL, which names a single Redis, not a cluster")
+			return
+		}
 	}
 }
 

@@ -142,6 +142,24 @@ func TestRedisURL(t *testing.T) {
 	if _, err := load(nil, map[string]string{"REDIS_URL": "http://x"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Fatalf("got %v", err)
 	}
+	// A cluster: several seeds, or one with REDIS_CLUSTER; never a socket.
+	seeds := "redis://10.0.0.1:7000, rediss://10.0.0.2:7000"
+	if c, err := load(nil, map[string]string{"REDIS_URL": seeds}); err != nil || c.RedisURL != seeds {
+		t.Fatalf("%q %v", c.RedisURL, err)
+	}
+	if c, err := load([]string{"-redis-cluster=true"}, map[string]string{"REDIS_URL": "redis://10.0.0.1:7000"}); err != nil || !c.RedisCluster {
+		t.Fatalf("%+v %v", c.RedisCluster, err)
+	}
+	for _, env := range []map[string]string{
+		{"REDIS_URL": "redis://10.0.0.1:7000,http://x"},
+		{"REDIS_URL": "redis://10.0.0.1:7000,unix:///run/redis.sock"},
+		{"REDIS_URL": "unix:///run/redis.sock", "REDIS_CLUSTER": "true"},
+		{"REDIS_URL": "redis://10.0.0.1:7000", "REDIS_CLUSTER": "maybe"},
+	} {
+		if _, err := load(nil, env); err == nil || !strings.Contains(err.Error(), "REDIS_") {
+			t.Errorf("%v: got %v", env, err)
+		}
+	}
 }
 
 // The README's configuration table is the settings list: one row per

@@ -1,5 +1,5 @@
 // Package redisstore keeps the state that replicas of the server share in
-// Redis:
+// Redis, a single node or a Redis Cluster (Open, OpenCluster):
 //
 //   - the access token, with its refresh lock and force-refresh allowance
 //     (Tokens);
@@ -13,6 +13,13 @@
 //     WeChat Store pushes taken and published (PushSeen), and for the Mini
 //     Shop poller the lease that lets one replica poll at a time
 //     (PollLease) and what it remembers between polls (PollMemory).
+//
+// Keys live under ordergraph:{<namespace>}:, and a shop's under
+// ordergraph:{<namespace>/<appid>}: (Shop, a view for one shop of a
+// platform serving many): the braces are a cluster hash tag, so that each
+// store's keys share a slot and its scripts work on a cluster. Events go
+// through one channel a namespace, the shop named in each message, so that
+// a process holds one subscription however many shops it serves.
 //
 // Every operation is short and bounded, and Redis being away is never
 // fatal: callers treat an error as "Redis is away" and carry on with
@@ -38,15 +45,27 @@ import (
 	"github.com/ordergraph/ordergraph/internal/token"
 )
 
-// Store is a connection to Redis under a key prefix of its own.
+// Store is a connection to Redis, a single node or a cluster, under a key
+// prefix of its own. Every key of a store carries one hash tag, its
+// namespace (and, for a shop's view, the shop: see Shop), so that a cluster
+// keeps all of them in one slot: every script and multi-key command of this
+// package touches keys of one store only, and so never spans two slots.
 type Store struct {
-	rdb    *redis.Client
-	prefix string
+	rdb       redis.UniversalClient
+	namespace string
+	prefix    string
+	// view is set on a store from Shop, which shares its root's client.
+	view bool
 }
 
-// Open connects to the Redis at url (redis://, rediss:// or unix://). Keys are
-// prefixed with namespace, so several apps can share one Redis.
+// Open connects to the Redis at url: redis://, rediss:// or unix:// for one
+// node, or several comma-separated redis:// (or rediss://) URLs, the seed
+// nodes of a cluster. Keys are prefixed with namespace, so several apps can
+// share one Redis.
 func Open(url, namespace string) (*Store, error) {
+	if strings.Contains(url, ",") {
+		return OpenCluster(url, namespace)
+	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
@@ -58,7 +77,69 @@ func Open(url, namespace string) (*Store, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1 // go-redis reads 0 as its default, 3 retries
 	opts.DialerRetries = 1
-	return &Store{rdb: redis.NewClient(opts), prefix: "ordergraph:" + namespace + ":"}, nil
+	return newStore(redis.NewClient(opts), namespace)
+}
+
+// OpenCluster connects to the Redis Cluster whose seed nodes are the
+// comma-separated redis:// or rediss:// URLs in seeds (one is enough: the
+// client learns the others from it). Credentials, TLS and options are the
+// first seed's; the others add addresses only. Unix sockets name one node
+// and are refused.
+func OpenCluster(seeds, namespace string) (*Store, error) {
+	var opts *redis.ClusterOptions
+	for seed := range strings.SplitSeq(seeds, ",") {
+		seed = strings.TrimSpace(seed)
+		o, err := redis.ParseClusterURL(seed)
+		if err != nil {
+			return nil, fmt.Errorf("cluster seed %q: %w", seed, err)
+		}
+		switch {
+		case opts == nil:
+			opts = o
+		case (o.TLSConfig == nil) != (opts.TLSConfig == nil):
+			return nil, fmt.Errorf("cluster seed %q: mixes redis:// and rediss://", seed)
+		default:
+			opts.Addrs = append(opts.Addrs, o.Addrs...)
+		}
+	}
+	// The same fail-fast settings as a single node's (see Open).
+	opts.DialTimeout = 500 * time.Millisecond
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = -1
+	opts.DialerRetries = 1
+	// The cluster client spends one budget on redirects and on retries of
+	// failed attempts: one is enough to follow a slot that moved (MOVED)
+	// or is moving (ASK), and lets a node that does not answer cost two
+	// attempts at most.
+	opts.MaxRedirects = 1
+	return newStore(redis.NewClusterClient(opts), namespace)
+}
+
+// newStore is the root store over rdb. A namespace with a brace would end
+// the hash tag early or start another, and one with a slash could be a
+// shop's view of another namespace; config refuses both, and so does this.
+func newStore(rdb redis.UniversalClient, namespace string) (*Store, error) {
+	if namespace == "" || strings.ContainsAny(namespace, "{}/") {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("namespace %q: want a non-empty namespace without '{', '}' or '/'", namespace)
+	}
+	return &Store{rdb: rdb, namespace: namespace, prefix: prefixOf(namespace)}, nil
+}
+
+// prefixOf is the prefix of keys whose hash tag is tag.
+func prefixOf(tag string) string { return "ordergraph:{" + tag + "}:" }
+
+// Shop is the view of the store for the shop appid, as a third-party
+// platform serving many shops keeps them: the same client, and keys under
+// ordergraph:{<namespace>/<appid>}:, a hash tag of the shop's own, so that
+// the shops of a cluster spread over its nodes while each shop's keys stay
+// in one slot. appid must match ^[A-Za-z0-9_-]{1,32}$ (callers validate it
+// where it enters): a brace in it would break the hash tag. A view's Close
+// does nothing; the root store owns the client. Events belong to the root
+// (one subscription a process); a view's Events are its root's.
+func (s *Store) Shop(appid string) *Store {
+	return &Store{rdb: s.rdb, namespace: s.namespace, prefix: prefixOf(s.namespace + "/" + appid), view: true}
 }
 
 func init() {
@@ -71,8 +152,14 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.rdb.Close() }
+// Close closes the connection pool; on a view from Shop it does nothing, so
+// that closing a shop's view never cuts the other shops off.
+func (s *Store) Close() error {
+	if s.view {
+		return nil
+	}
+	return s.rdb.Close()
+}
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/redistest"
@@ -214,5 +216,46 @@ func TestSharedQueriesAndOrders(t *testing.T) {
 	srv.Stop()
 	if _, _, ok := b.Orders(time.Minute).Get(ctx, o.ID); ok {
 		t.Fatal("a hit from a stopped Redis")
+	}
+}
+
+// Keys carry the namespace, or the namespace and the shop, as a hash tag;
+// a shop's view shares its root's client, which closing the view leaves
+// open; seeds open a cluster, and nothing else does.
+func TestKeyLayoutAndOpen(t *testing.T) {
+	root, err := Open("redis://127.0.0.1:1", "ns") // connects on first use
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := root.Shop("wx_A-1")
+	if k, s := root.key("token"), shop.key("token"); k != "ordergraph:{ns}:token" || s != "ordergraph:{ns/wx_A-1}:token" {
+		t.Fatalf("keys %q and %q", k, s)
+	}
+	ctx := context.Background()
+	if err := shop.Close(); err != nil || errors.Is(shop.Ping(ctx), redis.ErrClosed) {
+		t.Fatal("closing a shop's view closed the client")
+	}
+	if err := root.Close(); err != nil || !errors.Is(shop.Ping(ctx), redis.ErrClosed) {
+		t.Fatalf("the root did not close the client: %v", err)
+	}
+	cluster, err := Open("redis://10.0.0.1:7000, redis://10.0.0.2:7000", "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	if _, ok := cluster.rdb.(*redis.ClusterClient); !ok {
+		t.Fatalf("seeds opened a %T", cluster.rdb)
+	}
+	for _, bad := range [][2]string{
+		{"redis://10.0.0.1:7000,unix:///run/redis.sock", "ns"},
+		{"redis://10.0.0.1:7000,rediss://10.0.0.2:7000", "ns"},
+		{"redis://10.0.0.1:7000", ""},
+		{"redis://10.0.0.1:7000", "n}s"},
+		{"redis://10.0.0.1:7000", "ns/wxA"},
+	} {
+		if s, err := Open(bad[0], bad[1]); err == nil {
+			_ = s.Close()
+			t.Errorf("Open(%q, %q) opened", bad[0], bad[1])
+		}
 	}
 }
