@@ -102,7 +102,10 @@ func (w *wiring) provider(h *httpserver.Config) error {
 		if w.store != nil {
 			store = w.store.Shop(id)
 		}
-		return w.shop(id, platform.ShopTokens(id), root.ForShop(w.limiter(store)), store)
+		shop := w.shop(id, platform.ShopTokens(id), root.ForShop(id, w.limiter(store)), store)
+		// A shop forgotten here keeps no token in this process either.
+		shop.Close = chain(shop.Close, func() { platform.Forget(id) })
+		return shop
 	})
 	h.Platform = platform
 	h.Ready = func(context.Context) error { return platform.Ready() }
@@ -172,9 +175,15 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 	return s
 }
 
-// chain runs first, then then.
+// chain runs first, then then; either may be nil.
 func chain(first, then func()) func() {
-	return func() { first(); then() }
+	return func() {
+		for _, f := range []func(){first, then} {
+			if f != nil {
+				f()
+			}
+		}
+	}
 }
 
 // limited is the upstream's configuration with its rate limit shared

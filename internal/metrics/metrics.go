@@ -241,6 +241,15 @@ func (m *Metrics) BreakerTransition(state string) {
 	}
 }
 
+// ShopBreakerTransition counts one shop's breaker entering state, in
+// provider mode, where each shop has a breaker and no one state is the
+// process's.
+func (m *Metrics) ShopBreakerTransition(state string) {
+	if m != nil {
+		m.breakerChanges.WithLabelValues(state).Inc()
+	}
+}
+
 // RateLimited counts a call refused by the server's own upstream rate limit.
 func (m *Metrics) RateLimited() {
 	if m != nil {

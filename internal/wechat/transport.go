@@ -115,14 +115,15 @@ func NewTransport(cfg TransportConfig) *Transport {
 		metrics:  cfg.Metrics,
 		cfg:      cfg,
 	}
-	t.guard(cfg.Limiter)
+	t.guard(cfg.Limiter, cfg.Metrics.BreakerTransition)
 	cfg.Metrics.BreakerState(t.BreakerState())
 	return t
 }
 
 // guard gives t its own rate limit (enforced by limiter, or nil for one of
-// this process alone) and its own breaker, as configured.
-func (t *Transport) guard(limiter Limiter) {
+// this process alone) and its own breaker, as configured, whose
+// transitions go to transition.
+func (t *Transport) guard(limiter Limiter, transition func(state string)) {
 	if t.cfg.RateLimit > 0 {
 		t.limiter = limiter
 		if t.limiter == nil {
@@ -130,21 +131,23 @@ func (t *Transport) guard(limiter Limiter) {
 		}
 	}
 	if t.cfg.Breaker {
-		t.breaker = newBreaker(t.cfg.BreakerOpenFor, t.cfg.Logger, t.cfg.Metrics.BreakerTransition)
+		t.breaker = newBreaker(t.cfg.BreakerOpenFor, t.log, transition)
 	}
 }
 
-// ForShop is t for one shop of a third-party platform: the shop's quotas
-// are its own, so it gets its own rate limit (enforced by limiter, nil for
-// this process alone), retry budget and breaker, and one shop's failing
-// calls never pause another's. The connections and the cap on calls in
-// flight stay the process's.
-func (t *Transport) ForShop(limiter Limiter) *Transport {
+// ForShop is t for the shop appid of a third-party platform: the shop's
+// quotas are its own, so it gets its own rate limit (enforced by limiter,
+// nil for this process alone), retry budget and breaker, and one shop's
+// failing calls never pause another's. The connections and the cap on
+// calls in flight stay the process's. Its log lines name the shop; its
+// breaker's transitions are counted, and leave the process's breaker
+// state gauge alone.
+func (t *Transport) ForShop(appid string, limiter Limiter) *Transport {
 	s := &Transport{
 		base: t.base, client: t.client, timeout: t.timeout, inflight: t.inflight, retries: t.retries,
-		budget: newBudget(t.cfg.RetryBudget, t.cfg.Now), log: t.log, metrics: t.metrics, cfg: t.cfg,
+		budget: newBudget(t.cfg.RetryBudget, t.cfg.Now), log: t.log.With(slog.String("shop", appid)), metrics: t.metrics, cfg: t.cfg,
 	}
-	s.guard(limiter)
+	s.guard(limiter, t.metrics.ShopBreakerTransition)
 	return s
 }
 
