@@ -107,7 +107,7 @@ func (w *wiring) provider(h *httpserver.Config) error {
 		shop.Close = chain(shop.Close, func() { platform.Forget(id) })
 		return shop
 	})
-	h.Platform = platform
+	h.Platform = wxpush.Limited(w.cfg.Push, platform)
 	h.Ready = func(context.Context) error { return platform.Ready() }
 	h.Report = w.report(func() []string {
 		return []string{fmt.Sprintf("shops held by this process: %d (MAX_ACTIVE_SHOPS %d)", w.shops.Active(), w.cfg.MaxActiveShops)}

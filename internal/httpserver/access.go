@@ -34,7 +34,7 @@ func corsFor(origins []string) func(http.Handler) http.Handler {
 	return cors.Handler(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders: []string{"Accept", "Authorization", "Content-Type", "X-API-Key"},
+		AllowedHeaders: []string{"Accept", "Authorization", "Content-Type", "X-API-Key", auth.ShopHeader},
 		MaxAge:         600,
 	})
 }

@@ -267,6 +267,29 @@ func (t *throttle) allow(msg string, now time.Time) (held int, ok bool) {
 // addresses than this, the rest share one count.
 const maxAddresses = 10000
 
+// Limited is next under cfg's rate limit per address (none when it is 0):
+// for a third-party platform's authorization events, which WeChat signs
+// as it signs pushes, and which a flood must not make the server decrypt
+// without end.
+func Limited(cfg Config, next http.Handler) http.Handler {
+	if cfg.RateLimit <= 0 {
+		return next
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	l := &limiter{limit: cfg.RateLimit, counts: map[string]int{}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if retry, ok := l.allow(clientAddr(r), now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+1)))
+			http.Error(w, "too many requests", http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // limiter allows each address limit requests in each minute-long window.
 type limiter struct {
 	limit int

@@ -273,3 +273,32 @@ func TestPushFloodIsLoggedOncePerInterval(t *testing.T) {
 		t.Fatalf("in a new minute, WeChat's push answered %d", code)
 	}
 }
+
+// The platform's event endpoint gets the push endpoint's limit per
+// address, counted apart.
+func TestLimited(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	served := 0
+	h := Limited(Config{RateLimit: 2, Now: func() time.Time { return now }}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }))
+	for i, want := range []int{200, 200, 429} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat/component/events", nil))
+		if w.Code != want {
+			t.Fatalf("request %d: %d, want %d", i+1, w.Code, want)
+		}
+	}
+	now = now.Add(time.Minute)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat/component/events", nil))
+	if w.Code != 200 || served != 3 {
+		t.Fatalf("after a minute: %d, served %d", w.Code, served)
+	}
+	unlimited := Limited(Config{}, h)
+	for range 5 {
+		w := httptest.NewRecorder()
+		unlimited.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat/component/events", nil))
+		if w.Code == http.StatusTooManyRequests {
+			t.Fatal("a zero limit limits")
+		}
+	}
+}
