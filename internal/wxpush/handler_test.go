@@ -279,7 +279,8 @@ func TestPushFloodIsLoggedOncePerInterval(t *testing.T) {
 func TestLimited(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	served := 0
-	h := Limited(Config{RateLimit: 2, Now: func() time.Time { return now }}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }))
+	count := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ })
+	h := Limited(Config{RateLimit: 2, Now: func() time.Time { return now }}, count)
 	for i, want := range []int{200, 200, 429} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat/component/events", nil))
@@ -293,7 +294,7 @@ func TestLimited(t *testing.T) {
 	if w.Code != 200 || served != 3 {
 		t.Fatalf("after a minute: %d, served %d", w.Code, served)
 	}
-	unlimited := Limited(Config{}, h)
+	unlimited := Limited(Config{}, count)
 	for range 5 {
 		w := httptest.NewRecorder()
 		unlimited.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat/component/events", nil))
