@@ -140,3 +140,38 @@ func TestOne(t *testing.T) {
 		}
 	}
 }
+
+// Finding an operation's shop is on every operation's path: compare a
+// platform's registry, holding 1,000 shops, with a single shop's.
+func BenchmarkGet(b *testing.B) {
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("wxshop%04d", i)
+	}
+	b.Run("one", func(b *testing.B) {
+		r := One(&Shop{Orders: none{}})
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			_, _ = r.Get(ids[i%len(ids)])
+		}
+	})
+	b.Run("held", func(b *testing.B) {
+		r := New(len(ids), newCounting(false).build)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			_, _ = r.Get(ids[i%len(ids)])
+		}
+	})
+	b.Run("held-parallel", func(b *testing.B) {
+		r := New(len(ids), newCounting(false).build)
+		for _, id := range ids {
+			_, _ = r.Get(id)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for i := 0; pb.Next(); i++ {
+				_, _ = r.Get(ids[i%len(ids)])
+			}
+		})
+	})
+}
