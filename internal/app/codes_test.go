@@ -51,6 +51,10 @@ func TestEveryCodeAsDocumented(t *testing.T) {
 		codes.ParseFailed:             {body: post(`{ order(id: "1001") { id `)},
 		codes.ValidationFailed:        {body: post(`{ order(id: "1001") { nope } }`)},
 		codes.PersistedQueryNotFound:  {body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`},
+		// Provider mode (the sandbox playing a platform of 3 shops): a shop
+		// that never authorized the platform.
+		codes.ShopNotAuthorized: {env: map[string]string{"WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "", "SANDBOX_SHOPS": "3"},
+			body: anyOrder, header: map[string]string{"X-Shop": "wxsandboxshop0009"}},
 	}
 	// A panic cannot be provoked from outside a correct server;
 	// internal/httpserver tests it with a panicking order source.

@@ -84,6 +84,11 @@ type Platform struct {
 	codes   map[string]authCode      // unused authorization code → its grant
 	byToken map[string]*platformShop // a shop's one valid token → the shop
 	calls   map[string]int           // platform endpoint → calls
+	// What the test hooks (platform_hooks.go) set and count.
+	failing   map[string]int // shop appid → the HTTP status its calls answer
+	shopCalls map[string]int // shop appid → shop API calls routed to it
+	all       int            // every request
+	issued    []string       // every ticket, code, token and refresh token
 }
 
 // platformShop is one shop and what WeChat knows of its grant, under the
@@ -113,6 +118,11 @@ type authCode struct {
 // names its own, and it has none of the other shops' orders. No shop has
 // authorized the platform until Start.
 func NewPlatform(shops int, latency time.Duration, routes Routes) *Platform {
+	return newPlatform(shops, latency, routes, newCatalogue)
+}
+
+// newPlatform is NewPlatform with each shop's catalogue from catalogueOf.
+func newPlatform(shops int, latency time.Duration, routes Routes, catalogueOf func(start time.Time, shop, shops int) catalogue) *Platform {
 	token, aesKey := PlatformKeys()
 	crypter, err := wxpush.NewCrypter(token, aesKey, ComponentAppID)
 	if err != nil {
@@ -122,10 +132,11 @@ func NewPlatform(shops int, latency time.Duration, routes Routes) *Platform {
 		crypter: crypter, latency: latency, now: time.Now, shops: map[string]*platformShop{}, mux: http.NewServeMux(),
 		tickets: map[string]time.Time{}, tokens: map[string]time.Time{}, codes: map[string]authCode{},
 		byToken: map[string]*platformShop{}, calls: map[string]int{},
+		failing: map[string]int{}, shopCalls: map[string]int{},
 	}
 	start := time.Now()
 	for i := range shops {
-		s := newSandbox(latency, newCatalogue(start, i, shops), []Routes{routes})
+		s := newSandbox(latency, catalogueOf(start, i, shops), []Routes{routes})
 		s.setToken("") // none until the platform issues one
 		appID := ShopAppID(i + 1)
 		p.appIDs = append(p.appIDs, appID)
@@ -167,7 +178,12 @@ func (p *Platform) Calls(path string) int {
 	return p.calls[path]
 }
 
-func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.all++
+	p.mu.Unlock()
+	p.mux.ServeHTTP(w, r)
+}
 
 // Start points the platform's pushes at events, the server's platform
 // event handler (served at ComponentEventsPath), and pushes there what
@@ -214,6 +230,7 @@ func (p *Platform) PushTicket() error {
 	ticket := newToken("ticket@@@")
 	maps.DeleteFunc(p.tickets, func(_ string, expires time.Time) bool { return !now.Before(expires) })
 	p.tickets[ticket] = now.Add(ticketLifetime)
+	p.issued = append(p.issued, ticket)
 	p.mu.Unlock()
 	return p.push(platformEvent{InfoType: "component_verify_ticket", Ticket: ticket})
 }
@@ -236,6 +253,7 @@ func (p *Platform) Authorize(appID string) error {
 	p.forget(s)
 	s.authorized, s.refresh, s.authTime = true, newToken("refreshtoken@@@"), now
 	p.codes[ev.Code] = authCode{shop: s, expires: now.Add(codeLifetime)}
+	p.issued = append(p.issued, ev.Code, s.refresh)
 	p.mu.Unlock()
 	return p.push(ev)
 }
@@ -267,6 +285,7 @@ func (p *Platform) forget(s *platformShop) {
 // and returns it. The caller holds mu.
 func (p *Platform) issue(s *platformShop, now time.Time) string {
 	p.setShopToken(s, newToken("sandbox-shop-"), now.Add(tokenLifetime))
+	p.issued = append(p.issued, s.token)
 	return s.token
 }
 
@@ -403,6 +422,7 @@ func (p *Platform) componentToken(w http.ResponseWriter, r *http.Request) {
 		maps.DeleteFunc(p.tokens, func(_ string, expires time.Time) bool { return now.Sub(expires) > tokenLifetime })
 		token := newToken("sandbox-component-")
 		p.tokens[token] = now.Add(tokenLifetime)
+		p.issued = append(p.issued, token)
 		WriteJSON(w, map[string]any{"component_access_token": token, "expires_in": int64(tokenLifetime.Seconds())})
 	}
 }
@@ -519,8 +539,17 @@ func (p *Platform) shopCall(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	s := p.byToken[r.URL.Query().Get("access_token")]
 	expired := s != nil && !p.now().Before(s.expires)
+	failing := 0
+	if s != nil {
+		p.shopCalls[s.appID]++
+		failing = p.failing[s.appID]
+	}
 	p.mu.Unlock()
 	if !CheckToken(w, r, func(string) bool { return s != nil }) {
+		return
+	}
+	if failing != 0 {
+		http.Error(w, "sandbox: the shop's calls fail (FailShop)", failing)
 		return
 	}
 	if expired {
