@@ -47,9 +47,6 @@ func TestProviderEventsReachTheirShopOnly(t *testing.T) {
 }
 
 func oneServerEvents(t *testing.T, withRedis bool) {
-	if withRedis {
-		t.Skip(redisFanoutBug)
-	}
 	{
 		pf, base := platformUpstream(t, 2)
 		env := map[string]string{}
@@ -70,14 +67,7 @@ func oneServerEvents(t *testing.T, withRedis bool) {
 	}
 }
 
-// redisFanoutBug is why the events tests with REDIS_URL are skipped.
-const redisFanoutBug = "BUG: provider mode with REDIS_URL delivers no pushed event to any subscriber, not even on the replica pushed to: " +
-	"redisstore.ShopEvents (shim_shop.go, marked TEMPORARY) publishes every shop's events on one channel without the shop and hands them to " +
-	"deliver(\"\", ev), so the registry's Held(\"\") finds no shop and the event is dropped. main's cluster merge (6d6e2f9, one event channel naming the shop) " +
-	"replaces the shim; this branch lacks it"
-
 func twoReplicaEvents(t *testing.T) {
-	t.Skip(redisFanoutBug)
 	{
 		pf, base := platformUpstream(t, 2)
 		env := map[string]string{"REDIS_URL": redistest.Start(t).URL()}
