@@ -140,6 +140,8 @@ type Platform struct {
 
 	mu    sync.Mutex
 	shops map[string]*cell // by authorizer appid
+
+	authorizers authorizers // the last walk of WeChat's list
 }
 
 // New returns the Platform of cfg.

@@ -233,6 +233,41 @@ func TestFailedRefreshStoresNothing(t *testing.T) {
 	}
 }
 
+// Shops coming back without their refresh tokens (a store emptied) are
+// recovered from one walk of WeChat's list, not one walk each.
+func TestRecoveriesShareAWalkOfTheList(t *testing.T) {
+	f, c := newFake(t), newClock()
+	p := newPlatform(t, f, c, component.NewLocalStore(), componentAppID, nil)
+	f.setTicket("ticket@@@1")
+	mustPost(t, p, c, componentAppID, ticketEvent(componentAppID, "ticket@@@1", c))
+	for i := range 600 {
+		f.listed = append(f.listed, "wxother"+strconv.Itoa(i))
+	}
+	shops := []string{"wxshop00000000001", "wxshop00000000002", "wxshop00000000003"}
+	for _, shop := range shops {
+		f.grant(componentAppID, shop)
+	}
+	for _, shop := range shops {
+		mustToken(t, p.ShopTokens(shop))
+	}
+	if n := f.listCalls.Load(); n != 2 {
+		t.Fatalf("%d list calls for 3 shops, want one walk of 2 pages", n)
+	}
+	// A shop not in the walk just made is not looked for again.
+	_, err := p.ShopTokens("wxnotashop000000b").Token(context.Background())
+	wantNotAuthorized(t, err, 0)
+	if n := f.listCalls.Load(); n != 2 {
+		t.Fatalf("an unlisted shop walked the list again: %d calls", n)
+	}
+	// Later, a new walk: a shop authorized since is found.
+	f.grant(componentAppID, "wxshop00000000004")
+	c.Add(2 * time.Minute)
+	mustToken(t, p.ShopTokens("wxshop00000000004"))
+	if n := f.listCalls.Load(); n != 4 {
+		t.Fatalf("%d list calls, want a second walk", n)
+	}
+}
+
 // A shop whose refresh token is not stored is found in WeChat's list of
 // authorizers, paged; a shop that is not listed is not authorized.
 func TestRecoveryFromAuthorizerList(t *testing.T) {

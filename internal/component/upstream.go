@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
@@ -165,8 +166,8 @@ func (p *Platform) reloadShop(ctx context.Context, k Key) (Grant, error) {
 	return Grant{}, order.Errorf(codes.UpstreamUnavailable, "the shop's grant changed during its token refresh; retry", nil)
 }
 
-// recoverRefreshToken finds a shop's refresh token in WeChat's list of the
-// platform's authorizers: for a refresh token that was lost (a store
+// recoverRefreshToken finds a shop's refresh token in WeChat's list of
+// the platform's authorizers: for a refresh token that was lost (a store
 // emptied, an authorization event missed or not exchanged). A shop that
 // is not listed has not authorized the platform.
 func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, error) {
@@ -177,19 +178,59 @@ func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, er
 	if unlisted {
 		return "", notAuthorized(0)
 	}
+	refresh, listed, err := p.listed(ctx, c.key.Authorizer, now)
+	if err != nil {
+		return "", err
+	}
+	if !listed {
+		c.mu.Lock()
+		c.unlisted = now
+		c.mu.Unlock()
+		return "", notAuthorized(0)
+	}
+	p.log.Info("recovered a shop's refresh token from WeChat's list of authorizers", slog.String("authorizer_appid", c.key.Authorizer))
+	return refresh, nil
+}
+
+// maxListed bounds the authorizers a walk of the list remembers.
+const maxListed = 50_000
+
+// authorizers is what the last walk of WeChat's list of authorizers
+// found, kept for UnlistedFor: when a store is emptied every shop comes
+// back without its refresh token, and each would otherwise walk the list
+// (pages of 500) from the start, a number of calls that grows with the
+// square of the shops.
+type authorizers struct {
+	mu       sync.Mutex // held through a walk: one walk at a time
+	at       time.Time
+	complete bool              // every listed shop is in refresh
+	refresh  map[string]string // authorizer appid → refresh token
+}
+
+// listed is authorizer's refresh token in WeChat's list, from the last
+// walk while it is recent, else from a new one.
+func (p *Platform) listed(ctx context.Context, authorizer string, now time.Time) (refresh string, ok bool, err error) {
+	l := &p.authorizers
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.at.IsZero() && now.Sub(l.at) < p.cfg.UnlistedFor {
+		if refresh, ok := l.refresh[authorizer]; ok || l.complete {
+			return refresh, ok, nil
+		}
+	}
+	l.at, l.complete, l.refresh = time.Time{}, false, map[string]string{}
 	for offset := int64(0); ; {
-		req := authorizerListRequest{ComponentAppID: c.key.Component, Offset: offset, Count: listPage}
+		req := authorizerListRequest{ComponentAppID: p.cfg.ComponentAppID, Offset: offset, Count: listPage}
 		var r authorizerListReply
 		if err := p.componentCall(ctx, pathAuthorizerList, req, &r, &r.Status); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if err := r.Err(errcodes); err != nil {
-			return "", err
+			return "", false, err
 		}
 		for _, a := range r.List {
-			if a.AppID == c.key.Authorizer && a.RefreshToken != "" {
-				p.log.Info("recovered a shop's refresh token from WeChat's list of authorizers", slog.String("authorizer_appid", a.AppID))
-				return a.RefreshToken, nil
+			if a.RefreshToken != "" && len(l.refresh) < maxListed {
+				l.refresh[a.AppID] = a.RefreshToken
 			}
 		}
 		offset += int64(len(r.List))
@@ -197,10 +238,9 @@ func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, er
 			break
 		}
 	}
-	c.mu.Lock()
-	c.unlisted = now
-	c.mu.Unlock()
-	return "", notAuthorized(0)
+	l.at, l.complete = now, len(l.refresh) < maxListed
+	refresh, ok = l.refresh[authorizer]
+	return refresh, ok, nil
 }
 
 // exchange trades a shop's authorization code for its tokens and stores
