@@ -36,6 +36,17 @@ func loadPage[F any](ctx context.Context, field string, filter F, first *int, af
 
 var errNoLists = order.Errorf(codes.UpstreamUnavailable, "order lists are not available from this upstream", nil)
 
+// caller names who a cursor is for: the role, the credential and the
+// buyer, and in provider mode the shop (only then, so that a single-shop
+// server's cursors keep their form across an upgrade).
+func caller(p auth.Principal) string {
+	parts := []string{string(p.Role), p.Subject, p.Openid}
+	if p.Shop != "" {
+		parts = append([]string{p.Shop}, parts...)
+	}
+	return strings.Join(parts, "\x00")
+}
+
 // listRequest is what listOrders and searchOrders pass on: the paging
 // arguments, who asks (their cursors are theirs alone) and what they may
 // see (a buyer sees their own orders only), and the request's order
@@ -45,7 +56,7 @@ func (r *queryResolver) listRequest(ctx context.Context, first *int, after *stri
 	loaders := loader.For(ctx)
 	p := auth.FromContext(ctx)
 	req := listing.Request{
-		Family: r.Family, Cursors: r.Cursors, Caller: strings.Join([]string{p.Shop, string(p.Role), p.Subject, p.Openid}, "\x00"),
+		Family: r.Family, Cursors: r.Cursors, Caller: caller(p),
 		First: first, After: after, Now: time.Now(), PagesLoadOrders: r.PagesLoadOrders,
 		Prime: func(o *order.Order) { loaders.Prime(ctx, o) },
 		Load:  func(ids []uint64) ([]*order.Order, []error) { return loaders.Orders(ctx, ids) },

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/actions"
@@ -129,16 +130,19 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	if store != nil {
 		h.APQCache = store.Queries(httpserver.NewAPQCache(), httpserver.MaxPersistedQueryBytes, httpserver.APQCacheBytes)
 	}
-	var fanout *redisstore.EventFanout
+	// The fan-out delivers from the moment it subscribes; the shops exist
+	// once wired: an event before that has no subscriber here to reach.
+	var registry atomic.Pointer[shops.Registry]
 	if store != nil && w.eventsOn() {
-		fanout = store.Events(func(shop string, ev order.Event) {
-			if s, ok := w.shops.Held(shop); ok && s.Deliver != nil {
-				s.Deliver(ev)
+		w.fanout = store.Events(func(shop string, ev order.Event) {
+			if r := registry.Load(); r != nil {
+				if s, ok := r.Held(shop); ok && s.Deliver != nil {
+					s.Deliver(ev)
+				}
 			}
 		}, log)
-		closers = append(closers, fanout.Close)
+		closers = append(closers, w.fanout.Close)
 	}
-	w.fanout = fanout
 	if cfg.Provider() {
 		err = w.provider(&h)
 		if err == nil && pf != nil {
@@ -155,6 +159,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 		return fail(err)
 	}
 	closers = append(closers, w.shops.Close)
+	registry.Store(w.shops)
 	h.Shops = w.shops
 	return &Server{Handler: httpserver.New(h), shops: w.shops}, stop, nil
 }

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/ordergraph/ordergraph/internal/order"
 )
 
 // SetSandboxEventInterval makes the Store sandbox push every d for the rest
@@ -11,4 +14,11 @@ func SetSandboxEventInterval(t *testing.T, d time.Duration) {
 	was := sandboxPlayInterval
 	sandboxPlayInterval = d
 	t.Cleanup(func() { sandboxPlayInterval = was })
+}
+
+// PublishEvent publishes an event of the order id for s's shop, as a push
+// or the poller would.
+func PublishEvent(s *Server, id uint64) {
+	shop, _ := s.shops.Get("")
+	shop.Push.Publish(order.Event{Kind: order.EventPaid, OrderID: id, At: time.Now(), Key: strconv.FormatUint(id, 10)})
 }

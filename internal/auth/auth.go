@@ -263,6 +263,8 @@ func (s *scopes) UnmarshalJSON(b []byte) error {
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	p, err := a.credential(r)
 	if err != nil || !a.cfg.RequireShop {
+		// A server of one shop: a shop claim names nothing here.
+		p.Shop = ""
 		return p, err
 	}
 	if !a.Enabled() && a.cfg.ShopHeader {

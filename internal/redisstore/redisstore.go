@@ -46,10 +46,14 @@ import (
 )
 
 // Store is a connection to Redis, a single node or a cluster, under a key
-// prefix of its own. Every key of a store carries one hash tag, its
-// namespace (and, for a shop's view, the shop: see Shop), so that a cluster
-// keeps all of them in one slot: every script and multi-key command of this
-// package touches keys of one store only, and so never spans two slots.
+// prefix of its own. On a cluster every key of a store carries one hash
+// tag, its namespace (and, for a shop's view, the shop: see Shop), so that
+// the cluster keeps all of them in one slot: every script and multi-key
+// command of this package touches keys of one store only, and so never
+// spans two slots. A single node's root keys keep the prefix they had
+// before clusters, ordergraph:<namespace>:, so that replicas of a version
+// before it and after it share their records, locks and events during a
+// rolling upgrade.
 type Store struct {
 	rdb       redis.UniversalClient
 	namespace string
@@ -77,7 +81,7 @@ func Open(url, namespace string) (*Store, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1 // go-redis reads 0 as its default, 3 retries
 	opts.DialerRetries = 1
-	return newStore(redis.NewClient(opts), namespace)
+	return newStore(redis.NewClient(opts), namespace, "ordergraph:"+namespace+":")
 }
 
 // OpenCluster connects to the Redis Cluster whose seed nodes are the
@@ -113,18 +117,18 @@ func OpenCluster(seeds, namespace string) (*Store, error) {
 	// or is moving (ASK), and lets a node that does not answer cost two
 	// attempts at most.
 	opts.MaxRedirects = 1
-	return newStore(redis.NewClusterClient(opts), namespace)
+	return newStore(redis.NewClusterClient(opts), namespace, prefixOf(namespace))
 }
 
-// newStore is the root store over rdb. A namespace with a brace would end
+// newStore is the root store over rdb, its keys under prefix. A namespace with a brace would end
 // the hash tag early or start another, and one with a slash could be a
 // shop's view of another namespace; config refuses both, and so does this.
-func newStore(rdb redis.UniversalClient, namespace string) (*Store, error) {
+func newStore(rdb redis.UniversalClient, namespace, prefix string) (*Store, error) {
 	if namespace == "" || strings.ContainsAny(namespace, "{}/") {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("namespace %q: want a non-empty namespace without '{', '}' or '/'", namespace)
 	}
-	return &Store{rdb: rdb, namespace: namespace, prefix: prefixOf(namespace)}, nil
+	return &Store{rdb: rdb, namespace: namespace, prefix: prefix}, nil
 }
 
 // prefixOf is the prefix of keys whose hash tag is tag.

@@ -219,8 +219,8 @@ func TestSharedQueriesAndOrders(t *testing.T) {
 	}
 }
 
-// Keys carry the namespace, or the namespace and the shop, as a hash tag;
-// a shop's view shares its root's client, which closing the view leaves
+// A single node's keys carry the namespace as they always did, a shop's
+// the namespace and the shop as a hash tag; a shop's view shares its root's client, which closing the view leaves
 // open; seeds open a cluster, and nothing else does.
 func TestKeyLayoutAndOpen(t *testing.T) {
 	root, err := Open("redis://127.0.0.1:1", "ns") // connects on first use
@@ -228,7 +228,7 @@ func TestKeyLayoutAndOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	shop := root.Shop("wx_A-1")
-	if k, s := root.key("token"), shop.key("token"); k != "ordergraph:{ns}:token" || s != "ordergraph:{ns/wx_A-1}:token" {
+	if k, s := root.key("token"), shop.key("token"); k != "ordergraph:ns:token" || s != "ordergraph:{ns/wx_A-1}:token" {
 		t.Fatalf("keys %q and %q", k, s)
 	}
 	ctx := context.Background()

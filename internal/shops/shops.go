@@ -132,7 +132,9 @@ func (r *Registry) Get(id string) (*Shop, error) {
 // building it: where an event for a shop nobody here uses can be dropped.
 func (r *Registry) Held(id string) (*Shop, bool) {
 	if r.one != nil {
-		return r.one, true
+		// A single-shop server's events name no shop: an event naming one
+		// is a platform's sharing the namespace, never this shop's.
+		return r.one, id == ""
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
