@@ -21,6 +21,7 @@ var (
 	errTooSlow  = order.Errorf(codes.SubscriberTooSlow, "this subscription fell too far behind its events and was ended; subscribe again", nil)
 	errExpired  = order.Errorf(codes.Unauthenticated, "the token of this subscription expired; subscribe again with a fresh one", nil)
 	errTooMany  = order.Errorf(codes.RateLimited, "too many orderEvents subscriptions open for this client (MAX_SUBSCRIPTIONS_PER_CLIENT); end one first", nil)
+	errClosed   = order.Errorf(codes.UpstreamUnavailable, "the server is shutting down, or reloading this shop's events; subscribe again", nil)
 )
 
 // eventMatcher checks filter and returns whether an event passes it.
@@ -49,7 +50,10 @@ func eventMatcher(filter *order.EventFilter) (func(order.Event) bool, error) {
 func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(order.Event) bool) (<-chan *events.Delivery, error) {
 	p := auth.FromContext(ctx)
 	sub, err := bus.Subscribe(auth.ClientKey(ctx, middleware.GetClientIP(ctx)), buffer)
-	if err != nil {
+	switch {
+	case errors.Is(err, events.ErrClosed):
+		return nil, errClosed
+	case err != nil:
 		return nil, errTooMany
 	}
 	out := make(chan *events.Delivery)

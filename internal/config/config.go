@@ -486,6 +486,11 @@ func (v *validator) provider(c *Config) {
 	if !c.Auth.JWT && len(c.Auth.APIKeys) == 0 {
 		v.fail("AUTH_MODE", "must be jwt and/or apikey in provider mode: each request's shop comes from its credential (the JWT's shop claim, the API key's shop=)")
 	}
+	for _, k := range c.Auth.APIKeys {
+		if k.Shop == "" {
+			v.fail("API_KEYS", fmt.Sprintf("key %q has no shop: in provider mode each key acts for one shop (name:merchant:sha256hex:shop=<appid>)", k.Name))
+		}
+	}
 }
 
 // trustedDocuments reads the manifest of TRUSTED_DOCUMENTS.

@@ -78,3 +78,17 @@ func TestSandboxShops(t *testing.T) {
 		}
 	}
 }
+
+// In provider mode an API key that names no shop could never be used: it
+// stops start-up instead.
+func TestProviderKeysNameTheirShop(t *testing.T) {
+	env := component()
+	env["AUTH_MODE"], env["API_KEYS"] = "apikey", "erp:merchant:"+strings.Repeat("ab", 32)
+	if _, err := load(nil, env); err == nil || !strings.Contains(err.Error(), "API_KEYS") || !strings.Contains(err.Error(), "erp") {
+		t.Fatalf("got %v", err)
+	}
+	env["API_KEYS"] += ":shop=wxshopa"
+	if _, err := load(nil, env); err != nil {
+		t.Fatal(err)
+	}
+}

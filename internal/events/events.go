@@ -23,6 +23,9 @@ var (
 	ErrTooSlow = errors.New("events: the subscriber did not keep up")
 	// ErrTooMany refuses a subscription over a client's cap.
 	ErrTooMany = errors.New("events: too many subscriptions for this client")
+	// ErrClosed refuses a subscription to a closed bus: the server is
+	// shutting down, or has just forgotten the shop the bus was for.
+	ErrClosed = errors.New("events: the bus is closed")
 )
 
 // fetchTimeout bounds the fetch of an event's order, which runs detached
@@ -137,8 +140,7 @@ func (b *Bus) Subscribe(client string, buffer int) (*Subscription, error) {
 	defer b.mu.Unlock()
 	switch {
 	case b.closed:
-		close(s.ch)
-		close(s.done)
+		return nil, ErrClosed
 	case b.byClient[client] >= b.maxPerClient:
 		return nil, ErrTooMany
 	default:

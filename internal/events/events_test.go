@@ -217,8 +217,8 @@ func TestCloseEndsStreams(t *testing.T) {
 	if n := src.inFlight.Load(); n != 0 {
 		t.Fatalf("%d fetches outlived Close", n)
 	}
-	if _, open := <-subscribe(t, b, "a", 1).Events(); open {
-		t.Fatal("a subscription after Close is open")
+	if _, err := b.Subscribe("a", 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a subscription after Close: %v", err)
 	}
 	b.Publish(order.Event{OrderID: 2}) // dropped
 	b.Unsubscribe(s)                   // harmless

@@ -82,10 +82,16 @@ type Registry struct {
 	limit int
 
 	mu     sync.Mutex
-	byID   map[string]*list.Element // of *Shop
+	byID   map[string]*list.Element // of *held
 	recent *list.List               // most recently used first
-	closed bool
+	// closing holds the shops being closed, until they are: a shop is not
+	// built again beside its own closing, which forgets what it held.
+	closing map[string]chan struct{}
+	closed  bool
 }
+
+// held is a Shop the registry holds.
+type held struct{ shop *Shop }
 
 // ErrClosed is Get's answer once the registry is closed.
 var ErrClosed = errors.New("shops: the server is shutting down")
@@ -96,10 +102,14 @@ func One(s *Shop) *Registry { return &Registry{one: s} }
 // New returns a registry that builds a shop's Shop with build, and holds
 // at most limit of them (at least 1): past that it closes and forgets the
 // least recently used shop that holds no subscription open, to build it
-// again when it is asked for. What is kept in Redis survives that; what a
-// Shop keeps in memory (its cache, its breaker) starts afresh.
+// again when it is asked for. (An operation that found a shop just before
+// it was forgotten still runs on it; a subscription to its closed bus
+// fails, asking the client to subscribe again.)
+// What is kept in Redis survives that; what a Shop keeps in memory (its
+// cache, its breaker) starts afresh.
 func New(limit int, build func(id string) *Shop) *Registry {
-	return &Registry{build: build, limit: max(1, limit), byID: map[string]*list.Element{}, recent: list.New()}
+	return &Registry{build: build, limit: max(1, limit),
+		byID: map[string]*list.Element{}, recent: list.New(), closing: map[string]chan struct{}{}}
 }
 
 // Get returns the Shop of id, building it on first use. Building makes no
@@ -109,21 +119,34 @@ func (r *Registry) Get(id string) (*Shop, error) {
 		return r.one, nil
 	}
 	r.mu.Lock()
-	if r.closed {
+	for {
+		if r.closed {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if e, ok := r.byID[id]; ok {
+			r.recent.MoveToFront(e)
+			r.mu.Unlock()
+			return e.Value.(*held).shop, nil
+		}
+		done, closing := r.closing[id]
+		if !closing {
+			break
+		}
 		r.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if e, ok := r.byID[id]; ok {
-		r.recent.MoveToFront(e)
-		r.mu.Unlock()
-		return e.Value.(*Shop), nil
+		<-done
+		r.mu.Lock()
 	}
 	s := r.build(id)
-	r.byID[id] = r.recent.PushFront(s)
+	r.byID[id] = r.recent.PushFront(&held{shop: s})
 	evicted := r.evictLocked()
 	r.mu.Unlock()
 	for _, e := range evicted {
 		e.close()
+		r.mu.Lock()
+		close(r.closing[e.ID])
+		delete(r.closing, e.ID)
+		r.mu.Unlock()
 	}
 	return s, nil
 }
@@ -142,20 +165,21 @@ func (r *Registry) Held(id string) (*Shop, bool) {
 	if !ok {
 		return nil, false
 	}
-	return e.Value.(*Shop), true
+	return e.Value.(*held).shop, true
 }
 
 // evictLocked forgets the least recently used shops past the limit, but
 // never one with a subscription open (its subscribers would lose their
-// events), nor the one just built.
+// events), nor the one just built; it marks them closing.
 func (r *Registry) evictLocked() []*Shop {
 	var out []*Shop
-	for e := r.recent.Back(); e != nil && r.recent.Len() > r.limit && e != r.recent.Front(); {
+	for e := r.recent.Back(); e != nil && e != r.recent.Front() && r.recent.Len() > r.limit; {
 		prev := e.Prev()
-		if s := e.Value.(*Shop); s.subscribers() == 0 {
+		if h := e.Value.(*held); h.shop.subscribers() == 0 {
 			r.recent.Remove(e)
-			delete(r.byID, s.ID)
-			out = append(out, s)
+			delete(r.byID, h.shop.ID)
+			r.closing[h.shop.ID] = make(chan struct{})
+			out = append(out, h.shop)
 		}
 		e = prev
 	}
@@ -179,12 +203,12 @@ func (r *Registry) Each(f func(*Shop)) {
 		return
 	}
 	r.mu.Lock()
-	held := make([]*Shop, 0, r.recent.Len())
+	shops := make([]*Shop, 0, r.recent.Len())
 	for e := r.recent.Front(); e != nil; e = e.Next() {
-		held = append(held, e.Value.(*Shop))
+		shops = append(shops, e.Value.(*held).shop)
 	}
 	r.mu.Unlock()
-	for _, s := range held {
+	for _, s := range shops {
 		f(s)
 	}
 }

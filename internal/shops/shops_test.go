@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/order"
@@ -128,6 +129,41 @@ func TestConcurrentGets(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s built %d times", id, n)
 		}
+	}
+}
+
+// A shop is not built again while its closing (which forgets what it
+// held, its token in memory among them) runs: Get waits for it.
+func TestNoShopIsBuiltBesideItsClosing(t *testing.T) {
+	c := newCounting(false)
+	r := New(1, c.build)
+	closing, release := make(chan struct{}), make(chan struct{})
+	first := true
+	build := r.build
+	r.build = func(id string) *Shop {
+		s := build(id)
+		if id == "a" && first {
+			first = false
+			s.Close = func() { close(closing); <-release }
+		}
+		return s
+	}
+	r.Get("a")
+	go r.Get("b") // evicts a, whose closing blocks
+	<-closing
+	got := make(chan *Shop)
+	go func() {
+		s, _ := r.Get("a")
+		got <- s
+	}()
+	select {
+	case <-got:
+		t.Fatal("a was built again while it was closing")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if s := <-got; s == nil || s.ID != "a" {
+		t.Fatalf("got %v", s)
 	}
 }
 
