@@ -93,7 +93,8 @@ func twoReplicaEvents(t *testing.T) {
 // is served, and authorizing again serves the shop again.
 func TestProviderRevokedShop(t *testing.T) {
 	pf, base := platformUpstream(t, 2)
-	s := providerServer(t, pf, base, map[string]string{"MAX_QUERY_COST": "100000"})
+	// With the order cache on: what it kept of the shop is not served either.
+	s := providerServer(t, pf, base, map[string]string{"MAX_QUERY_COST": "100000", "ORDER_CACHE_TTL": "1m"})
 	startPlatform(t, pf, s)
 	a, b := pf.Shops()[0], pf.Shops()[1]
 	asA, asB := shopJWT(t, s, a), shopJWT(t, s, b)

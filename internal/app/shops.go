@@ -142,12 +142,18 @@ var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
 	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
 	source := orderSource(w.cfg.OrderCache, upstream.Orders, store, w.m, w.log)
+	var orders order.Source = source
+	if id != "" {
+		// A platform's shop that revoked it is served nothing more, not
+		// even what the cache kept.
+		orders = component.Authorized(tokens, source)
+	}
 	records, locks := w.records, w.locks
 	if store != nil {
 		records, locks = store.ActionRecords(), store.ActionLocks()
 	}
 	s := &shops.Shop{
-		ID: id, Orders: source, AfterSales: upstream.AfterSales, Lists: upstream.Lists,
+		ID: id, Orders: orders, AfterSales: upstream.AfterSales, Lists: upstream.Lists,
 		Actions: actions.New(actions.DefaultConfig(), actions.Deps{
 			Shop: id, Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: source,
 			Records: records, Locks: locks, Logger: w.log, Metrics: w.m,
@@ -158,7 +164,7 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 	}
 	ecfg := w.cfg.Events
 	ecfg.Metrics, ecfg.Logger = w.m, w.log
-	s.Events = events.NewBus(source, ecfg)
+	s.Events = events.NewBus(orders, ecfg)
 	local := events.Local{Bus: s.Events, Forget: source, Logger: w.log}
 	var publisher events.Publisher = local
 	if w.fanout != nil {
