@@ -64,6 +64,14 @@ func oneServerEvents(t *testing.T, withRedis bool) {
 		wantEvent(t, "B's subscriber", subB, shopOrder(2, 2))
 		pushShop(t, s, a, storeEvent("channels_ec_order_deliver", 2_000_003, 1714112447))
 		wantEvent(t, "A's subscriber, after B's event", subA, shopOrder(1, 3))
+		// A's signed message posted again to B's URL is taken as the
+		// duplicate it is: B hears only its own next event.
+		replay := storeEvent("channels_ec_order_deliver", 2_000_004, 1714112448)
+		pushShop(t, s, a, replay)
+		wantEvent(t, "A's subscriber", subA, shopOrder(1, 4))
+		pushShop(t, s, b, replay)
+		pushShop(t, s, b, storeEvent("channels_ec_order_deliver", 12_000_005, 1714112449))
+		wantEvent(t, "B's subscriber, after A's message replayed to B's URL", subB, shopOrder(2, 5))
 	}
 }
 

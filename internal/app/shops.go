@@ -117,17 +117,23 @@ func (w *wiring) provider(h *httpserver.Config) error {
 		return fmt.Errorf("WECHAT_COMPONENT_AES_KEY %w", err)
 	}
 	// Each shop's pushes come to its $APPID$ URL, signed with the
-	// platform's keys; they go to that shop's subscribers alone.
+	// platform's keys; they go to that shop's subscribers alone. A push
+	// sets up no shop: one this process does not hold has no subscriber
+	// here, and reaches the replicas that hold it through Redis. A signed
+	// message is taken once for the whole platform, so that posting it
+	// again to another shop's URL changes nothing.
+	seen := w.pushSeen(w.store)
 	h.ShopPush = wxpush.NewRoutedHandler(w.cfg.Push, crypter, func(r *http.Request) (wxpush.Sink, bool) {
 		id, _ := strings.CutPrefix(r.URL.Path, shopPushPrefix)
-		if !auth.ValidShop(id) {
+		switch shop, held := w.shops.Held(id); {
+		case !auth.ValidShop(id):
 			return wxpush.Sink{}, false
+		case held && shop.Push.Publish != nil:
+			return wxpush.Sink{Publish: shop.Push.Publish, Seen: seen}, true
+		case w.fanout != nil:
+			return wxpush.Sink{Publish: w.fanout.Publisher(id).Publish, Seen: seen}, true
 		}
-		shop, err := w.shops.Get(id)
-		if err != nil || shop.Push.Publish == nil {
-			return wxpush.Sink{}, false
-		}
-		return shop.Push, true
+		return wxpush.Sink{Publish: func(order.Event) {}, Seen: seen}, true
 	}, w.log, w.m)
 	return nil
 }
