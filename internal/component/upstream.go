@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/wechat"
@@ -192,55 +194,96 @@ func (p *Platform) recoverRefreshToken(ctx context.Context, c *cell) (string, er
 	return refresh, nil
 }
 
-// maxListed bounds the authorizers a walk of the list remembers.
-const maxListed = 50_000
+// listWalkTimeout bounds one walk of WeChat's list of authorizers, apart
+// from any caller: a platform of many shops has many pages.
+const listWalkTimeout = time.Minute
 
 // authorizers is what the last walk of WeChat's list of authorizers
 // found, kept for UnlistedFor: when a store is emptied every shop comes
 // back without its refresh token, and each would otherwise walk the list
 // (pages of 500) from the start, a number of calls that grows with the
-// square of the shops.
+// square of the shops. One walk runs at a time, shared by every shop
+// waiting for it.
 type authorizers struct {
-	mu       sync.Mutex // held through a walk: one walk at a time
-	at       time.Time
-	complete bool              // every listed shop is in refresh
-	refresh  map[string]string // authorizer appid → refresh token
+	walks singleflight.Group
+
+	mu      sync.Mutex
+	at      time.Time
+	refresh map[string]string // authorizer appid → refresh token
+}
+
+// recent is authorizer's refresh token from a walk that is recent at
+// now, and whether there is one; a stale walk is dropped.
+func (l *authorizers) recent(authorizer string, now time.Time, keep time.Duration) (refresh string, listed, fresh bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refresh == nil {
+		return "", false, false
+	}
+	if now.Sub(l.at) >= keep {
+		l.refresh = nil // its memory is not kept past its use
+		return "", false, false
+	}
+	refresh, listed = l.refresh[authorizer]
+	return refresh, listed, true
 }
 
 // listed is authorizer's refresh token in WeChat's list, from the last
 // walk while it is recent, else from a new one.
 func (p *Platform) listed(ctx context.Context, authorizer string, now time.Time) (refresh string, ok bool, err error) {
 	l := &p.authorizers
+	if refresh, ok, fresh := l.recent(authorizer, now, p.cfg.UnlistedFor); fresh {
+		return refresh, ok, nil
+	}
+	walk := l.walks.DoChan("", func() (any, error) {
+		// Detached: every shop waiting shares the walk, which outlives
+		// any one of them.
+		ctx, cancel := context.WithTimeout(context.Background(), listWalkTimeout)
+		defer cancel()
+		found, err := p.walkAuthorizers(ctx)
+		if err == nil {
+			l.mu.Lock()
+			l.at, l.refresh = p.now(), found
+			l.mu.Unlock()
+		}
+		return nil, err
+	})
+	select {
+	case res := <-walk:
+		if res.Err != nil {
+			return "", false, res.Err
+		}
+	case <-ctx.Done():
+		return "", false, order.Errorf(codes.UpstreamUnavailable, "WeChat's list of the platform's authorizers is still being read; retry", ctx.Err())
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.at.IsZero() && now.Sub(l.at) < p.cfg.UnlistedFor {
-		if refresh, ok := l.refresh[authorizer]; ok || l.complete {
-			return refresh, ok, nil
-		}
-	}
-	l.at, l.complete, l.refresh = time.Time{}, false, map[string]string{}
+	refresh, ok = l.refresh[authorizer]
+	return refresh, ok, nil
+}
+
+// walkAuthorizers reads every page of WeChat's list of authorizers.
+func (p *Platform) walkAuthorizers(ctx context.Context) (map[string]string, error) {
+	found := map[string]string{}
 	for offset := int64(0); ; {
 		req := authorizerListRequest{ComponentAppID: p.cfg.ComponentAppID, Offset: offset, Count: listPage}
 		var r authorizerListReply
 		if err := p.componentCall(ctx, pathAuthorizerList, req, &r, &r.Status); err != nil {
-			return "", false, err
+			return nil, err
 		}
 		if err := r.Err(errcodes); err != nil {
-			return "", false, err
+			return nil, err
 		}
 		for _, a := range r.List {
-			if a.RefreshToken != "" && len(l.refresh) < maxListed {
-				l.refresh[a.AppID] = a.RefreshToken
+			if a.RefreshToken != "" {
+				found[a.AppID] = a.RefreshToken
 			}
 		}
 		offset += int64(len(r.List))
 		if len(r.List) == 0 || offset >= r.Total {
-			break
+			return found, nil
 		}
 	}
-	l.at, l.complete = now, len(l.refresh) < maxListed
-	refresh, ok = l.refresh[authorizer]
-	return refresh, ok, nil
 }
 
 // exchange trades a shop's authorization code for its tokens and stores
