@@ -143,8 +143,8 @@ func newPlatform(shops int, latency time.Duration, routes Routes, catalogueOf fu
 		p.shops[appID] = &platformShop{appID: appID, sandbox: s}
 	}
 	for path, h := range map[string]http.HandlerFunc{
-		pathComponentToken: p.componentToken, pathQueryAuth: p.queryAuth,
-		pathAuthorizerToken: p.authorizerToken, pathAuthorizerList: p.authorizerList,
+		pathComponentToken: p.componentToken, pathQueryAuth: platformCall(p, p.queryAuth),
+		pathAuthorizerToken: platformCall(p, p.authorizerToken), pathAuthorizerList: platformCall(p, p.authorizerList),
 	} {
 		p.mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
 			p.mu.Lock()
@@ -445,22 +445,41 @@ func (p *Platform) componentRefused(w http.ResponseWriter, r *http.Request, appI
 	return true
 }
 
+// componentRequest is what every call with a platform token names: the
+// platform.
+type componentRequest struct {
+	AppID string `json:"component_appid"`
+}
+
+func (c componentRequest) component() string { return c.AppID }
+
+// platformCall serves a call made with a platform token: it reads the
+// body into a T and, under p.mu, refuses the call as WeChat does when its
+// platform token or appid is not good, else serves it.
+func platformCall[T interface{ component() string }](p *Platform, serve func(w http.ResponseWriter, req T, now time.Time)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if !decodeRequest(w, r, &req) {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		now := p.now()
+		if p.componentRefused(w, r, req.component(), now) {
+			return
+		}
+		serve(w, req, now)
+	}
+}
+
+type queryAuthRequest struct {
+	componentRequest
+	Code string `json:"authorization_code"`
+}
+
 // api_query_auth: a shop's authorization code, once, gives its token and
 // refresh token.
-func (p *Platform) queryAuth(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		AppID string `json:"component_appid"`
-		Code  string `json:"authorization_code"`
-	}
-	if !decodeRequest(w, r, &req) {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.now()
-	if p.componentRefused(w, r, req.AppID, now) {
-		return
-	}
+func (p *Platform) queryAuth(w http.ResponseWriter, req queryAuthRequest, now time.Time) {
 	c, known := p.codes[req.Code]
 	delete(p.codes, req.Code)
 	switch {
@@ -479,23 +498,15 @@ func (p *Platform) queryAuth(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+type authorizerTokenRequest struct {
+	componentRequest
+	Authorizer string `json:"authorizer_appid"`
+	Refresh    string `json:"authorizer_refresh_token"`
+}
+
 // api_authorizer_token: a shop's refresh token gives it a new token, and
 // the one it had stops working.
-func (p *Platform) authorizerToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		AppID      string `json:"component_appid"`
-		Authorizer string `json:"authorizer_appid"`
-		Refresh    string `json:"authorizer_refresh_token"`
-	}
-	if !decodeRequest(w, r, &req) {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.now()
-	if p.componentRefused(w, r, req.AppID, now) {
-		return
-	}
+func (p *Platform) authorizerToken(w http.ResponseWriter, req authorizerTokenRequest, now time.Time) {
 	s := p.shops[req.Authorizer]
 	if s == nil || !s.authorized || req.Refresh != s.refresh {
 		WriteJSON(w, errcode(61023, "refresh_token is invalid"))
@@ -504,21 +515,14 @@ func (p *Platform) authorizerToken(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, map[string]any{"authorizer_access_token": p.issue(s, now), "expires_in": int64(tokenLifetime.Seconds()), "authorizer_refresh_token": s.refresh})
 }
 
+type authorizerListRequest struct {
+	componentRequest
+	Offset, Count int
+}
+
 // api_get_authorizer_list: the shops that authorize the platform, with
 // their refresh tokens, count (at most 500) from offset.
-func (p *Platform) authorizerList(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		AppID         string `json:"component_appid"`
-		Offset, Count int
-	}
-	if !decodeRequest(w, r, &req) {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.componentRefused(w, r, req.AppID, p.now()) {
-		return
-	}
+func (p *Platform) authorizerList(w http.ResponseWriter, req authorizerListRequest, _ time.Time) {
 	if req.Offset < 0 || req.Count < 1 || req.Count > listPageMax {
 		WriteJSON(w, errcode(40097, "invalid args: offset or count"))
 		return
