@@ -12,6 +12,10 @@ import (
 	"syscall"
 
 	"github.com/ordergraph/ordergraph/internal/app"
+	// The container image has no CA files; without these roots the server
+	// could not verify WeChat's TLS certificate there. The system's roots
+	// still win wherever it has them.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {

@@ -33,7 +33,17 @@ import (
 
 // Run runs the server until ctx ends and returns the process exit status:
 // 2 for a configuration error, 1 for a failure to serve.
+//
+// "ordergraph healthcheck" checks a running server instead, and
+// "ordergraph -version" prints the version.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) > 0 && args[0] == "healthcheck":
+		return healthcheck(ctx, args[1:], getenv, stderr)
+	case len(args) == 1 && (args[0] == "-version" || args[0] == "--version"):
+		fmt.Fprintln(stdout, Version())
+		return 0
+	}
 	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0 // the flag package has printed the usage

@@ -22,3 +22,10 @@ func PublishEvent(s *Server, id uint64) {
 	shop, _ := s.shops.Get("")
 	shop.Push.Publish(order.Event{Kind: order.EventPaid, OrderID: id, At: time.Now(), Key: strconv.FormatUint(id, 10)})
 }
+
+// SetVersion stamps v as -ldflags -X would, for the rest of the test.
+func SetVersion(t *testing.T, v string) {
+	was := version
+	version = v
+	t.Cleanup(func() { version = was })
+}
