@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -21,4 +22,14 @@ func SetSandboxEventInterval(t *testing.T, d time.Duration) {
 func PublishEvent(s *Server, id uint64) {
 	shop, _ := s.shops.Get("")
 	shop.Push.Publish(order.Event{Kind: order.EventPaid, OrderID: id, At: time.Now(), Key: strconv.FormatUint(id, 10)})
+}
+
+// CheckQuota makes s's quota watcher check now, as at a tick; false when
+// s watches no quota.
+func CheckQuota(s *Server) bool {
+	if s.quota == nil {
+		return false
+	}
+	s.quota.Check(context.Background())
+	return true
 }
