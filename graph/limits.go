@@ -53,6 +53,8 @@ func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	// Who is not a merchant has pages filtered for them, as listRequest does.
 	m := measure(oc, l, auth.FromContext(ctx).Role != auth.RoleMerchant)
+	// Told to the client whether the operation runs or not (see Requested).
+	oc.Stats.SetExtension(requestedKey, Requested{Cost: m.cost, Limit: l.MaxCost})
 	switch {
 	case m.badFirst != nil:
 		err := gqlerror.Errorf("first must be 1..%d, got %d", listing.MaxFirst, *m.badFirst)
@@ -65,13 +67,37 @@ func (l Limits) MutateOperationContext(ctx context.Context, oc *graphql.Operatio
 	case m.aliases > l.MaxAliases:
 		return refused(codes.AliasLimitExceeded, fmt.Sprintf("query has %d aliases; the limit is %d", m.aliases, l.MaxAliases), m.aliases, l.MaxAliases)
 	case m.cost > l.MaxCost:
-		return refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or %d for a buyer, whose page scans that many upstream pages; where the family fetches each listed order, a list call per 7 days of the range, one more, and first gets; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
+		err := refused(codes.CostLimitExceeded, fmt.Sprintf("query would make %d upstream fetches; the limit is %d (each order or aftersaleOrder field and each orders(ids:) id counts one, twice when it asks for after-sale orders; a listOrders or searchOrders page one list call, or %d for a buyer, whose page scans that many upstream pages; where the family fetches each listed order, a list call per 7 days of the range, one more, and first gets; and one more per order of a page when it asks for their after-sale orders)", m.cost, l.MaxCost, listing.BuyerPages), m.cost, l.MaxCost)
+		err.Extensions["cost"] = Requested{Cost: m.cost, Limit: l.MaxCost}
+		return err
 	}
 	oc.Stats.SetExtension(costKey, charge{m.cost, m.aftersaleCost})
 	return nil
 }
 
-const costKey = "ordergraph.cost"
+const (
+	costKey      = "ordergraph.cost"
+	requestedKey = "ordergraph.requested"
+)
+
+// Requested is what Limits computed the operation's document costs and the
+// limit it is held to (MAX_QUERY_COST): each response's extensions.cost,
+// so that a client sees how close to the limit its documents are.
+type Requested struct {
+	Cost  int `json:"requested"`
+	Limit int `json:"limit"`
+}
+
+// CostRequested is the Requested of the operation of ctx; ok is false when
+// Limits did not measure it (a document refused before, such as one that
+// does not parse).
+func CostRequested(ctx context.Context) (r Requested, ok bool) {
+	if !graphql.HasOperationContext(ctx) {
+		return r, false
+	}
+	r, ok = graphql.GetOperationContext(ctx).Stats.GetExtension(requestedKey).(Requested)
+	return r, ok
+}
 
 type charge struct{ total, aftersales int }
 

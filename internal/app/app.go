@@ -26,6 +26,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/playground"
+	"github.com/ordergraph/ordergraph/internal/quota"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/shops"
@@ -171,7 +172,7 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	closers = append(closers, w.shops.Close)
 	registry.Store(w.shops)
 	h.Shops = w.shops
-	return &Server{Handler: httpserver.New(h), shops: w.shops}, stop, nil
+	return &Server{Handler: httpserver.New(h), shops: w.shops, quota: w.quota}, stop, nil
 }
 
 // sandboxPlayInterval is how often the sandbox moves an order on.
@@ -185,6 +186,7 @@ const EventBuffer = 64
 type Server struct {
 	http.Handler
 	shops *shops.Registry
+	quota *quota.Watcher // nil: quotas not watched
 }
 
 // Subscribers is how many orderEvents subscriptions are open.

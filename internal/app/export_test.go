@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -28,4 +29,14 @@ func SetVersion(t *testing.T, v string) {
 	was := version
 	version = v
 	t.Cleanup(func() { version = was })
+}
+
+// CheckQuota makes s's quota watcher check now, as at a tick; false when
+// s watches no quota.
+func CheckQuota(s *Server) bool {
+	if s.quota == nil {
+		return false
+	}
+	s.quota.Check(context.Background())
+	return true
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
 	"github.com/ordergraph/ordergraph/internal/poller"
+	"github.com/ordergraph/ordergraph/internal/quota"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/shops"
@@ -41,6 +42,7 @@ type wiring struct {
 	locks   actions.Locks
 	fanout  *redisstore.EventFanout // nil: events stay in this process
 	shops   *shops.Registry
+	quota   *quota.Watcher // nil: quotas not watched
 }
 
 // eventsOn says whether shops have order events: pushed, or polled.
@@ -63,6 +65,10 @@ func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 		return err
 	}
 	h.Report = w.report(func() []string { return []string{"upstream breaker: " + transport.BreakerState()} })
+	if w.cfg.QuotaWatch > 0 {
+		w.quota = w.quotaWatcher(transport, tokens)
+		shop.Close = chain(w.quota.Start(), shop.Close)
+	}
 	if w.cfg.Push.Token != "" {
 		crypter, err := wxpush.NewCrypter(w.cfg.Push.Token, w.cfg.Push.AESKey, w.cfg.AppID)
 		if err != nil {
@@ -251,6 +257,21 @@ func (w *wiring) startPoller(lists order.Lister, publisher events.Publisher, sto
 		poller.New(w.cfg.Poll, lists, lease, memory, publisher.Publish, w.log).Run(ctx)
 	}()
 	return func() { cancel(); <-done }
+}
+
+// quotaWatcher watches WeChat's quotas of the APIs called over transport,
+// one replica at a time when Redis is set. Provider mode does not watch:
+// each shop's quotas are its own, asked with its own token.
+func (w *wiring) quotaWatcher(transport *wechat.Transport, tokens wechat.TokenSource) *quota.Watcher {
+	var lease quota.Lease
+	if w.store != nil {
+		lease = w.store.QuotaLease(w.log)
+	}
+	up := struct {
+		*wechat.Transport
+		*wechat.Client
+	}{transport, wechat.NewClient(transport, tokens)}
+	return quota.New(up, lease, w.cfg.QuotaWatch, w.m, w.log)
 }
 
 // tokenSource is a single shop's token policy: a static token as given,

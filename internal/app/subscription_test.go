@@ -143,7 +143,7 @@ func TestSubscriptionOverGraphQLTransportWS(t *testing.T) {
 	if m.Type != "next" || m.ID != "1" {
 		t.Fatalf("got %+v", m)
 	}
-	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"PAID","orderId":"9223372036854775807","at":"2024-04-26T14:20:45+08:00","order":{"id":"9223372036854775807","openid":"buyer-A"}}}}`)
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"PAID","orderId":"9223372036854775807","at":"2024-04-26T14:20:45+08:00","order":{"id":"9223372036854775807","openid":"buyer-A"}}},"extensions":{"cost":{"requested":1,"limit":100}}}`)
 }
 
 // Refused credentials in connection_init close the socket with 4403.
@@ -340,7 +340,7 @@ func TestSubscriptionOverSSE(t *testing.T) {
 	lines := bufio.NewScanner(resp.Body)
 	for lines.Scan() {
 		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok && strings.Contains(data, "orderEvents") {
-			jsonEqual(t, decode(t, json.RawMessage(data)), `{"data":{"orderEvents":{"kind":"SETTLED","orderId":"6101","order":{"id":"6101"}}}}`)
+			jsonEqual(t, decode(t, json.RawMessage(data)), `{"data":{"orderEvents":{"kind":"SETTLED","orderId":"6101","order":{"id":"6101"}}},"extensions":{"cost":{"requested":1,"limit":100}}}`)
 			return
 		}
 	}
@@ -465,11 +465,11 @@ func TestMiniShopPollerEvents(t *testing.T) {
 	polls(2) // past the baseline
 	set(8102, 20, time.Now().Add(-10*time.Second))
 	m := c.next(5 * time.Second)
-	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_SHIPPED"}}}}`)
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_SHIPPED"}}},"extensions":{"cost":{"requested":1,"limit":100}}}`)
 	polls(2)
 	set(8102, 30, time.Now()) // shipped
 	m = c.next(5 * time.Second)
-	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_RECEIVED"}}}}`)
+	jsonEqual(t, decode(t, m.Payload), `{"data":{"orderEvents":{"kind":"UPDATED","orderId":"8102","order":{"status":"TO_BE_RECEIVED"}}},"extensions":{"cost":{"requested":1,"limit":100}}}`)
 	polls(3)
 	c.quiet(100 * time.Millisecond) // seen again by the overlapping polls: no more events
 }

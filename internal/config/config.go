@@ -77,11 +77,14 @@ type Config struct {
 	// mode (the least recently used are forgotten).
 	MaxActiveShops int
 	Upstream       wechat.TransportConfig
-	Token          token.Config
-	OrderCache     ordercache.Config
-	Events         events.Config
-	Poll           poller.Config
-	Push           wxpush.Config
+	// QuotaWatch is how often WeChat's daily quota of each API called is
+	// checked (package quota); 0: never.
+	QuotaWatch time.Duration
+	Token      token.Config
+	OrderCache ordercache.Config
+	Events     events.Config
+	Poll       poller.Config
+	Push       wxpush.Config
 
 	Auth           auth.Config
 	AllowAnonymous bool
@@ -92,6 +95,7 @@ type Config struct {
 		authMode, jwtSecret, jwtKeyFile, apiKeys string
 		playground, introspection, cors          string
 		family, trustedDocuments                 string
+		quotaWatch                               string
 	}
 }
 
@@ -180,6 +184,7 @@ var Settings = []setting{
 	{env: "UPSTREAM_RETRY_BUDGET", flag: "upstream-retry-budget", field: func(c *Config) any { return &c.Upstream.RetryBudget }, help: "share of first attempts that retries may add over 10 s, above 10 retries a second, 0..1"},
 	{env: "UPSTREAM_RATE_LIMIT", flag: "upstream-rate-limit", field: func(c *Config) any { return &c.Upstream.RateLimit }, help: "upstream calls a second for the whole fleet, retries included, token calls not (0: off)", zeroIsOff: true},
 	{env: "UPSTREAM_BREAKER", flag: "upstream-breaker", field: func(c *Config) any { return &c.Upstream.Breaker }, help: "on or off: stop calling an upstream whose attempts broadly fail", shownDefault: "on"},
+	{env: "UPSTREAM_QUOTA_WATCH", flag: "upstream-quota-watch", field: func(c *Config) any { return &c.raw.quotaWatch }, help: "how often to ask WeChat for the daily quota of each API called, for metrics and a warning past 80% (0s: off)", shownDefault: "5m, off in sandbox mode"},
 	{env: "MAX_IDS_PER_QUERY", flag: "max-ids-per-query", field: func(c *Config) any { return &c.HTTP.MaxIDs }, help: "most ids accepted by orders(ids:)"},
 	{env: "MAX_BODY_BYTES", flag: "max-body-bytes", field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }, help: "largest accepted request body, in bytes"},
 	{env: "PLAYGROUND", flag: "playground", field: func(c *Config) any { return &c.raw.playground }, help: "serve GraphiQL at /", shownDefault: "true in sandbox mode, else false"},
@@ -397,6 +402,16 @@ func (v *validator) check(c *Config, known family.Set) {
 	c.HTTP.Playground = v.optionalBool("PLAYGROUND", c.raw.playground, sandbox)
 	c.HTTP.Introspection = v.optionalBool("INTROSPECTION", c.raw.introspection, c.HTTP.Playground)
 	c.HTTP.CORSOrigins = list(c.raw.cors)
+	// The sandbox's quotas are made up: watching them is for trying it.
+	c.QuotaWatch = 5 * time.Minute
+	if sandbox {
+		c.QuotaWatch = 0
+	}
+	if c.raw.quotaWatch != "" {
+		if err := parse(&c.QuotaWatch, c.raw.quotaWatch, true); err != nil {
+			v.fail("UPSTREAM_QUOTA_WATCH", err.Error())
+		}
+	}
 	if len(c.HTTP.CORSOrigins) == 0 && sandbox {
 		c.HTTP.CORSOrigins = []string{"*"}
 	}

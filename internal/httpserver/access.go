@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/go-chi/httprate"
@@ -95,10 +96,58 @@ func newRateLimiter(limit int, window time.Duration) *rateLimiter {
 }
 
 // over counts r against its client's bucket and reports whether it is over
-// the limit; w receives the rate-limit headers (Retry-After among them).
-func (rl *rateLimiter) over(w http.ResponseWriter, r *http.Request) bool {
-	return rl != nil && rl.l.OnLimit(w, r, clientKey(r.Context()))
+// the limit, and where the client stands; w receives the rate-limit
+// headers: httprate's X-RateLimit-* (Retry-After among them) and the IETF
+// draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.
+func (rl *rateLimiter) over(w http.ResponseWriter, r *http.Request) (bool, rateState) {
+	if rl == nil {
+		return false, rateState{}
+	}
+	over := rl.l.OnLimit(w, r, clientKey(r.Context()))
+	// httprate keeps its counts to itself; what it tells the client is
+	// where the client stands.
+	h := w.Header()
+	st := rateState{Limit: rl.limit}
+	st.Remaining, _ = strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	st.Remaining = max(st.Remaining, 0)
+	if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+		st.ResetSeconds = int(max(reset-time.Now().Unix(), 0))
+	}
+	h.Set("RateLimit-Limit", strconv.Itoa(st.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(st.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(st.ResetSeconds))
+	return over, st
 }
+
+// rateState is where a client stands in its rate-limit bucket once a
+// request or operation counted: each GraphQL response's
+// extensions.rateLimit.
+type rateState struct {
+	Limit        int `json:"limit"`
+	Remaining    int `json:"remaining"`
+	ResetSeconds int `json:"resetSeconds"` // until the window ends
+}
+
+// rateKey holds the rateState of a request's (or, on a WebSocket, of an
+// operation's, in its Stats) count.
+type rateKey struct{}
+
+// rateFrom is the rateState of the operation or request of ctx; ok is
+// false without a rate limit.
+func rateFrom(ctx context.Context) (st rateState, ok bool) {
+	if graphql.HasOperationContext(ctx) {
+		if st, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(rateStatsKey).(rateState); ok {
+			return st, true
+		}
+	}
+	st, ok = ctx.Value(rateKey{}).(rateState)
+	return st, ok
+}
+
+// rateStatsKey holds an operation's rateState in its Stats: a WebSocket's
+// operations count one by one, after the context of their connection was
+// made.
+const rateStatsKey = "ordergraph.rateLimit"
 
 func (rl *rateLimiter) refusal(what string) string {
 	return "too many " + what + ": the limit is " + strconv.Itoa(rl.limit) + " per " + rl.window.String() + " (RATE_LIMIT)"
@@ -108,9 +157,13 @@ func (rl *rateLimiter) refusal(what string) string {
 func rateLimit(rl *rateLimiter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if rl.over(w, r) {
+			over, st := rl.over(w, r)
+			if over {
 				writeGraphQLError(w, http.StatusTooManyRequests, codes.RateLimited, rl.refusal("requests")+"; retry after the time in Retry-After")
 				return
+			}
+			if rl != nil {
+				r = r.WithContext(context.WithValue(r.Context(), rateKey{}, st))
 			}
 			next.ServeHTTP(w, r)
 		})

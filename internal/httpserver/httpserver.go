@@ -274,6 +274,7 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	// First: a socket's operations are rate limited and their token checked
 	// before anything else answers them, as HTTP's middleware does.
 	srv.Use(streamRules{})
+	srv.AroundResponses(limitExtensions)
 	if cfg.TrustedDocuments != nil {
 		// Before persistedQueries, whose parameters it may set.
 		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})

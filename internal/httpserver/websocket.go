@@ -267,7 +267,12 @@ func (streamRules) MutateOperationParameters(ctx context.Context, _ *graphql.Raw
 	if until := auth.FromContext(ctx).ValidUntil(); !until.IsZero() && !st.s.cfg.Clock.Now().Before(until) {
 		return codedError(codes.Unauthenticated, "the token of this connection expired; connect again with a fresh one")
 	}
-	if rl := st.s.limiter; rl.over(headerSink(http.Header{}), st.r.WithContext(ctx)) {
+	rl := st.s.limiter
+	over, rate := rl.over(headerSink(http.Header{}), st.r.WithContext(ctx))
+	if rl != nil {
+		graphql.GetOperationContext(ctx).Stats.SetExtension(rateStatsKey, rate)
+	}
+	if over {
 		return codedError(codes.RateLimited, rl.refusal("requests and WebSocket operations"))
 	}
 	return nil

@@ -40,6 +40,9 @@ type Metrics struct {
 	deliveries       *prometheus.CounterVec
 	subscribers      prometheus.Gauge
 	actions          *prometheus.CounterVec
+	quotaLimit       *prometheus.GaugeVec
+	quotaUsed        *prometheus.GaugeVec
+	quotaRemaining   *prometheus.GaugeVec
 
 	mu         sync.Mutex
 	operations map[string]bool
@@ -107,6 +110,15 @@ func New() *Metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_order_actions_total", Help: "Order actions (mutations) by mutation and outcome: ok, replayed, error, unknown (whether WeChat applied it is not known), or the user error code.",
 		}, []string{"mutation", "outcome"}),
+		quotaLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordergraph_upstream_quota_limit", Help: "WeChat's daily call quota of each API this server calls (UPSTREAM_QUOTA_WATCH).",
+		}, []string{"api"}),
+		quotaUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordergraph_upstream_quota_used", Help: "Calls of each API counted against its WeChat daily quota today, by the whole app.",
+		}, []string{"api"}),
+		quotaRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ordergraph_upstream_quota_remaining", Help: "Calls of each API left in its WeChat daily quota today.",
+		}, []string{"api"}),
 		operations: map[string]bool{},
 	}
 	m.registry.MustRegister(
@@ -119,6 +131,7 @@ func New() *Metrics {
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
 		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
 		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes, m.deliveries, m.subscribers, m.actions,
+		m.quotaLimit, m.quotaUsed, m.quotaRemaining,
 	)
 	return m
 }
@@ -280,5 +293,15 @@ func (m *Metrics) Published(delivered, dropped, open int) {
 func (m *Metrics) Action(mutation, outcome string) {
 	if m != nil {
 		m.actions.WithLabelValues(mutation, outcome).Inc()
+	}
+}
+
+// Quota sets the daily quota gauges of api. The label is bounded: the
+// API paths this server's code calls.
+func (m *Metrics) Quota(api string, limit, used, remaining int64) {
+	if m != nil {
+		m.quotaLimit.WithLabelValues(api).Set(float64(limit))
+		m.quotaUsed.WithLabelValues(api).Set(float64(used))
+		m.quotaRemaining.WithLabelValues(api).Set(float64(remaining))
 	}
 }

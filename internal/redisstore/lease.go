@@ -21,10 +21,22 @@ var renew = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then retur
 // polls (subscribers may then see an event once per replica); the outage
 // and the recovery are logged once each.
 func (s *Store) PollLease(log *slog.Logger) poller.Lease {
+	return s.lease("poll-lease", "order poll lease", "every replica polls until it returns", log)
+}
+
+// QuotaLease lets one replica watch WeChat's quotas at a time
+// (UPSTREAM_QUOTA_WATCH), as PollLease does for polls, under a key of its
+// own. While Redis is unreachable every replica watches.
+func (s *Store) QuotaLease(log *slog.Logger) poller.Lease {
+	return s.lease("quota-lease", "quota watch lease", "every replica watches until it returns", log)
+}
+
+// lease is a lease under the key name; what it is and what replicas do
+// while Redis is unreachable go to the outage's log lines.
+func (s *Store) lease(name, what, fallback string, log *slog.Logger) *pollLease {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
-	return &pollLease{s: s, key: s.key("poll-lease"), id: hex.EncodeToString(id[:]),
-		outage: outage{what: "order poll lease", fallback: "every replica polls until it returns", log: log}}
+	return &pollLease{s: s, key: s.key(name), id: hex.EncodeToString(id[:]), outage: outage{what: what, fallback: fallback, log: log}}
 }
 
 type pollLease struct {

@@ -51,6 +51,7 @@ type Sandbox struct {
 	addressDelay time.Duration
 
 	inFlight InFlight
+	calls    Calls // what quota/get answers from
 }
 
 // Routes are one family's fake API calls, on the sandbox they answer from.
@@ -71,6 +72,7 @@ func newSandbox(latency time.Duration, cat catalogue, families []Routes) *Sandbo
 	}
 	s.setToken(newToken("sandbox-"))
 	s.mux.HandleFunc("POST /cgi-bin/stable_token", StableToken(AppID, Secret, func(bool) (string, int64, int64) { return s.accessToken(), 7200, 0 }))
+	s.mux.Handle("POST "+QuotaPath, s.authorized(s.quotaGet))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	for _, routes := range families {
 		for pattern, h := range routes(s) {
@@ -107,7 +109,12 @@ func StoreRoutes(s *Sandbox) map[string]http.HandlerFunc {
 	})
 }
 
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		s.calls.Count(r)
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // TokenIssuer hands out the token of a stable_token call that passed the
 // checks, with its lifetime, or an errcode to answer instead (0 for none).

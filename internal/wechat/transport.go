@@ -39,6 +39,7 @@ type Transport struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	cfg      TransportConfig // what ForShop builds from
+	called   *calledPaths
 }
 
 // TransportConfig configures a Transport.
@@ -114,6 +115,7 @@ func NewTransport(cfg TransportConfig) *Transport {
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
 		cfg:      cfg,
+		called:   &calledPaths{},
 	}
 	t.guard(cfg.Limiter, cfg.Metrics.BreakerTransition)
 	cfg.Metrics.BreakerState(t.BreakerState())
@@ -146,6 +148,7 @@ func (t *Transport) ForShop(appid string, limiter Limiter) *Transport {
 	s := &Transport{
 		base: t.base, client: t.client, timeout: t.timeout, inflight: t.inflight, retries: t.retries,
 		budget: newBudget(t.cfg.RetryBudget, t.cfg.Now), log: t.log.With(slog.String("shop", appid)), metrics: t.metrics, cfg: t.cfg,
+		called: &calledPaths{},
 	}
 	s.guard(limiter, t.metrics.ShopBreakerTransition)
 	return s
@@ -156,6 +159,9 @@ func (t *Transport) ForShop(appid string, limiter Limiter) *Transport {
 // returns is an *order.Error whose text holds neither the token nor the URL's
 // query.
 func (t *Transport) post(ctx context.Context, path, token string, body any, out Reply) error {
+	if path != QuotaPath {
+		t.called.add(path)
+	}
 	return t.postAs(ctx, path, "access_token", token, body, out)
 }
 

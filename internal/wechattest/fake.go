@@ -42,6 +42,8 @@ type Fake struct {
 	OrderCalls atomic.Int64 // calls to /product/order/get
 	inFlight   atomic.Int64
 	PeakOrders atomic.Int64 // most order calls (and Store after-sale calls) in progress at once
+	QuotaCalls atomic.Int64 // calls to /cgi-bin/openapi/quota/get
+	calls      sandbox.Calls
 
 	mu         sync.Mutex
 	issued     []string // every token handed out, oldest first
@@ -59,6 +61,8 @@ type Fake struct {
 	faults           func(id uint64, attempt int) Fault
 	errcodes         map[uint64]int64
 	perID            map[uint64]int
+	quotas           map[string]Quota
+	quotaAsked       []string
 
 	// The write calls (writes.go).
 	writes         sandbox.Writes
@@ -74,7 +78,7 @@ type Fake struct {
 // New starts a fake upstream, stopped when the test ends.
 func New(tb testing.TB) *Fake {
 	f := &Fake{
-		valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, expiresIn: 7200,
+		valid: map[string]bool{}, orders: map[uint64]string{}, afterSales: map[uint64]string{}, errcodes: map[uint64]int64{}, perID: map[uint64]int{}, quotas: map[string]Quota{}, expiresIn: 7200,
 		writeAttempts: map[writeAttempt]int{}, now: time.Now,
 	}
 	mux := http.NewServeMux()
@@ -91,8 +95,12 @@ func New(tb testing.TB) *Fake {
 	mux.HandleFunc("POST /channels/ec/aftersale/getaftersaleorder", f.storeAfterSale)
 	mux.HandleFunc("POST /channels/ec/order/list/get", f.listCall(sandbox.StoreList))
 	mux.HandleFunc("POST /channels/ec/order/search", f.listCall(f.storeSearch))
+	mux.HandleFunc("POST "+sandbox.QuotaPath, f.quotaGet)
 	f.handleWrites(mux)
-	f.Server = httptest.NewServer(mux)
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.calls.Count(r)
+		mux.ServeHTTP(w, r)
+	}))
 	tb.Cleanup(f.Close)
 	return f
 }
