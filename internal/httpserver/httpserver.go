@@ -190,7 +190,7 @@ func New(cfg Config) http.Handler {
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), securityHeaders)
+	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), traced, requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.Get("/readyz", readyz(cfg.Ready, cfg.Report))
 	if cfg.Metrics != nil {
@@ -274,6 +274,7 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	// First: a socket's operations are rate limited and their token checked
 	// before anything else answers them, as HTTP's middleware does.
 	srv.Use(streamRules{})
+	srv.Use(traceOperations{})
 	if cfg.TrustedDocuments != nil {
 		// Before persistedQueries, whose parameters it may set.
 		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})
