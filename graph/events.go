@@ -109,7 +109,7 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 func deliver(ctx context.Context, subscription trace.SpanContext, d *events.Delivery, p auth.Principal, out chan<- *events.Delivery) bool {
 	if tracing.Enabled() {
 		var span trace.Span
-		ctx, span = tracer.Start(ctx, "deliver orderEvents", trace.WithNewRoot(),
+		ctx, span = tracer().Start(ctx, "deliver orderEvents", trace.WithNewRoot(),
 			trace.WithLinks(trace.Link{SpanContext: subscription}), trace.WithAttributes(attribute.String("order.event.kind", string(d.Event.Kind))))
 		defer span.End()
 	}
@@ -126,7 +126,9 @@ func deliver(ctx context.Context, subscription trace.SpanContext, d *events.Deli
 	}
 }
 
-var tracer = otel.Tracer("github.com/ordergraph/ordergraph/graph")
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/graph") }
 
 // streamEnd is the error that ends one subscription. gqlgen's
 // transport.AddSubscriptionError works on WebSocket only: on SSE it

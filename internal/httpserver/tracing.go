@@ -16,7 +16,9 @@ import (
 	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
-var tracer = otel.Tracer("github.com/ordergraph/ordergraph/internal/httpserver")
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/httpserver") }
 
 // traced gives each request a server span, continuing the caller's trace
 // when it sends a W3C traceparent. The span is named by the route, not the
@@ -30,7 +32,7 @@ func traced(next http.Handler) http.Handler {
 			return
 		}
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		ctx, span := tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method)))
 		defer span.End()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
@@ -42,7 +44,9 @@ func traced(next http.Handler) http.Handler {
 				span.SetAttributes(attribute.String("http.route", route))
 			}
 		}
-		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status != 0 { // 0: a WebSocket took the connection over
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+		}
 		if status >= 500 {
 			tracing.Failed(span, http.StatusText(status))
 		}
@@ -83,7 +87,7 @@ func (traceOperations) InterceptOperation(ctx context.Context, next graphql.Oper
 	}
 	// From the request's arrival, so that parsing and validation fall
 	// within it, as events.
-	ctx, span := tracer.Start(ctx, spanName, trace.WithTimestamp(oc.Stats.OperationStart),
+	ctx, span := tracer().Start(ctx, spanName, trace.WithTimestamp(oc.Stats.OperationStart),
 		trace.WithAttributes(attribute.String("graphql.operation.type", kind), attribute.String("graphql.operation.name", name)))
 	if span.IsRecording() {
 		if s := oc.Stats.Parsing; !s.End.IsZero() {
@@ -125,9 +129,9 @@ func (traceOperations) InterceptField(ctx context.Context, next graphql.Resolver
 	if !tracing.Enabled() || fc == nil || !fc.IsResolver {
 		return next(ctx)
 	}
-	switch fc.Object {
-	case "Query", "Mutation", "Subscription":
-	default:
+	// A subscription's root field only subscribes: the operation's span
+	// covers it, and its deliveries link to that span.
+	if fc.Object != "Query" && fc.Object != "Mutation" {
 		return next(ctx)
 	}
 	ctx, span := tracing.Child(ctx, tracer, fc.Object+"."+fc.Field.Name,

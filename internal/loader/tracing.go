@@ -11,7 +11,9 @@ import (
 	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
-var tracer = otel.Tracer("github.com/ordergraph/ordergraph/internal/loader")
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/loader") }
 
 // batchSpan starts the span of one batch of kind within the operation that
 // loads it: its size, never its ids.

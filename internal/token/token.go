@@ -23,7 +23,9 @@ import (
 	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
-var tracer = otel.Tracer("github.com/ordergraph/ordergraph/internal/token")
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/token") }
 
 // Fetch obtains a token and its lifetime from the upstream. force asks the
 // upstream for a brand-new token rather than the current one.
@@ -205,7 +207,7 @@ func (m *Manager) refresh() (any, error) {
 	if tracing.Enabled() {
 		// A trace of its own: it serves every caller waiting, not one.
 		var span trace.Span
-		ctx, span = tracer.Start(ctx, "token refresh", trace.WithAttributes(attribute.Bool("token.shared", m.cfg.Shared != nil)))
+		ctx, span = tracer().Start(ctx, "token refresh", trace.WithAttributes(attribute.Bool("token.shared", m.cfg.Shared != nil)))
 		defer span.End()
 	}
 

@@ -236,11 +236,11 @@ func resourceAttributes(getenv func(string) string) []attribute.KeyValue {
 // gets a span there, and none when it runs in the background or unsampled.
 // Without one it returns ctx and a span that records nothing, which the
 // caller ends as it would its own.
-func Child(ctx context.Context, tracer trace.Tracer, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+func Child(ctx context.Context, tracer func() trace.Tracer, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, noop.Span{}
 	}
-	return tracer.Start(ctx, name, opts...)
+	return tracer().Start(ctx, name, opts...)
 }
 
 // Failed marks span as failed with a code: the code alone, never an

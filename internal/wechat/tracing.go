@@ -10,7 +10,9 @@ import (
 	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
-var tracer = otel.Tracer("github.com/ordergraph/ordergraph/internal/wechat")
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/wechat") }
 
 // attempt is what withRetries tells an attempt's span: its number, why
 // the one before it failed, and the breaker's state when it went.
@@ -34,7 +36,7 @@ func (t *Transport) withAttempt(ctx context.Context, n int, reason string) conte
 // path alone: the URL's query holds the access token, and the body the
 // order's or the app's secrets.
 func startCall(ctx context.Context, path string) (context.Context, trace.Span) {
-	ctx, span := tracer.Start(ctx, "POST "+path, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := tracer().Start(ctx, "POST "+path, trace.WithSpanKind(trace.SpanKindClient))
 	if !span.IsRecording() {
 		return ctx, span
 	}
