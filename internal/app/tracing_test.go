@@ -276,7 +276,7 @@ func assertSpansHold(t *testing.T, spans tracetest.SpanStubs, secrets []string) 
 		texts := []string{sp.Name, sp.Status.Description}
 		kv := func(attrs []attribute.KeyValue) {
 			for _, a := range attrs {
-				texts = append(texts, string(a.Key), a.Value.Emit())
+				texts = append(texts, string(a.Key), a.Value.String())
 			}
 		}
 		kv(sp.Attributes)
@@ -336,7 +336,7 @@ func attr(sp *tracetest.SpanStub, key string) string {
 	}
 	for _, a := range sp.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

@@ -18,7 +18,9 @@ import (
 
 // tracer is looked up at each use: the global provider may change (tests
 // set one each), and tracers taken earlier would keep the first.
-func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/httpserver") }
+func tracer() trace.Tracer {
+	return otel.Tracer("github.com/ordergraph/ordergraph/internal/httpserver")
+}
 
 // traced gives each request a server span, continuing the caller's trace
 // when it sends a W3C traceparent. The span is named by the route, not the

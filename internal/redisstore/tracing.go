@@ -15,7 +15,9 @@ import (
 
 // tracer is looked up at each use: the global provider may change (tests
 // set one each), and tracers taken earlier would keep the first.
-func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/redisstore") }
+func tracer() trace.Tracer {
+	return otel.Tracer("github.com/ordergraph/ordergraph/internal/redisstore")
+}
 
 // traceHook gives each command that a traced request sends a client span
 // with the command's name alone: its arguments hold keys, which name orders
