@@ -127,8 +127,11 @@ func (traceOperations) InterceptOperation(ctx context.Context, next graphql.Oper
 }
 
 func (traceOperations) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	if !tracing.Enabled() {
+		return next(ctx)
+	}
 	fc := graphql.GetFieldContext(ctx)
-	if !tracing.Enabled() || fc == nil || !fc.IsResolver {
+	if fc == nil || !fc.IsResolver {
 		return next(ctx)
 	}
 	// A subscription's root field only subscribes: the operation's span
