@@ -258,10 +258,10 @@ func TestTracingOffByDefault(t *testing.T) {
 		if at(r.Data, "order.id") != "2000001" {
 			t.Fatalf("%s", r.Raw)
 		}
-		_ = shutdown(context.Background())
 		if n := len(exp.GetSpans()); n != 0 {
 			t.Errorf("%v: %d spans", env, n)
 		}
+		_ = shutdown(context.Background())
 		if strings.Contains(s.logText(), "trace_id") {
 			t.Errorf("%v: log lines carry trace ids", env)
 		}
