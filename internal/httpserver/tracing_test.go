@@ -79,3 +79,16 @@ func TestTracedPassesHijackerAndFlusher(t *testing.T) {
 		t.Errorf("spans: %v", names)
 	}
 }
+
+// BenchmarkSmallQueryTraced is BenchmarkSmallQuery with every request
+// traced (spans ended into an exporter that drops them): tracing's cost.
+func BenchmarkSmallQueryTraced(b *testing.B) {
+	shutdown, err := tracing.Setup(context.Background(), func(k string) string {
+		return map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}[k]
+	}, tracing.WithExporter(tracetest.NewNoopExporter()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	BenchmarkSmallQuery(b)
+}

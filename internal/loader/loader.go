@@ -86,7 +86,9 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	slots := make(chan struct{}, cfg.Concurrency)
 	batch := func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.Order] {
 		cfg.Metrics.Batch(len(ids))
-		ctx, span := batchSpan(ctx, "orders", len(ids))
+		// Not ctx again: reassigned, the goroutines would capture it by
+		// reference, one more allocation a batch.
+		bctx, span := batchSpan(ctx, "orders", len(ids))
 		defer span.End()
 		results := make([]*dataloader.Result[*order.Order], len(ids))
 		done := make(chan struct{}, len(ids))
@@ -94,7 +96,7 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 			slots <- struct{}{}
 			go func() {
 				defer func() { <-slots; done <- struct{}{} }()
-				results[i] = fetch(ctx, src, id, cfg.Logger)
+				results[i] = fetch(bctx, src, id, cfg.Logger)
 			}()
 		}
 		for range ids {
