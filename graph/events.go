@@ -9,11 +9,15 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordergraph/ordergraph/internal/auth"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
 var (
@@ -57,6 +61,8 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 		return nil, errTooMany
 	}
 	out := make(chan *events.Delivery)
+	// Each delivery's span links to the subscription's operation.
+	subscription := trace.SpanContextFromContext(ctx)
 	end := streamEndFrom(ctx)
 	end.done = make(chan struct{})
 	// stopped keeps why the subscriber's context ended when the client
@@ -87,14 +93,7 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 			if !match(d.Event) {
 				continue
 			}
-			if p.Role != auth.RoleMerchant {
-				if o, err := d.Order(ctx); err != nil || !p.CanSee(o) {
-					continue
-				}
-			}
-			select {
-			case out <- d:
-			case <-ctx.Done():
+			if !deliver(ctx, subscription, d, p, out) {
 				stopped()
 				return
 			}
@@ -102,6 +101,34 @@ func subscribe(ctx context.Context, bus *events.Bus, buffer int, match func(orde
 	}()
 	return out, nil
 }
+
+// deliver hands d to out when p may see its order, and reports false when
+// ctx ended first. With tracing on, the delivery is a trace of its own
+// (the event came from a push or a poll, not from the subscriber), linked
+// to the subscription's; it names the event's kind only.
+func deliver(ctx context.Context, subscription trace.SpanContext, d *events.Delivery, p auth.Principal, out chan<- *events.Delivery) bool {
+	if tracing.Enabled() {
+		var span trace.Span
+		ctx, span = tracer().Start(ctx, "deliver orderEvents", trace.WithNewRoot(),
+			trace.WithLinks(trace.Link{SpanContext: subscription}), trace.WithAttributes(attribute.String("order.event.kind", string(d.Event.Kind))))
+		defer span.End()
+	}
+	if p.Role != auth.RoleMerchant {
+		if o, err := d.Order(ctx); err != nil || !p.CanSee(o) {
+			return true
+		}
+	}
+	select {
+	case out <- d:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/graph") }
 
 // streamEnd is the error that ends one subscription. gqlgen's
 // transport.AddSubscriptionError works on WebSocket only: on SSE it

@@ -30,6 +30,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/redisstore"
 	"github.com/ordergraph/ordergraph/internal/sandbox"
 	"github.com/ordergraph/ordergraph/internal/shops"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
 // Run runs the server until ctx ends and returns the process exit status:
@@ -57,6 +58,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stdlog.SetFlags(0)
 	stdlog.SetOutput(httpserver.LibraryLog(log))
 	tuneRuntime(log)
+	shutdownTracing, err := tracing.Setup(ctx, getenv, tracing.WithLogger(log))
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: %v\n", err)
+		return 2
+	}
+	defer func() {
+		// The spans of the last requests go out before the process does.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing: spans could not be flushed", slog.String("error", err.Error()))
+		}
+	}()
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("server stopped", slog.String("error", err.Error()))
 		return 1
@@ -67,6 +81,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // Build assembles the server's handler for cfg. In sandbox mode it first
 // starts the fake upstream; stop shuts down whatever Build started.
 func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), err error) {
+	if tracing.Enabled() {
+		// Log lines written within a span name its trace.
+		log = slog.New(tracing.LogHandler(log.Handler()))
+	}
 	mode := cfg.Mode()
 	var closers []func()
 	stop = func() {

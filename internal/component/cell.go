@@ -7,10 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
 // cell is one token the fleet shares: the platform token or one shop's.
@@ -150,7 +154,16 @@ func (c *cell) load() (any, error) {
 func (c *cell) refresh() (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.p.cfg.FetchTimeout)
 	defer cancel()
+	if tracing.Enabled() {
+		// A trace of its own, as package token's refresh: it names no shop.
+		var span trace.Span
+		ctx, span = otel.Tracer("github.com/ordergraph/ordergraph/internal/component").Start(ctx, "token refresh", trace.WithAttributes(attribute.Bool("token.component", true)))
+		defer span.End()
+	}
 	g, err := c.obtain(ctx)
+	if err != nil {
+		tracing.Failed(trace.SpanFromContext(ctx), string(order.ErrorCode(err)))
+	}
 	now := c.p.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()

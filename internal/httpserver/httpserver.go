@@ -3,9 +3,9 @@
 // and over server-sent events on /graphql/stream), the WeChat Store's push
 // endpoint, the GraphiQL playground, health and readiness probes and
 // metrics, and the middleware requests pass through (request id, client
-// address, structured request log, panic recovery, security headers; on
-// /graphql also CORS, authentication, the per-client rate limit and the
-// body limit).
+// address, trace span, structured request log, panic recovery, security
+// headers; on /graphql also CORS, authentication, the per-client rate limit
+// and the body limit).
 package httpserver
 
 import (
@@ -35,6 +35,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/playground"
 	"github.com/ordergraph/ordergraph/internal/shops"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 )
 
 // Config is what the HTTP surface needs. The settings come first; the rest
@@ -190,7 +191,7 @@ func New(cfg Config) http.Handler {
 	cfg.Loader.Logger, cfg.Loader.Metrics = cfg.Logger, cfg.Metrics
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), securityHeaders)
+	r.Use(middleware.RequestID, clientIP(cfg.TrustedProxies), traced, requestLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.Get("/readyz", readyz(cfg.Ready, cfg.Report))
 	if cfg.Metrics != nil {
@@ -275,6 +276,10 @@ func graphQL(cfg Config, transports ...graphql.Transport) *handler.Server {
 	// before anything else answers them, as HTTP's middleware does.
 	srv.Use(streamRules{})
 	srv.AroundResponses(limitExtensions)
+	if tracing.Enabled() {
+		// Only then: a field interceptor costs every field a call.
+		srv.Use(traceOperations{})
+	}
 	if cfg.TrustedDocuments != nil {
 		// Before persistedQueries, whose parameters it may set.
 		srv.Use(trustedOnly{docs: cfg.TrustedDocuments, all: cfg.TrustedDocumentsOnly})

@@ -86,13 +86,17 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	slots := make(chan struct{}, cfg.Concurrency)
 	batch := func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.Order] {
 		cfg.Metrics.Batch(len(ids))
+		// Not ctx again: reassigned, the goroutines would capture it by
+		// reference, one more allocation a batch.
+		bctx, span := batchSpan(ctx, "orders", len(ids))
+		defer span.End()
 		results := make([]*dataloader.Result[*order.Order], len(ids))
 		done := make(chan struct{}, len(ids))
 		for i, id := range ids {
 			slots <- struct{}{}
 			go func() {
 				defer func() { <-slots; done <- struct{}{} }()
-				results[i] = fetch(ctx, src, id, cfg.Logger)
+				results[i] = fetch(bctx, src, id, cfg.Logger)
 			}()
 		}
 		for range ids {
@@ -133,6 +137,8 @@ func afterSaleLoader(after order.AfterSaleSource, wait time.Duration, slots chan
 // batch, and is not remembered.
 func afterSaleBatch(after order.AfterSaleSource, slots chan struct{}) dataloader.BatchFunc[uint64, *order.AfterSaleOrder] {
 	return func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.AfterSaleOrder] {
+		ctx, span := batchSpan(ctx, "aftersales", len(ids))
+		defer span.End()
 		results := make([]*dataloader.Result[*order.AfterSaleOrder], len(ids))
 		var found map[uint64]*order.AfterSaleOrder
 		err := error(order.Errorf(codes.UpstreamUnavailable, "after-sale orders are not available from this upstream", nil))

@@ -81,7 +81,7 @@ func Open(url, namespace string) (*Store, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1 // go-redis reads 0 as its default, 3 retries
 	opts.DialerRetries = 1
-	return newStore(redis.NewClient(opts), namespace, "ordergraph:"+namespace+":")
+	return newStore(traced(redis.NewClient(opts)), namespace, "ordergraph:"+namespace+":")
 }
 
 // OpenCluster connects to the Redis Cluster whose seed nodes are the
@@ -117,7 +117,7 @@ func OpenCluster(seeds, namespace string) (*Store, error) {
 	// or is moving (ASK), and lets a node that does not answer cost two
 	// attempts at most.
 	opts.MaxRedirects = 1
-	return newStore(redis.NewClusterClient(opts), namespace, prefixOf(namespace))
+	return newStore(traced(redis.NewClusterClient(opts)), namespace, prefixOf(namespace))
 }
 
 // newStore is the root store over rdb, its keys under prefix. A namespace with a brace would end

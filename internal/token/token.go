@@ -12,12 +12,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 )
+
+// tracer is looked up at each use: the global provider may change (tests
+// set one each), and tracers taken earlier would keep the first.
+func tracer() trace.Tracer { return otel.Tracer("github.com/ordergraph/ordergraph/internal/token") }
 
 // Fetch obtains a token and its lifetime from the upstream. force asks the
 // upstream for a brand-new token rather than the current one.
@@ -196,8 +204,17 @@ func (m *Manager) Invalidate(token string) {
 func (m *Manager) refresh() (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.FetchTimeout)
 	defer cancel()
+	if tracing.Enabled() {
+		// A trace of its own: it serves every caller waiting, not one.
+		var span trace.Span
+		ctx, span = tracer().Start(ctx, "token refresh", trace.WithAttributes(attribute.Bool("token.shared", m.cfg.Shared != nil)))
+		defer span.End()
+	}
 
 	g, err := m.obtain(ctx)
+	if err != nil {
+		tracing.Failed(trace.SpanFromContext(ctx), string(order.ErrorCode(err)))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {

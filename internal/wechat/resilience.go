@@ -53,12 +53,13 @@ const backoffBase = 25 * time.Millisecond
 // configured retries, within the retry budget and behind the breaker.
 func (t *Transport) withRetries(ctx context.Context, attempt func(context.Context) error) error {
 	t.budget.attempted()
+	reason := ""
 	for retry := 0; ; retry++ {
 		if err := t.admit(ctx); err != nil {
 			return err
 		}
-		err := t.guarded(ctx, attempt)
-		reason := transient(err)
+		err := t.guarded(t.withAttempt(ctx, retry+1, reason), attempt)
+		reason = transient(err)
 		if reason == "" || retry >= t.retries || ctx.Err() != nil {
 			return err
 		}

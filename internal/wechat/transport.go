@@ -17,8 +17,10 @@ import (
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/tracing"
 	"github.com/ordergraph/ordergraph/internal/wechat/flex"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxResponseBytes bounds what we read from the upstream; a real order is a
@@ -184,6 +186,13 @@ func (t *Transport) postAs(ctx context.Context, path, param, token string, body 
 	result := "network"
 	done := t.metrics.UpstreamStart(path)
 	defer func() { done(result) }()
+	var status int
+	var errcode *int64
+	if tracing.Enabled() {
+		var span trace.Span
+		ctx, span = startCall(ctx, path)
+		defer func() { endCall(span, status, errcode, result) }()
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
@@ -218,6 +227,7 @@ func (t *Transport) postAs(ctx context.Context, path, param, token string, body 
 		return order.Errorf(codes.UpstreamUnavailable, msg, &attemptFailed{result, fmt.Errorf("POST %s: %w", path, err)})
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	// The decoder keeps no reference to the bytes it reads, so the buffer
 	// goes back to the pool for the next call.
 	buf := replies.Get().(*bytes.Buffer)
@@ -248,7 +258,8 @@ func (t *Transport) postAs(ctx context.Context, path, param, token string, body 
 		result = "malformed"
 		return order.Errorf(codes.UpstreamUnavailable, "upstream sent a malformed response", &attemptFailed{"malformed", fmt.Errorf("POST %s: %w", path, err)})
 	}
-	result = strconv.FormatInt(out.status().Errcode.V, 10)
+	errcode = &out.status().Errcode.V
+	result = strconv.FormatInt(*errcode, 10)
 	return nil
 }
 
