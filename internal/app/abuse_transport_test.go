@@ -453,6 +453,9 @@ func TestSSESlowReaderIsDropped(t *testing.T) {
 // stopped reading, and the process exits 0.
 func TestShutdownDoesNotWaitForSlowReaders(t *testing.T) {
 	app.SetSandboxEventInterval(t, time.Millisecond)
+	// Small send buffers, so that the stalled stream blocks after a few
+	// events rather than after the kernel's megabytes.
+	app.WrapListener(t, func(ln net.Listener) net.Listener { return smallBuffers{ln} })
 	base, out, stop := runApp(t, map[string]string{"UPSTREAM_FAMILY": "store", "SHUTDOWN_TIMEOUT": "100ms", "PUSH_RATE_LIMIT": "0"})
 	// Events as large as a document makes them, so that the stream's
 	// buffers fill soon even though the sandbox repeats itself (a repeated

@@ -193,6 +193,10 @@ func Build(cfg config.Config, log *slog.Logger) (handler *Server, stop func(), e
 	return &Server{Handler: httpserver.New(h), shops: w.shops, quota: w.quota}, stop, nil
 }
 
+// wrapListener is the server's listener as tests see it: theirs can give
+// its connections small socket buffers, which a slow reader fills at once.
+var wrapListener = func(ln net.Listener) net.Listener { return ln }
+
 // sandboxPlayInterval is how often the sandbox moves an order on.
 var sandboxPlayInterval = sandbox.PlayInterval
 
@@ -240,6 +244,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("ADDR %s: %w", cfg.Addr, err)
 	}
+	ln = wrapListener(ln)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -39,4 +40,12 @@ func CheckQuota(s *Server) bool {
 	}
 	s.quota.Check(context.Background())
 	return true
+}
+
+// WrapListener makes the server Run serves on wrap its listener, for the
+// rest of the test.
+func WrapListener(t *testing.T, wrap func(net.Listener) net.Listener) {
+	was := wrapListener
+	wrapListener = wrap
+	t.Cleanup(func() { wrapListener = was })
 }
