@@ -126,7 +126,10 @@ func TestTracingSpansCarryNoData(t *testing.T) {
 	var spans tracetest.SpanStubs
 	waitUntil(t, "the subscription's spans", func() bool {
 		spans = exp.GetSpans()
-		return named(spans, "graphql subscription TraceEvents") != nil && named(spans, "deliver orderEvents") != nil
+		// The stream's server span ends once its handler has seen the
+		// client go.
+		return named(spans, "graphql subscription TraceEvents") != nil && named(spans, "deliver orderEvents") != nil &&
+			named(spans, "POST /graphql/stream") != nil
 	})
 
 	// Each kind of span, with what it should carry.

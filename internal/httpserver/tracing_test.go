@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -65,7 +66,14 @@ func TestTracedPassesHijackerAndFlusher(t *testing.T) {
 		t.Fatalf("upgrade answered %q", line)
 	}
 
-	spans := exp.GetSpans()
+	// The upgrade's span ends once its handler has returned, after the
+	// client read its answer: wait for it.
+	var spans tracetest.SpanStubs
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if spans = exp.GetSpans(); len(spans) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	names := map[string]bool{}
 	for _, s := range spans {
 		names[s.Name] = true
