@@ -22,7 +22,7 @@ func SetSandboxEventInterval(t *testing.T, d time.Duration) {
 // or the poller would.
 func PublishEvent(s *Server, id uint64) {
 	shop, _ := s.shops.Get("")
-	shop.Push.Publish(order.Event{Kind: order.EventPaid, OrderID: id, At: time.Now(), Key: strconv.FormatUint(id, 10)})
+	shop.Publish(order.Event{Kind: order.EventPaid, OrderID: id, At: time.Now(), Key: strconv.FormatUint(id, 10)})
 }
 
 // SetVersion stamps v as -ldflags -X would, for the rest of the test.

@@ -74,7 +74,7 @@ func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 		if err != nil {
 			return fmt.Errorf("WECHAT_PUSH_AES_KEY %w", err)
 		}
-		push := wxpush.NewHandler(w.cfg.Push, crypter, shop.Push.Publish, shop.Push.Seen, w.log, w.m)
+		push := wxpush.NewHandler(w.cfg.Push, crypter, shop.Publish, w.pushSeen(), w.log, w.m)
 		h.Push = push
 		if sb != nil {
 			stop := sb.Play(sandboxPlayInterval, push)
@@ -128,14 +128,14 @@ func (w *wiring) provider(h *httpserver.Config) error {
 	// here, and reaches the replicas that hold it through Redis. A signed
 	// message is taken once for the whole platform, so that posting it
 	// again to another shop's URL changes nothing.
-	seen := w.pushSeen(w.store)
+	seen := w.pushSeen()
 	h.ShopPush = wxpush.NewRoutedHandler(w.cfg.Push, crypter, func(r *http.Request) (wxpush.Sink, bool) {
 		id, _ := strings.CutPrefix(r.URL.Path, shopPushPrefix)
 		switch shop, held := w.shops.Held(id); {
 		case !auth.ValidShop(id):
 			return wxpush.Sink{}, false
-		case held && shop.Push.Publish != nil:
-			return wxpush.Sink{Publish: shop.Push.Publish, Seen: seen}, true
+		case held && shop.Publish != nil:
+			return wxpush.Sink{Publish: shop.Publish, Seen: seen}, true
 		case w.fanout != nil:
 			return wxpush.Sink{Publish: w.fanout.Publisher(id).Publish, Seen: seen}, true
 		}
@@ -184,7 +184,7 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 		// it to its own Local (see Build).
 		publisher = w.fanout.Publisher(id)
 	}
-	s.Push = wxpush.Sink{Publish: publisher.Publish, Seen: w.pushSeen(store)}
+	s.Publish = publisher.Publish
 	s.Deliver = local.Publish
 	s.Close = s.Events.Close
 	if w.cfg.Family.Changes == family.Polled && w.cfg.Poll.Interval > 0 {
@@ -221,11 +221,12 @@ func (w *wiring) limiter(store *redisstore.Store) wechat.Limiter {
 	return store.UpstreamLimiter(w.cfg.Upstream.RateLimit, w.log)
 }
 
-func (w *wiring) pushSeen(store *redisstore.Store) wxpush.Seen {
-	if store == nil {
+// pushSeen remembers the pushes taken: across the fleet with Redis.
+func (w *wiring) pushSeen() wxpush.Seen {
+	if w.store == nil {
 		return wxpush.NewLocalSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, w.cfg.Push.Now)
 	}
-	return store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, w.log)
+	return w.store.PushSeen(wxpush.RetryWindow, wxpush.ProcessingTimeout, w.log)
 }
 
 // report is /readyz's informational lines: lines, then Redis's health.

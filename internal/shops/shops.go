@@ -20,7 +20,6 @@ import (
 	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/events"
 	"github.com/ordergraph/ordergraph/internal/order"
-	"github.com/ordergraph/ordergraph/internal/wxpush"
 )
 
 // Shop is what serves one shop.
@@ -38,9 +37,10 @@ type Shop struct {
 	Actions *actions.Service
 	// Events is the shop's event bus; nil: events are off.
 	Events *events.Bus
-	// Push is where the shop's pushed events go (to every replica that
-	// holds the shop, when they share Redis); zero when it has none.
-	Push wxpush.Sink
+	// Publish hands on the shop's events (pushed or polled) to every
+	// replica that holds the shop, when they share Redis; nil when events
+	// are off.
+	Publish func(order.Event)
 	// Deliver hands an event to this process's subscribers of the shop,
 	// having forgotten what the process holds of its order: what the
 	// fan-out through Redis calls. Nil when events are off.

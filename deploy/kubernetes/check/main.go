@@ -95,37 +95,28 @@ func check(dir string, withSecret bool) (int, error) {
 func (o *objects) decode(apiVersion, kind string, y []byte) error {
 	switch apiVersion + " " + kind {
 	case "apps/v1 Deployment":
-		var d appsv1.Deployment
-		err := yaml.UnmarshalStrict(y, &d)
-		o.deployments = append(o.deployments, d)
-		return err
+		return strict(y, func(d appsv1.Deployment) { o.deployments = append(o.deployments, d) })
 	case "v1 Service":
-		var s corev1.Service
-		err := yaml.UnmarshalStrict(y, &s)
-		o.services = append(o.services, s)
-		return err
+		return strict(y, func(s corev1.Service) { o.services = append(o.services, s) })
 	case "policy/v1 PodDisruptionBudget":
-		var p policyv1.PodDisruptionBudget
-		err := yaml.UnmarshalStrict(y, &p)
-		o.pdbs = append(o.pdbs, p)
-		return err
+		return strict(y, func(p policyv1.PodDisruptionBudget) { o.pdbs = append(o.pdbs, p) })
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		var h autoscalingv2.HorizontalPodAutoscaler
-		err := yaml.UnmarshalStrict(y, &h)
-		o.hpas = append(o.hpas, h)
-		return err
+		return strict(y, func(h autoscalingv2.HorizontalPodAutoscaler) { o.hpas = append(o.hpas, h) })
 	case "v1 ConfigMap":
-		var c corev1.ConfigMap
-		err := yaml.UnmarshalStrict(y, &c)
-		o.configMaps[c.Name] = c
-		return err
+		return strict(y, func(c corev1.ConfigMap) { o.configMaps[c.Name] = c })
 	case "v1 Secret":
-		var s corev1.Secret
-		err := yaml.UnmarshalStrict(y, &s)
-		o.secrets[s.Name] = s
-		return err
+		return strict(y, func(s corev1.Secret) { o.secrets[s.Name] = s })
 	}
 	return fmt.Errorf("unknown kind %s %s: teach this checker its type", apiVersion, kind)
+}
+
+// strict decodes y into a T, refusing fields T does not have, and hands
+// it to keep (also when it fails, so that the report names what it found).
+func strict[T any](y []byte, keep func(T)) error {
+	var v T
+	err := yaml.UnmarshalStrict(y, &v)
+	keep(v)
+	return err
 }
 
 // sane checks what the documentation promises of the rendering.
