@@ -64,5 +64,8 @@ func (r *queryResolver) listRequest(ctx context.Context, first *int, after *stri
 	if p.Role != auth.RoleMerchant {
 		req.Visible, req.Buyer = p.CanSee, p.Openid
 	}
+	if anchor := shopOf(ctx).Anchor; anchor != nil {
+		req.Anchor = func(scope string, now time.Time) time.Time { return anchor(ctx, scope, now) }
+	}
 	return req
 }

@@ -144,7 +144,8 @@ func TestProviderRevokedShop(t *testing.T) {
 // shop is served.
 func TestProviderBreakerIsTheShops(t *testing.T) {
 	pf, base := platformUpstream(t, 2)
-	s := providerServer(t, pf, base, map[string]string{"UPSTREAM_RETRIES": "0"})
+	// No cache: every query must reach WeChat to meet the failures.
+	s := providerServer(t, pf, base, map[string]string{"UPSTREAM_RETRIES": "0", "ORDER_CACHE_TTL": "0s"})
 	startPlatform(t, pf, s)
 	a, b := pf.Shops()[0], pf.Shops()[1]
 	asA, asB := shopJWT(t, s, a), shopJWT(t, s, b)
@@ -200,7 +201,8 @@ func TestProviderRateLimitIsTheShops(t *testing.T) {
 // once, and every query succeeds.
 func TestProviderOneRefreshAcrossReplicas(t *testing.T) {
 	pf, base := platformUpstream(t, 2)
-	env := map[string]string{"REDIS_URL": redistest.Start(t).URL()}
+	// No cache: every query must reach WeChat with the shop's token.
+	env := map[string]string{"REDIS_URL": redistest.Start(t).URL(), "ORDER_CACHE_TTL": "0s"}
 	replicas := []*server{providerServer(t, pf, base, env), providerServer(t, pf, base, env), providerServer(t, pf, base, env)}
 	startPlatform(t, pf, replicas[0])
 	a := pf.Shops()[0]

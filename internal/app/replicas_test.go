@@ -140,6 +140,7 @@ func TestReplicasShareOneTokenThroughRedis(t *testing.T) {
 	env := map[string]string{
 		"WECHAT_APP_ID": wechattest.AppID, "WECHAT_APP_SECRET": wechattest.Secret, "WECHAT_API_BASE_URL": fake.URL,
 		"REDIS_URL": redis.URL(), "ALLOW_ANONYMOUS": "true", "RATE_LIMIT": "0", "LOG_LEVEL": "info", // info: the start-up line names the port
+		"ORDER_CACHE_TTL": "0s", // every request must reach WeChat with the token
 	}
 	replicas := []*replica{startReplica(t, env), startReplica(t, env), startReplica(t, env)}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 20 * time.Second}

@@ -19,6 +19,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/metrics"
 	"github.com/ordergraph/ordergraph/internal/order"
 	"github.com/ordergraph/ordergraph/internal/ordercache"
+	"github.com/ordergraph/ordergraph/internal/pagecache"
 	"github.com/ordergraph/ordergraph/internal/poller"
 	"github.com/ordergraph/ordergraph/internal/quota"
 	"github.com/ordergraph/ordergraph/internal/redisstore"
@@ -153,21 +154,31 @@ var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 // shop's keys in Redis.
 func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
 	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
-	source := orderSource(w.cfg.OrderCache, upstream.Orders, store, w.m, w.log)
+	cache := w.cfg.OrderCache.For(w.eventsOn())
+	source := orderSource(cache, upstream.Orders, store, w.m, w.log)
 	var orders order.Source = source
+	lists, forget := upstream.Lists, order.Forgetters{source}
+	var anchor func(context.Context, string, time.Time) time.Time
+	if lists != nil && cache.TTL > 0 {
+		pages := pagecache.New(lists, w.pageBackend(cache, store), w.m)
+		lists, anchor, forget = pages, pages.Anchor, append(forget, pages)
+	}
 	if id != "" {
 		// A platform's shop that revoked it is served nothing more, not
-		// even what the cache kept.
+		// even what the caches kept.
 		orders = component.Authorized(tokens, source)
+		if lists != nil {
+			lists = component.AuthorizedLists(tokens, lists)
+		}
 	}
 	records, locks := w.records, w.locks
 	if store != nil {
 		records, locks = store.ActionRecords(), store.ActionLocks()
 	}
 	s := &shops.Shop{
-		ID: id, Orders: orders, AfterSales: upstream.AfterSales, Lists: upstream.Lists,
+		ID: id, Orders: orders, AfterSales: upstream.AfterSales, Lists: lists, Anchor: anchor,
 		Actions: actions.New(actions.DefaultConfig(), actions.Deps{
-			Shop: id, Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: source,
+			Shop: id, Writer: upstream.Writes, Orders: upstream.Orders, AfterSales: upstream.AfterSales, Forget: forget,
 			Records: records, Locks: locks, Logger: w.log, Metrics: w.m,
 		}),
 	}
@@ -177,12 +188,12 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 	ecfg := w.cfg.Events
 	ecfg.Metrics, ecfg.Logger = w.m, w.log
 	s.Events = events.NewBus(orders, ecfg)
-	local := events.Local{Bus: s.Events, Forget: source, Logger: w.log}
+	local := events.Local{Bus: s.Events, Forget: forget, Logger: w.log}
 	var publisher events.Publisher = local
 	if w.fanout != nil {
 		// Through Redis to every replica that holds the shop; each hands
 		// it to its own Local (see Build).
-		publisher = w.fanout.Publisher(id)
+		publisher = events.ForgetFirst{Forget: forget, Next: w.fanout.Publisher(id)}
 	}
 	s.Publish = publisher.Publish
 	s.Deliver = local.Publish
@@ -292,6 +303,18 @@ func (w *wiring) tokenSource(transport *wechat.Transport) wechat.TokenSource {
 		return transport.StableToken(ctx, appID, secret, force)
 	}, tcfg)
 }
+
+// pageBackend keeps a shop's list pages: in Redis if set.
+func (w *wiring) pageBackend(cache ordercache.Config, store *redisstore.Store) pagecache.Backend {
+	if store != nil {
+		return store.Pages(cache.TTL)
+	}
+	return pagecache.NewLocal(pageCacheSize, cache.TTL, cache.Now)
+}
+
+// pageCacheSize bounds the pages a process keeps per shop when there is no
+// Redis: a dashboard's few pages, per filter and buyer, with room to spare.
+const pageCacheSize = 200
 
 // orderSource stacks what sits between the per-request loader and the
 // upstream: the optional order cache (in Redis if set), then coalescing.

@@ -14,19 +14,54 @@ import (
 // kept. tokens is the shop's (ShopTokens): asking it costs nothing while
 // it holds a valid token, and it learns of a revocation within Recheck.
 func Authorized(tokens wechat.TokenSource, src order.Source) order.Source {
-	return authorized{tokens: tokens, src: src}
+	return authorized{grant: grant{tokens}, src: src}
+}
+
+// AuthorizedLists is lists, a shop's pages (a page cache), behind the
+// shop's grant, as Authorized is for its orders.
+func AuthorizedLists(tokens wechat.TokenSource, lists order.Lister) order.Lister {
+	return authorizedLists{grant: grant{tokens}, lists: lists}
+}
+
+type grant struct{ tokens wechat.TokenSource }
+
+// check refuses a shop that has not authorized the platform. Any other
+// failure to get a token is the source's to meet: what was kept may still
+// be served while WeChat is away.
+func (g grant) check(ctx context.Context) error {
+	if _, err := g.tokens.Token(ctx); order.IsCode(err, codes.ShopNotAuthorized) {
+		return err
+	}
+	return nil
 }
 
 type authorized struct {
-	tokens wechat.TokenSource
-	src    order.Source
+	grant
+	src order.Source
 }
 
 func (a authorized) Order(ctx context.Context, id uint64) (*order.Order, error) {
-	// Any other failure to get a token is the source's to meet: a cached
-	// order may still be served while WeChat is away.
-	if _, err := a.tokens.Token(ctx); order.IsCode(err, codes.ShopNotAuthorized) {
+	if err := a.check(ctx); err != nil {
 		return nil, err
 	}
 	return a.src.Order(ctx, id)
+}
+
+type authorizedLists struct {
+	grant
+	lists order.Lister
+}
+
+func (a authorizedLists) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPage, error) {
+	if err := a.check(ctx); err != nil {
+		return order.ListPage{}, err
+	}
+	return a.lists.ListOrders(ctx, q)
+}
+
+func (a authorizedLists) SearchOrders(ctx context.Context, q order.SearchQuery) (order.ListPage, error) {
+	if err := a.check(ctx); err != nil {
+		return order.ListPage{}, err
+	}
+	return a.lists.SearchOrders(ctx, q)
 }

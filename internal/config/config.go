@@ -95,7 +95,7 @@ type Config struct {
 		authMode, jwtSecret, jwtKeyFile, apiKeys string
 		playground, introspection, cors          string
 		family, trustedDocuments                 string
-		quotaWatch                               string
+		quotaWatch, orderCacheTTL                string
 	}
 }
 
@@ -195,7 +195,7 @@ var Settings = []setting{
 	{env: "MAX_QUERY_DEPTH", flag: "max-query-depth", field: func(c *Config) any { return &c.HTTP.Limits.MaxDepth }, help: "deepest field nesting accepted (introspection exempt)"},
 	{env: "MAX_ALIASES", flag: "max-aliases", field: func(c *Config) any { return &c.HTTP.Limits.MaxAliases }, help: "most aliased fields in one document"},
 	{env: "MAX_QUERY_TOKENS", flag: "max-query-tokens", field: func(c *Config) any { return &c.HTTP.MaxTokens }, help: "most lexical tokens in one document"},
-	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.OrderCache.TTL }, help: "keep fetched orders at most this long; an order event ends it sooner (0s: no cache)"},
+	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.raw.orderCacheTTL }, help: "keep fetched orders and list pages at most this long; an order event ends it sooner (0s: no cache)", shownDefault: "10m where order events come (a push or the poller), else 0s"},
 	{env: "ORDER_CACHE_SIZE", flag: "order-cache-size", field: func(c *Config) any { return &c.OrderCache.Size }, help: "most orders the process-local cache holds"},
 	{env: "ADMIN_ADDR", flag: "admin-addr", field: func(c *Config) any { return &c.AdminAddr }, help: "address of the pprof admin listener (empty: off); never the public port"},
 	{env: "AUTH_MODE", flag: "auth-mode", field: func(c *Config) any { return &c.raw.authMode }, help: "none, jwt, apikey, or jwt,apikey"},
@@ -410,6 +410,16 @@ func (v *validator) check(c *Config, known family.Set) {
 	if c.raw.quotaWatch != "" {
 		if err := parse(&c.QuotaWatch, c.raw.quotaWatch, true); err != nil {
 			v.fail("UPSTREAM_QUOTA_WATCH", err.Error())
+		}
+	}
+	// Where events come, they keep the caches fresh and the TTL only
+	// bounds them; elsewhere a cache is stale until its TTL, so it is on
+	// only when asked for.
+	c.OrderCache.TTL, c.OrderCache.FollowEvents = ordercache.EventTTL, true
+	if c.raw.orderCacheTTL != "" {
+		c.OrderCache.FollowEvents = false
+		if err := parse(&c.OrderCache.TTL, c.raw.orderCacheTTL, true); err != nil {
+			v.fail("ORDER_CACHE_TTL", err.Error())
 		}
 	}
 	if len(c.HTTP.CORSOrigins) == 0 && sandbox {

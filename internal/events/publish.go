@@ -34,3 +34,17 @@ func (l Local) Publish(ev order.Event) {
 	l.Logger.Info("order event", slog.String("kind", string(ev.Kind)), slog.String("order_id", strconv.FormatUint(ev.OrderID, 10)), slog.Time("at", ev.At))
 	l.Bus.Publish(ev)
 }
+
+// ForgetFirst forgets an event's order in this process before handing the
+// event on through Next (the fan-out through Redis): the caches kept in
+// Redis have dropped it before the push that told of it is answered,
+// rather than once the fan-out has come back.
+type ForgetFirst struct {
+	Forget order.Forgetter
+	Next   Publisher
+}
+
+func (f ForgetFirst) Publish(ev order.Event) {
+	f.Forget.Forget(context.Background(), ev.OrderID)
+	f.Next.Publish(ev)
+}

@@ -7,6 +7,7 @@ package listing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -37,6 +38,10 @@ type Request struct {
 	First   *int
 	After   *string
 	Now     time.Time
+	// Anchor, when set (a shop with a page cache), is the time an
+	// open-ended range of scope ends at: an earlier now that pages were
+	// asked up to, while no order has changed since. Nil: Now.
+	Anchor func(scope string, now time.Time) time.Time
 	// Visible says whether the caller may see an order; nil sees all. With
 	// it (a buyer), pages hold only the orders it accepts, and nothing of
 	// the page (totalCount, hasNextPage, endCursor) is told of the others.
@@ -65,7 +70,15 @@ func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, re
 	if filter != nil {
 		f = *filter
 	}
-	q, err := resolve(f, req.Now)
+	now := req.Now
+	if req.Anchor != nil && req.After == nil && f.CreatedTo == nil && f.UpdatedTo == nil {
+		scope, _ := json.Marshal(struct {
+			Filter order.ListFilter
+			Buyer  string
+		}{f, req.Buyer})
+		now = req.Anchor(string(scope), now)
+	}
+	q, err := resolve(f, now)
 	if err != nil {
 		return nil, err
 	}

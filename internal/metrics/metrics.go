@@ -30,6 +30,7 @@ type Metrics struct {
 	batchSize        prometheus.Histogram
 	coalesced        prometheus.Counter
 	cacheHits        prometheus.Counter
+	pageCacheHits    prometheus.Counter
 	tokenRefreshes   *prometheus.CounterVec
 	retries          *prometheus.CounterVec
 	retriesRefused   prometheus.Counter
@@ -78,7 +79,10 @@ func New() *Metrics {
 			Name: "ordergraph_coalesced_fetches_total", Help: "Order fetches served by another request's in-flight upstream call.",
 		}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ordergraph_order_cache_hits_total", Help: "Order fetches served by the optional order cache.",
+			Name: "ordergraph_order_cache_hits_total", Help: "Order fetches served by the order cache.",
+		}),
+		pageCacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ordergraph_page_cache_hits_total", Help: "Upstream list and search pages served by the page cache.",
 		}),
 		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordergraph_token_refreshes_total", Help: "Access token fetches by mode (normal, force) and result (ok, error).",
@@ -129,7 +133,7 @@ func New() *Metrics {
 		})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.operationSeconds, m.upstreamCalls, m.upstreamSeconds, m.upstreamInFlight,
-		m.batchSize, m.coalesced, m.cacheHits, m.tokenRefreshes,
+		m.batchSize, m.coalesced, m.cacheHits, m.pageCacheHits, m.tokenRefreshes,
 		m.retries, m.retriesRefused, m.breakerState, m.breakerChanges, m.rateLimited, m.pushes, m.deliveries, m.subscribers, m.actions,
 		m.quotaLimit, m.quotaUsed, m.quotaRemaining,
 	)
@@ -303,5 +307,13 @@ func (m *Metrics) Quota(api string, limit, used, remaining int64) {
 		m.quotaLimit.WithLabelValues(api).Set(float64(limit))
 		m.quotaUsed.WithLabelValues(api).Set(float64(used))
 		m.quotaRemaining.WithLabelValues(api).Set(float64(remaining))
+	}
+}
+
+// PageCacheHit counts an upstream list or search page served from the
+// page cache.
+func (m *Metrics) PageCacheHit() {
+	if m != nil {
+		m.pageCacheHits.Inc()
 	}
 }

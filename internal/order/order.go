@@ -35,6 +35,15 @@ type Forgetter interface {
 	Forget(ctx context.Context, id uint64)
 }
 
+// Forgetters tells each of its Forgetters, in turn.
+type Forgetters []Forgetter
+
+func (fs Forgetters) Forget(ctx context.Context, id uint64) {
+	for _, f := range fs {
+		f.Forget(ctx, id)
+	}
+}
+
 // Lister lists orders by time range, or searches them, a page at a time,
 // at absolute positions in the upstream's order. A family that pages by
 // key rather than by position resumes from the token it gave with the last

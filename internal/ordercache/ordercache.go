@@ -78,11 +78,15 @@ func (s *Source) Forget(ctx context.Context, id uint64) {
 	s.backend.Forget(ctx, id)
 }
 
-// Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE).
+// Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE),
+// which the page cache (package pagecache) follows too.
 type Config struct {
 	// TTL is the longest an order is served from the cache; an event about
 	// it ends that earlier. 0 switches the cache off.
 	TTL time.Duration
+	// FollowEvents says TTL was not set: the cache is on only where order
+	// events come (For).
+	FollowEvents bool
 	// Size is how many orders a process-local cache holds at most.
 	Size int
 	// Now is the clock; nil is time.Now.
@@ -91,6 +95,20 @@ type Config struct {
 
 // DefaultConfig is the cache's configuration unless told otherwise: off.
 func DefaultConfig() Config { return Config{TTL: 0, Size: 10000} }
+
+// EventTTL is the TTL where order events come and none was set: events
+// end an entry when its order changes, and the TTL only bounds what a
+// lost event could leave.
+const EventTTL = 10 * time.Minute
+
+// For is the configuration of a shop with order events (a push or the
+// poller) or without: one that follows events is off without them.
+func (c Config) For(events bool) Config {
+	if c.FollowEvents && !events {
+		c.TTL = 0
+	}
+	return c
+}
 
 // Local is a Backend in process memory: at most Size orders, each for TTL,
 // the least recently used going first. A forgotten order is an entry

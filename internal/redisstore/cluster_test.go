@@ -16,6 +16,7 @@ import (
 	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/component/componenttest"
 	"github.com/ordergraph/ordergraph/internal/order"
+	"github.com/ordergraph/ordergraph/internal/pagecache"
 	"github.com/ordergraph/ordergraph/internal/poller"
 	"github.com/ordergraph/ordergraph/internal/redistest"
 	"github.com/ordergraph/ordergraph/internal/token"
@@ -86,6 +87,15 @@ func everyOperation(t *testing.T, s *Store) {
 	orders.Forget(ctx, 1)
 	_, _, hit := orders.Get(ctx, 1)
 	check("forgotten order", !hit)
+
+	pages := s.Pages(time.Minute)
+	_, gen, _ := pages.Get(ctx, "p")
+	pages.Add(ctx, "p", pagecache.Entry{Page: order.ListPage{Total: 1}}, gen)
+	_, _, hit = pages.Get(ctx, "p")
+	check("kept page", hit)
+	pages.Bump(ctx)
+	_, _, hit = pages.Get(ctx, "p")
+	check("page after an event", !hit)
 
 	lease := s.PollLease(log)
 	check("poll lease", lease.Hold(ctx, time.Minute))

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/ordergraph/ordergraph/internal/actions"
 	"github.com/ordergraph/ordergraph/internal/events"
@@ -33,6 +34,9 @@ type Shop struct {
 	AfterSales order.AfterSaleSource
 	// Lists pages through orders; nil: lists are not available.
 	Lists order.Lister
+	// Anchor is where Lists' page cache ends an open-ended range
+	// (listing.Request.Anchor); nil: pages are not cached.
+	Anchor func(ctx context.Context, scope string, now time.Time) time.Time
 	// Actions runs order actions.
 	Actions *actions.Service
 	// Events is the shop's event bus; nil: events are off.
