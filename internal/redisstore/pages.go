@@ -44,7 +44,7 @@ func (s *Store) Pages(ttl time.Duration) *Pages {
 
 var pageLayout = layoutOf(reflect.TypeFor[pagecache.Entry]())
 
-func (p *Pages) genKey() string          { return p.s.key("pages-gen") }
+func (p *Pages) genKey() string         { return p.s.key("pages-gen") }
 func (p *Pages) key(name string) string { return p.s.key("page", pageLayout, name) }
 
 func (p *Pages) Get(ctx context.Context, name string) (pagecache.Entry, string, bool) {
