@@ -703,3 +703,41 @@ func (f failing) ListOrders(context.Context, order.ListQuery) (order.ListPage, e
 func (f failing) SearchOrders(context.Context, order.SearchQuery) (order.ListPage, error) {
 	return order.ListPage{}, f.err
 }
+
+// An anchored open-ended range asks the upstream the range the anchor
+// ends, for the first page and, through its cursors, the pages after it;
+// a range with an end, and a resumed walk, are not anchored. The scope
+// names the filter and the buyer.
+func TestAnchoredRange(t *testing.T) {
+	f := &fake{orders: catalogue()}
+	anchored := now.Add(-40 * time.Second).Truncate(time.Second)
+	var scopes []string
+	req := merchant(f)
+	req.First = ptr(2)
+	req.Anchor = func(scope string, _ time.Time) time.Time { scopes = append(scopes, scope); return anchored }
+	page, err := List(context.Background(), f, nil, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := f.lists[0]; !q.To.Equal(anchored) || !q.From.Equal(anchored.Add(-DefaultSpan)) {
+		t.Fatalf("the first page asked for %v..%v, want the anchored range", q.From, q.To)
+	}
+	req.After = page.PageInfo.EndCursor
+	if _, err := List(context.Background(), f, nil, req); err != nil {
+		t.Fatal(err)
+	}
+	if q := f.lists[1]; !q.To.Equal(anchored) || len(scopes) != 1 {
+		t.Fatalf("the next page asked up to %v (anchored %d times), want the first page's range", q.To, len(scopes))
+	}
+	req.After = nil
+	_, _ = List(context.Background(), f, &order.ListFilter{CreatedTo: ptr(now.Add(-time.Hour))}, req)
+	if len(scopes) != 1 {
+		t.Fatal("a range with an end was anchored")
+	}
+	b := buyer(f, "o1")
+	b.Anchor = req.Anchor
+	_, _ = List(context.Background(), f, nil, b)
+	if len(scopes) != 2 || scopes[0] == scopes[1] {
+		t.Fatalf("a buyer's scope is the merchant's: %q", scopes)
+	}
+}
