@@ -171,7 +171,9 @@ func TestPolledChangesReachCachedPages(t *testing.T) {
 		}
 		return n
 	}
-	status := func() any { return at(s.post(t, `{ listOrders { edges { node { status } } } }`, nil).Data, "listOrders.edges.0.node.status") }
+	status := func() any {
+		return at(s.post(t, `{ listOrders { edges { node { status } } } }`, nil).Data, "listOrders.edges.0.node.status")
+	}
 	for range 3 {
 		if got := status(); got != "TO_BE_SHIPPED" {
 			t.Fatalf("before the change: %v", got)
