@@ -4,6 +4,7 @@
 //
 //	go run ./bench                     # defaults: 20 ms upstream, 3 rounds of 2 s per scenario
 //	go run ./bench -latency 20ms -duration 2s -rounds 3 -clients 1,16,128,256
+//	go run ./bench -scenario dashboard # WeChat calls and staleness of a dashboard, caches off and on
 //
 // Processes, each a child of this binary so that allocations, GC and RSS are
 // each process's own: an upstream that costs almost nothing per call
@@ -49,6 +50,14 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds per scenario; figures are the medians")
 	clientList := flag.String("clients", "1,16,128,256", "concurrent clients, comma-separated")
 	hotLatency := flag.Duration("hot-latency", 50*time.Millisecond, "upstream latency of the coalescing run")
+	scenario := flag.String("scenario", "load", "load (throughput against the floors) or dashboard (WeChat calls and staleness with the caches off and on)")
+	serverEnv := flag.String("server-env", "", "internal: the server's settings, KEY=VALUE;KEY=VALUE")
+	var dash dashboardConfig
+	flag.IntVar(&dash.clients, "dashboard-clients", 50, "dashboard: clients, each refreshing its page and opening orders")
+	flag.DurationVar(&dash.refresh, "refresh", 10*time.Second, "dashboard: how often each client asks for its page")
+	flag.IntVar(&dash.changes, "changes", 30, "dashboard: orders WeChat changes a minute")
+	flag.DurationVar(&dash.run, "dashboard-duration", time.Minute, "dashboard: how long each of the four runs lasts")
+	flag.DurationVar(&dash.poll, "poll", 30*time.Second, "dashboard: the Mini Shop poller's interval (ORDER_POLL_INTERVAL)")
 	flag.Parse()
 
 	switch *role {
@@ -56,7 +65,10 @@ func main() {
 		runUpstream(*addr, *latency)
 		return
 	case "server":
-		os.Exit(runServer(*addr, *upstream))
+		os.Exit(runServer(*addr, *upstream, *serverEnv))
+	case "sandbox":
+		runSandbox(*addr, *latency)
+		return
 	case "floor":
 		runFloor(*addr, *upstream)
 		return
@@ -71,7 +83,16 @@ func main() {
 	if *rounds < 1 {
 		fail("-rounds must be at least 1")
 	}
-	if err := orchestrate(*latency, *hotLatency, *duration, *rounds, clients); err != nil {
+	switch *scenario {
+	case "dashboard":
+		dash.latency = *latency
+		err = runDashboard(dash)
+	case "load":
+		err = orchestrate(*latency, *hotLatency, *duration, *rounds, clients)
+	default:
+		err = fmt.Errorf("-scenario %q: load or dashboard", *scenario)
+	}
+	if err != nil {
 		fail("%v", err)
 	}
 }
@@ -99,7 +120,7 @@ type child struct {
 	base string
 }
 
-func start(role string, latency time.Duration, upstream string) (*child, error) {
+func start(role string, latency time.Duration, upstream string, args ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -108,7 +129,7 @@ func start(role string, latency time.Duration, upstream string) (*child, error) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-role", role, "-addr", addr, "-latency", latency.String(), "-upstream", upstream)
+	cmd := exec.Command(exe, append([]string{"-role", role, "-addr", addr, "-latency", latency.String(), "-upstream", upstream}, args...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

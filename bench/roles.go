@@ -88,14 +88,20 @@ func runUpstream(addr string, latency time.Duration) {
 	serveUntilSignal(addr, mux)
 }
 
-// runServer runs the real server, as `go run .` would, against upstream.
-func runServer(addr, upstream string) int {
+// runServer runs the real server, as `go run .` would, against upstream,
+// with the settings of extra (KEY=VALUE;KEY=VALUE) over the benchmark's.
+func runServer(addr, upstream, extra string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := map[string]string{
 		"ADDR": addr, "WECHAT_APP_ID": "wxbench", "WECHAT_APP_SECRET": "bench",
 		"WECHAT_API_BASE_URL": upstream, "LOG_LEVEL": "error",
 		"ALLOW_ANONYMOUS": "true", "RATE_LIMIT": "0", // the load comes from one client
+	}
+	for kv := range strings.SplitSeq(extra, ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
 	}
 	return app.Run(ctx, nil, func(k string) string { return env[k] }, os.Stdout, os.Stderr)
 }

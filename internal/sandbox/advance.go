@@ -27,10 +27,17 @@ var nextStep = map[int64]struct {
 // write calls and those a write changed; with none left, it moves nothing
 // and returns no event.
 func (s *Sandbox) Advance(now time.Time) (orderID uint64, event []byte) {
+	return s.AdvanceNewest(CatalogueSize, now)
+}
+
+// AdvanceNewest is Advance among the n newest catalogue orders only: those
+// a dashboard of the last days shows (the load benchmark's changes).
+func (s *Sandbox) AdvanceNewest(n int, now time.Time) (orderID uint64, event []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range s.catalogue.orders {
-		i := s.advanced % len(s.catalogue.orders)
+	n = min(max(n, 1), len(s.catalogue.orders))
+	for range n {
+		i := s.advanced % n
 		s.advanced++
 		o := s.catalogue.orders[i]
 		orderID = o["order_id"].(uint64)

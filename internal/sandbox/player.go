@@ -81,9 +81,20 @@ type storePush struct {
 }
 
 func (p storePush) send(event []byte, now time.Time) {
+	_ = p.push(event, now) // WeChat would retry; the sandbox's events are many
+}
+
+func (p storePush) push(event []byte, now time.Time) error {
 	q, encrypted := seal(p.crypter, event, now)
 	body, _ := json.Marshal(map[string]string{"ToUserName": p.toUser, "Encrypt": encrypted})
-	_ = deliver(p.handler, p.path, q, body) // WeChat would retry; the sandbox's events are many
+	return deliver(p.handler, p.path, q, body)
+}
+
+// PushStoreEvent pushes a Store event (as Advance returns it) as WeChat
+// does: signed and encrypted by crypter, to handler at path, which may
+// forward it to a server in another process.
+func PushStoreEvent(crypter *wxpush.Crypter, handler http.Handler, path string, event []byte, now time.Time) error {
+	return storePush{crypter: crypter, handler: handler, path: path, toUser: "gh_sandbox"}.push(event, now)
 }
 
 // seal signs and encrypts message as WeChat does at now: the query of the
