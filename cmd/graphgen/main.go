@@ -1,5 +1,6 @@
 // Command graphgen regenerates the GraphQL executor in graph/: gqlgen's own
-// generation, then one change to its output.
+// generation, then two changes to its output: lists that marshal in place
+// (below) and plain fields (see plain.go).
 //
 //	go run ./cmd/graphgen
 //
@@ -20,8 +21,8 @@
 // gqlgen's concurrency, and lists of product lines, parcels and the like,
 // whose fields are plain struct reads all the way down, do not.
 //
-// graphgen fails, leaving gqlgen's output as it is, when it would rewrite
-// nothing (gqlgen's code changed shape) or when a rewritten list can still
+// graphgen fails, leaving gqlgen's output as it is, when either change
+// would rewrite nothing (gqlgen's code changed shape) or when a rewritten list can still
 // reach a resolver in the generated code (checkInline, which reads the code
 // rather than trusting the analysis).
 package main
@@ -73,8 +74,13 @@ func run() error {
 	if _, err := checkInline(out); err != nil {
 		return err
 	}
+	out, plain, err := plainFields(out)
+	if err != nil {
+		return err
+	}
 	names := slices.Sorted(maps.Values(lists.inline))
 	fmt.Printf("graphgen: %d lists marshal in place: %s\n", len(names), strings.Join(names, ", "))
+	fmt.Printf("graphgen: %d plain fields marshal without ResolveField\n", len(plain))
 	return os.WriteFile(cfg.Exec.Filename, out, 0o644)
 }
 
