@@ -1,6 +1,7 @@
 // Command graphgen regenerates the GraphQL executor in graph/: gqlgen's own
-// generation, then two changes to its output: lists that marshal in place
-// (below) and plain fields (see plain.go).
+// generation, then three changes to its output: lists that marshal in
+// place (below), plain fields (see plain.go) and no unused deferred groups
+// (see deferred.go).
 //
 //	go run ./cmd/graphgen
 //
@@ -21,7 +22,7 @@
 // gqlgen's concurrency, and lists of product lines, parcels and the like,
 // whose fields are plain struct reads all the way down, do not.
 //
-// graphgen fails, leaving gqlgen's output as it is, when either change
+// graphgen fails, leaving gqlgen's output as it is, when any change
 // would rewrite nothing (gqlgen's code changed shape) or when a rewritten list can still
 // reach a resolver in the generated code (checkInline, which reads the code
 // rather than trusting the analysis).
@@ -76,6 +77,9 @@ func run() error {
 	}
 	out, plain, err := plainFields(out)
 	if err != nil {
+		return err
+	}
+	if out, err = dropDeferred(out); err != nil {
 		return err
 	}
 	names := slices.Sorted(maps.Values(lists.inline))
