@@ -3274,230 +3274,70 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AddressInfo_userName(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_userName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.UserName)
 }
 func (ec *executionContext) fieldContext_AddressInfo_userName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_postalCode(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_postalCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PostalCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.PostalCode)
 }
 func (ec *executionContext) fieldContext_AddressInfo_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_provinceName(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_provinceName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProvinceName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ProvinceName)
 }
 func (ec *executionContext) fieldContext_AddressInfo_provinceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_cityName(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_cityName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CityName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CityName)
 }
 func (ec *executionContext) fieldContext_AddressInfo_cityName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_countyName(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_countyName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CountyName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CountyName)
 }
 func (ec *executionContext) fieldContext_AddressInfo_countyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_detailInfo(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_detailInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DetailInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DetailInfo)
 }
 func (ec *executionContext) fieldContext_AddressInfo_detailInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_nationalCode(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_nationalCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NationalCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.NationalCode)
 }
 func (ec *executionContext) fieldContext_AddressInfo_nationalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_telNumber(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_telNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TelNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TelNumber)
 }
 func (ec *executionContext) fieldContext_AddressInfo_telNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AddressInfo_houseNumber(ctx context.Context, field graphql.CollectedField, obj *order.AddressInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AddressInfo_houseNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HouseNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.HouseNumber)
 }
 func (ec *executionContext) fieldContext_AddressInfo_houseNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AddressInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleDetail_onAftersaleOrderCnt(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleDetail_onAftersaleOrderCnt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OnAftersaleOrderCnt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.OnAftersaleOrderCnt)
 }
 func (ec *executionContext) fieldContext_AfterSaleDetail_onAftersaleOrderCnt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleDetail", field, false, false, "Int")
@@ -3536,368 +3376,112 @@ func (ec *executionContext) fieldContext_AfterSaleDetail_aftersaleOrderList(_ co
 }
 
 func (ec *executionContext) _AfterSaleOrder_id(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSaleOrder_orderId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_orderId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OrderID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.OrderID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSaleOrder_status(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleOrder_type(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.AfterSaleType) graphql.Marshaler {
-			return ec.marshalNAfterSaleType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAfterSaleType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐAfterSaleType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "AfterSaleType")
 }
 
 func (ec *executionContext) _AfterSaleOrder_openid(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_openid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Openid, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Openid)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_openid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleOrder_reason(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleOrder_refundAmount(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_refundAmount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RefundAmount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.RefundAmount)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_refundAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AfterSaleOrder_productId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_productId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uint64) graphql.Marshaler {
-			return ec.marshalOID2ᚖuint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖuint64(ctx, field.Selections, obj.ProductID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSaleOrder_skuId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_skuId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SkuID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uint64) graphql.Marshaler {
-			return ec.marshalOID2ᚖuint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖuint64(ctx, field.Selections, obj.SkuID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_skuId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSaleOrder_count(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_count(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Count, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.Count)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AfterSaleOrder_returnWaybillId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_returnWaybillId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReturnWaybillID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ReturnWaybillID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_returnWaybillId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleOrder_returnDeliveryId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_returnDeliveryId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReturnDeliveryID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ReturnDeliveryID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_returnDeliveryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "String")
 }
 
 func (ec *executionContext) _AfterSaleOrder_createTime(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_createTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreateTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.CreateTime)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _AfterSaleOrder_updateTime(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrder) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrder_updateTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdateTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.UpdateTime)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrder_updateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrder", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _AfterSaleOrderInfo_aftersaleOrderId(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrderInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrderInfo_aftersaleOrderId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AftersaleOrderID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.AftersaleOrderID)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrderInfo_aftersaleOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrderInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSaleOrderInfo_status(ctx context.Context, field graphql.CollectedField, obj *order.AfterSaleOrderInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AfterSaleOrderInfo_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_AfterSaleOrderInfo_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSaleOrderInfo", field, false, false, "Int")
@@ -3968,23 +3552,7 @@ func (ec *executionContext) fieldContext_AftersaleActionPayload_aftersaleOrder(_
 }
 
 func (ec *executionContext) _AftersaleActionPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *actions.AftersaleActionPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AftersaleActionPayload_replayed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Replayed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Replayed)
 }
 func (ec *executionContext) fieldContext_AftersaleActionPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AftersaleActionPayload", field, false, false, "Boolean")
@@ -4023,230 +3591,70 @@ func (ec *executionContext) fieldContext_AftersaleActionPayload_userErrors(_ con
 }
 
 func (ec *executionContext) _AftersaleRejectReason_reasonType(ctx context.Context, field graphql.CollectedField, obj *order.AftersaleRejectReason) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AftersaleRejectReason_reasonType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReasonType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.ReasonType)
 }
 func (ec *executionContext) fieldContext_AftersaleRejectReason_reasonType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AftersaleRejectReason", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AftersaleRejectReason_text(ctx context.Context, field graphql.CollectedField, obj *order.AftersaleRejectReason) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AftersaleRejectReason_text(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Text, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Text)
 }
 func (ec *executionContext) fieldContext_AftersaleRejectReason_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AftersaleRejectReason", field, false, false, "String")
 }
 
 func (ec *executionContext) _AttrInfo_attrKey(ctx context.Context, field graphql.CollectedField, obj *order.AttrInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttrInfo_attrKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AttrKey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.AttrKey)
 }
 func (ec *executionContext) fieldContext_AttrInfo_attrKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttrInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _AttrInfo_attrValue(ctx context.Context, field graphql.CollectedField, obj *order.AttrInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttrInfo_attrValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AttrValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.AttrValue)
 }
 func (ec *executionContext) fieldContext_AttrInfo_attrValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttrInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _CouponCodeInfo_startTime(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_startTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.StartTime)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_startTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _CouponCodeInfo_endTime(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_endTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.EndTime)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_endTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _CouponCodeInfo_verifyType(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_verifyType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VerifyType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *order.VerifyType) graphql.Marshaler {
-			return ec.marshalOVerifyType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐVerifyType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOVerifyType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐVerifyType(ctx, field.Selections, obj.VerifyType)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_verifyType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "VerifyType")
 }
 
 func (ec *executionContext) _CouponCodeInfo_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_phoneNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PhoneNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.PhoneNumber)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _CouponCodeInfo_verifierNickname(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_verifierNickname(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VerifierNickname, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.VerifierNickname)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_verifierNickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _CouponCodeInfo_verifyTime(ctx context.Context, field graphql.CollectedField, obj *order.CouponCodeInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponCodeInfo_verifyTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VerifyTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.VerifyTime)
 }
 func (ec *executionContext) fieldContext_CouponCodeInfo_verifyTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponCodeInfo", field, false, false, "DateTime")
@@ -4276,69 +3684,21 @@ func (ec *executionContext) fieldContext_CouponInfo_couponId(_ context.Context, 
 }
 
 func (ec *executionContext) _DeliveryCompany_deliveryId(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryCompany) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryCompany_deliveryId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.DeliveryID)
 }
 func (ec *executionContext) fieldContext_DeliveryCompany_deliveryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryCompany", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeliveryCompany_name(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryCompany) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryCompany_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_DeliveryCompany_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryCompany", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeliveryExpressFee_shippingMethod(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryExpressFee) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryExpressFee_shippingMethod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ShippingMethod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.ShippingMethod) graphql.Marshaler {
-			return ec.marshalNShippingMethod2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐShippingMethod(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNShippingMethod2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐShippingMethod(ctx, field.Selections, obj.ShippingMethod)
 }
 func (ec *executionContext) fieldContext_DeliveryExpressFee_shippingMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryExpressFee", field, false, false, "ShippingMethod")
@@ -4377,23 +3737,7 @@ func (ec *executionContext) fieldContext_DeliveryInfo_addressInfo(_ context.Cont
 }
 
 func (ec *executionContext) _DeliveryInfo_deliveryMethod(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryInfo_deliveryMethod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryMethod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeliveryMethod)
 }
 func (ec *executionContext) fieldContext_DeliveryInfo_deliveryMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryInfo", field, false, false, "String")
@@ -4464,23 +3808,7 @@ func (ec *executionContext) fieldContext_DeliveryInfo_deliveryProductInfo(_ cont
 }
 
 func (ec *executionContext) _DeliveryInfo_shipDoneTime(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryInfo_shipDoneTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ShipDoneTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ShipDoneTime)
 }
 func (ec *executionContext) fieldContext_DeliveryInfo_shipDoneTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryInfo", field, false, false, "DateTime")
@@ -4519,69 +3847,21 @@ func (ec *executionContext) fieldContext_DeliveryInfo_insuranceInfo(_ context.Co
 }
 
 func (ec *executionContext) _DeliveryInfo_deliverType(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryInfo_deliverType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliverType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *order.DeliveryType) graphql.Marshaler {
-			return ec.marshalODeliveryType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODeliveryType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryType(ctx, field.Selections, obj.DeliverType)
 }
 func (ec *executionContext) fieldContext_DeliveryInfo_deliverType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryInfo", field, false, false, "DeliveryType")
 }
 
 func (ec *executionContext) _DeliveryInfo_offlineDeliveryTime(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryInfo_offlineDeliveryTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OfflineDeliveryTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.OfflineDeliveryTime)
 }
 func (ec *executionContext) fieldContext_DeliveryInfo_offlineDeliveryTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _DeliveryInfo_offlinePickupTime(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryInfo_offlinePickupTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OfflinePickupTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.OfflinePickupTime)
 }
 func (ec *executionContext) fieldContext_DeliveryInfo_offlinePickupTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryInfo", field, false, false, "DateTime")
@@ -4620,46 +3900,14 @@ func (ec *executionContext) fieldContext_DeliveryInfo_pickupAddress(_ context.Co
 }
 
 func (ec *executionContext) _DeliveryProductInfo_waybillId(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryProductInfo_waybillId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WaybillID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.WaybillID)
 }
 func (ec *executionContext) fieldContext_DeliveryProductInfo_waybillId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeliveryProductInfo_deliveryId(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryProductInfo_deliveryId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeliveryID)
 }
 func (ec *executionContext) fieldContext_DeliveryProductInfo_deliveryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryProductInfo", field, false, false, "String")
@@ -4698,69 +3946,21 @@ func (ec *executionContext) fieldContext_DeliveryProductInfo_productInfos(_ cont
 }
 
 func (ec *executionContext) _DeliveryProductInfo_deliveryName(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryProductInfo_deliveryName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DeliveryName)
 }
 func (ec *executionContext) fieldContext_DeliveryProductInfo_deliveryName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeliveryProductInfo_deliveryTime(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryProductInfo_deliveryTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DeliveryTime)
 }
 func (ec *executionContext) fieldContext_DeliveryProductInfo_deliveryTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryProductInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _DeliveryProductInfo_deliverType(ctx context.Context, field graphql.CollectedField, obj *order.DeliveryProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliveryProductInfo_deliverType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliverType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *order.DeliveryType) graphql.Marshaler {
-			return ec.marshalODeliveryType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryType(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODeliveryType2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐDeliveryType(ctx, field.Selections, obj.DeliverType)
 }
 func (ec *executionContext) fieldContext_DeliveryProductInfo_deliverType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryProductInfo", field, false, false, "DeliveryType")
@@ -4799,161 +3999,49 @@ func (ec *executionContext) fieldContext_DeliveryProductInfo_deliveryAddress(_ c
 }
 
 func (ec *executionContext) _ExtInfo_customerNotes(ctx context.Context, field graphql.CollectedField, obj *order.ExtInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ExtInfo_customerNotes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerNotes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CustomerNotes)
 }
 func (ec *executionContext) fieldContext_ExtInfo_customerNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExtInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExtInfo_merchantNotes(ctx context.Context, field graphql.CollectedField, obj *order.ExtInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ExtInfo_merchantNotes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MerchantNotes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.MerchantNotes)
 }
 func (ec *executionContext) fieldContext_ExtInfo_merchantNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExtInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _FreightProductInfo_productId(ctx context.Context, field graphql.CollectedField, obj *order.FreightProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FreightProductInfo_productId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ProductID)
 }
 func (ec *executionContext) fieldContext_FreightProductInfo_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FreightProductInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _FreightProductInfo_skuId(ctx context.Context, field graphql.CollectedField, obj *order.FreightProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FreightProductInfo_skuId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SkuID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.SkuID)
 }
 func (ec *executionContext) fieldContext_FreightProductInfo_skuId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FreightProductInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _FreightProductInfo_productCnt(ctx context.Context, field graphql.CollectedField, obj *order.FreightProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FreightProductInfo_productCnt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductCnt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.ProductCnt)
 }
 func (ec *executionContext) fieldContext_FreightProductInfo_productCnt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FreightProductInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _InsuranceInfo_type(ctx context.Context, field graphql.CollectedField, obj *order.InsuranceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InsuranceInfo_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.InsuranceType) graphql.Marshaler {
-			return ec.marshalNInsuranceType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐInsuranceType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInsuranceType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐInsuranceType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext_InsuranceInfo_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InsuranceInfo", field, false, false, "InsuranceType")
 }
 
 func (ec *executionContext) _InsuranceInfo_insurancePrice(ctx context.Context, field graphql.CollectedField, obj *order.InsuranceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InsuranceInfo_insurancePrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InsurancePrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.InsurancePrice)
 }
 func (ec *executionContext) fieldContext_InsuranceInfo_insurancePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InsuranceInfo", field, false, false, "Int")
@@ -5268,207 +4356,63 @@ func (ec *executionContext) fieldContext_Mutation_rejectAftersale(ctx context.Co
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Order_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Order_status(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.OrderStatus) graphql.Marshaler {
-			return ec.marshalNOrderStatus2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNOrderStatus2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Order_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "OrderStatus")
 }
 
 func (ec *executionContext) _Order_statusCode(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_statusCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StatusCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.StatusCode)
 }
 func (ec *executionContext) fieldContext_Order_statusCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Order_createTime(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_createTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreateTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.CreateTime)
 }
 func (ec *executionContext) fieldContext_Order_createTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Order_updateTime(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_updateTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdateTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.UpdateTime)
 }
 func (ec *executionContext) fieldContext_Order_updateTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Order_openid(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_openid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Openid, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Openid)
 }
 func (ec *executionContext) fieldContext_Order_openid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
 }
 
 func (ec *executionContext) _Order_unionid(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_unionid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Unionid, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Unionid)
 }
 func (ec *executionContext) fieldContext_Order_unionid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "String")
 }
 
 func (ec *executionContext) _Order_orderType(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_orderType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OrderType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.OrderType) graphql.Marshaler {
-			return ec.marshalNOrderType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNOrderType2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐOrderType(ctx, field.Selections, obj.OrderType)
 }
 func (ec *executionContext) fieldContext_Order_orderType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "OrderType")
 }
 
 func (ec *executionContext) _Order_orderTypeCode(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_orderTypeCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OrderTypeCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.OrderTypeCode)
 }
 func (ec *executionContext) fieldContext_Order_orderTypeCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Int")
@@ -5603,46 +4547,14 @@ func (ec *executionContext) fieldContext_OrderActionPayload_order(_ context.Cont
 }
 
 func (ec *executionContext) _OrderActionPayload_pending(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderActionPayload_pending(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pending, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Pending)
 }
 func (ec *executionContext) fieldContext_OrderActionPayload_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderActionPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _OrderActionPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *actions.OrderActionPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderActionPayload_replayed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Replayed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Replayed)
 }
 func (ec *executionContext) fieldContext_OrderActionPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderActionPayload", field, false, false, "Boolean")
@@ -5745,23 +4657,7 @@ func (ec *executionContext) fieldContext_OrderConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _OrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *order.OrderConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_OrderConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderConnection", field, false, false, "Int")
@@ -5960,23 +4856,7 @@ func (ec *executionContext) fieldContext_OrderDetail_couponcodeInfo(_ context.Co
 }
 
 func (ec *executionContext) _OrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *order.OrderEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderEdge", field, false, false, "String")
@@ -6015,69 +4895,21 @@ func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _OrderEvent_kind(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderEvent_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v order.EventKind) graphql.Marshaler {
-			return ec.marshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNOrderEventKind2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐEventKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_OrderEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "OrderEventKind")
 }
 
 func (ec *executionContext) _OrderEvent_orderId(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderEvent_orderId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OrderID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.OrderID)
 }
 func (ec *executionContext) fieldContext_OrderEvent_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _OrderEvent_at(ctx context.Context, field graphql.CollectedField, obj *events.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderEvent_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNDateTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 func (ec *executionContext) fieldContext_OrderEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, "DateTime")
@@ -6116,667 +4948,203 @@ func (ec *executionContext) fieldContext_OrderEvent_order(_ context.Context, fie
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *order.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasNextPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *order.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasPreviousPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasPreviousPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *order.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_startCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.StartCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *order.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PayInfo_payMethod(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_payMethod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PayMethod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.PayMethod)
 }
 func (ec *executionContext) fieldContext_PayInfo_payMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PayInfo_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_paymentMethod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PaymentMethod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *order.PaymentMethod) graphql.Marshaler {
-			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPaymentMethod(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋordergraphᚋordergraphᚋinternalᚋorderᚐPaymentMethod(ctx, field.Selections, obj.PaymentMethod)
 }
 func (ec *executionContext) fieldContext_PayInfo_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "PaymentMethod")
 }
 
 func (ec *executionContext) _PayInfo_prepayId(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_prepayId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PrepayID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.PrepayID)
 }
 func (ec *executionContext) fieldContext_PayInfo_prepayId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PayInfo_prepayTime(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_prepayTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PrepayTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.PrepayTime)
 }
 func (ec *executionContext) fieldContext_PayInfo_prepayTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _PayInfo_payTime(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_payTime(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PayTime, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, obj.PayTime)
 }
 func (ec *executionContext) fieldContext_PayInfo_payTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _PayInfo_transactionId(ctx context.Context, field graphql.CollectedField, obj *order.PayInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PayInfo_transactionId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TransactionID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TransactionID)
 }
 func (ec *executionContext) fieldContext_PayInfo_transactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PayInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PriceInfo_productPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_productPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.ProductPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_productPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_orderPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_orderPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OrderPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.OrderPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_orderPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_freight(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_freight(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Freight, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.Freight)
 }
 func (ec *executionContext) fieldContext_PriceInfo_freight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_discountedPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_discountedPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DiscountedPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.DiscountedPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_discountedPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_isDiscounted(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_isDiscounted(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsDiscounted, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDiscounted)
 }
 func (ec *executionContext) fieldContext_PriceInfo_isDiscounted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PriceInfo_originalOrderPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_originalOrderPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OriginalOrderPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.OriginalOrderPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_originalOrderPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_estimateProductPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_estimateProductPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EstimateProductPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.EstimateProductPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_estimateProductPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_changeDownPrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_changeDownPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChangeDownPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.ChangeDownPrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_changeDownPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_changeFreight(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_changeFreight(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChangeFreight, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.ChangeFreight)
 }
 func (ec *executionContext) fieldContext_PriceInfo_changeFreight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PriceInfo_isChangeFreight(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_isChangeFreight(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsChangeFreight, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
-			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOBoolean2ᚖbool(ctx, field.Selections, obj.IsChangeFreight)
 }
 func (ec *executionContext) fieldContext_PriceInfo_isChangeFreight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PriceInfo_buyerInsurancePrice(ctx context.Context, field graphql.CollectedField, obj *order.PriceInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceInfo_buyerInsurancePrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BuyerInsurancePrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.BuyerInsurancePrice)
 }
 func (ec *executionContext) fieldContext_PriceInfo_buyerInsurancePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProductInfo_productId(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_productId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProductID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ProductID)
 }
 func (ec *executionContext) fieldContext_ProductInfo_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProductInfo_outProductId(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_outProductId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OutProductID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.OutProductID)
 }
 func (ec *executionContext) fieldContext_ProductInfo_outProductId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProductInfo_skuId(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_skuId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SkuID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.SkuID)
 }
 func (ec *executionContext) fieldContext_ProductInfo_skuId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ProductInfo_outSkuId(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_outSkuId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OutSkuID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.OutSkuID)
 }
 func (ec *executionContext) fieldContext_ProductInfo_outSkuId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProductInfo_thumbImg(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_thumbImg(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ThumbImg, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ThumbImg)
 }
 func (ec *executionContext) fieldContext_ProductInfo_thumbImg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProductInfo_skuCnt(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_skuCnt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SkuCnt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.SkuCnt)
 }
 func (ec *executionContext) fieldContext_ProductInfo_skuCnt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProductInfo_salePrice(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_salePrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SalePrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.SalePrice)
 }
 func (ec *executionContext) fieldContext_ProductInfo_salePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProductInfo_title(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_title(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Title, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Title)
 }
 func (ec *executionContext) fieldContext_ProductInfo_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "String")
@@ -6815,92 +5183,28 @@ func (ec *executionContext) fieldContext_ProductInfo_skuAttrs(_ context.Context,
 }
 
 func (ec *executionContext) _ProductInfo_onAftersaleSkuCnt(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_onAftersaleSkuCnt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OnAftersaleSkuCnt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.OnAftersaleSkuCnt)
 }
 func (ec *executionContext) fieldContext_ProductInfo_onAftersaleSkuCnt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProductInfo_finishAftersaleSkuCnt(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_finishAftersaleSkuCnt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FinishAftersaleSkuCnt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int64(ctx, field.Selections, obj.FinishAftersaleSkuCnt)
 }
 func (ec *executionContext) fieldContext_ProductInfo_finishAftersaleSkuCnt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProductInfo_skuCode(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_skuCode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SkuCode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.SkuCode)
 }
 func (ec *executionContext) fieldContext_ProductInfo_skuCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProductInfo_marketPrice(ctx context.Context, field graphql.CollectedField, obj *order.ProductInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductInfo_marketPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MarketPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.MarketPrice)
 }
 func (ec *executionContext) fieldContext_ProductInfo_marketPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProductInfo", field, false, false, "Int")
@@ -7299,184 +5603,56 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _ReturnAddress_id(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ReturnAddress_userName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_userName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.UserName)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_userName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_telNumber(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_telNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TelNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TelNumber)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_telNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_provinceName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_provinceName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProvinceName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ProvinceName)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_provinceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_cityName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_cityName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CityName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CityName)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_cityName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_countyName(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_countyName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CountyName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.CountyName)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_countyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_detailInfo(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_detailInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DetailInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DetailInfo)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_detailInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ReturnAddress_isDefault(ctx context.Context, field graphql.CollectedField, obj *order.ReturnAddress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ReturnAddress_isDefault(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsDefault, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDefault)
 }
 func (ec *executionContext) fieldContext_ReturnAddress_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReturnAddress", field, false, false, "Boolean")
@@ -7527,23 +5703,7 @@ func (ec *executionContext) fieldContext_Subscription_orderEvents(ctx context.Co
 }
 
 func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserError_code(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Code, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v codes.UserCode) graphql.Marshaler {
-			return ec.marshalNUserErrorCode2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋcodesᚐUserCode(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUserErrorCode2githubᚗcomᚋordergraphᚋordergraphᚋinternalᚋcodesᚐUserCode(ctx, field.Selections, obj.Code)
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "UserErrorCode")
@@ -7573,46 +5733,14 @@ func (ec *executionContext) fieldContext_UserError_field(_ context.Context, fiel
 }
 
 func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserError_message(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Message, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
 }
 func (ec *executionContext) fieldContext_UserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
 }
 
 func (ec *executionContext) _UserError_upstreamErrcode(ctx context.Context, field graphql.CollectedField, obj *actions.UserError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserError_upstreamErrcode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpstreamErrcode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint64(ctx, field.Selections, obj.UpstreamErrcode)
 }
 func (ec *executionContext) fieldContext_UserError_upstreamErrcode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "Int")
@@ -9619,7 +7747,6 @@ func (ec *executionContext) _AddressInfo(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, addressInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9678,11 +7805,6 @@ func (ec *executionContext) _AddressInfo(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9692,7 +7814,6 @@ func (ec *executionContext) _AfterSaleDetail(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, afterSaleDetailImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9716,11 +7837,6 @@ func (ec *executionContext) _AfterSaleDetail(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9730,7 +7846,6 @@ func (ec *executionContext) _AfterSaleOrder(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, afterSaleOrderImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9814,11 +7929,6 @@ func (ec *executionContext) _AfterSaleOrder(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9872,7 +7982,6 @@ func (ec *executionContext) _AftersaleActionPayload(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, aftersaleActionPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9901,11 +8010,6 @@ func (ec *executionContext) _AftersaleActionPayload(ctx context.Context, sel ast
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9915,7 +8019,6 @@ func (ec *executionContext) _AftersaleRejectReason(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, aftersaleRejectReasonImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9939,11 +8042,6 @@ func (ec *executionContext) _AftersaleRejectReason(ctx context.Context, sel ast.
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9953,7 +8051,6 @@ func (ec *executionContext) _AttrInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, attrInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -9977,11 +8074,6 @@ func (ec *executionContext) _AttrInfo(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -9991,7 +8083,6 @@ func (ec *executionContext) _CouponCodeInfo(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, couponCodeInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10035,11 +8126,6 @@ func (ec *executionContext) _CouponCodeInfo(ctx context.Context, sel ast.Selecti
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10049,7 +8135,6 @@ func (ec *executionContext) _CouponInfo(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, couponInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10068,11 +8153,6 @@ func (ec *executionContext) _CouponInfo(ctx context.Context, sel ast.SelectionSe
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10082,7 +8162,6 @@ func (ec *executionContext) _DeliveryCompany(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryCompanyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10106,11 +8185,6 @@ func (ec *executionContext) _DeliveryCompany(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10120,7 +8194,6 @@ func (ec *executionContext) _DeliveryExpressFee(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryExpressFeeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10139,11 +8212,6 @@ func (ec *executionContext) _DeliveryExpressFee(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10153,7 +8221,6 @@ func (ec *executionContext) _DeliveryInfo(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10217,11 +8284,6 @@ func (ec *executionContext) _DeliveryInfo(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10231,7 +8293,6 @@ func (ec *executionContext) _DeliveryProductInfo(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryProductInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10280,11 +8341,6 @@ func (ec *executionContext) _DeliveryProductInfo(ctx context.Context, sel ast.Se
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10294,7 +8350,6 @@ func (ec *executionContext) _ExtInfo(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, extInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10318,11 +8373,6 @@ func (ec *executionContext) _ExtInfo(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10332,7 +8382,6 @@ func (ec *executionContext) _FreightProductInfo(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, freightProductInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10361,11 +8410,6 @@ func (ec *executionContext) _FreightProductInfo(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10375,7 +8419,6 @@ func (ec *executionContext) _InsuranceInfo(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, insuranceInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10399,11 +8442,6 @@ func (ec *executionContext) _InsuranceInfo(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10416,7 +8454,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -10484,11 +8521,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10498,7 +8530,6 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10572,11 +8603,6 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10586,7 +8612,6 @@ func (ec *executionContext) _OrderActionPayload(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderActionPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10620,11 +8645,6 @@ func (ec *executionContext) _OrderActionPayload(ctx context.Context, sel ast.Sel
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10634,7 +8654,6 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10663,11 +8682,6 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10677,7 +8691,6 @@ func (ec *executionContext) _OrderDetail(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderDetailImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10721,11 +8734,6 @@ func (ec *executionContext) _OrderDetail(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10735,7 +8743,6 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10757,11 +8764,6 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
 	}
 
 	return out
@@ -10822,7 +8824,6 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10856,11 +8857,6 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10870,7 +8866,6 @@ func (ec *executionContext) _PayInfo(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, payInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10914,11 +8909,6 @@ func (ec *executionContext) _PayInfo(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -10928,7 +8918,6 @@ func (ec *executionContext) _PriceInfo(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10997,11 +8986,6 @@ func (ec *executionContext) _PriceInfo(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11011,7 +8995,6 @@ func (ec *executionContext) _ProductInfo(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, productInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11090,11 +9073,6 @@ func (ec *executionContext) _ProductInfo(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11107,7 +9085,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -11188,11 +9165,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11202,7 +9174,6 @@ func (ec *executionContext) _ReturnAddress(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, returnAddressImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11256,11 +9227,6 @@ func (ec *executionContext) _ReturnAddress(ctx context.Context, sel ast.Selectio
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11290,7 +9256,6 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11324,11 +9289,6 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11338,7 +9298,6 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11377,11 +9336,6 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11391,7 +9345,6 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11425,11 +9378,6 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11439,7 +9387,6 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11483,11 +9430,6 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11497,7 +9439,6 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11541,11 +9482,6 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11555,7 +9491,6 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11599,11 +9534,6 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		return graphql.Null
 	}
 
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
 	return out
 }
 
@@ -11613,7 +9543,6 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11680,11 +9609,6 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
 	}
 
 	return out

@@ -1,5 +1,7 @@
 // Command graphgen regenerates the GraphQL executor in graph/: gqlgen's own
-// generation, then one change to its output.
+// generation, then three changes to its output: lists that marshal in
+// place (below), plain fields (see plain.go) and no unused deferred groups
+// (see deferred.go).
 //
 //	go run ./cmd/graphgen
 //
@@ -20,8 +22,8 @@
 // gqlgen's concurrency, and lists of product lines, parcels and the like,
 // whose fields are plain struct reads all the way down, do not.
 //
-// graphgen fails, leaving gqlgen's output as it is, when it would rewrite
-// nothing (gqlgen's code changed shape) or when a rewritten list can still
+// graphgen fails, leaving gqlgen's output as it is, when any change
+// would rewrite nothing (gqlgen's code changed shape) or when a rewritten list can still
 // reach a resolver in the generated code (checkInline, which reads the code
 // rather than trusting the analysis).
 package main
@@ -73,8 +75,16 @@ func run() error {
 	if _, err := checkInline(out); err != nil {
 		return err
 	}
+	out, plain, err := plainFields(out)
+	if err != nil {
+		return err
+	}
+	if out, err = dropDeferred(out); err != nil {
+		return err
+	}
 	names := slices.Sorted(maps.Values(lists.inline))
 	fmt.Printf("graphgen: %d lists marshal in place: %s\n", len(names), strings.Join(names, ", "))
+	fmt.Printf("graphgen: %d plain fields marshal without ResolveField\n", len(plain))
 	return os.WriteFile(cfg.Exec.Filename, out, 0o644)
 }
 

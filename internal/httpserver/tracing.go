@@ -57,9 +57,11 @@ func traced(next http.Handler) http.Handler {
 
 // traceOperations is the gqlgen extension that gives each operation a
 // span, "graphql <type> <name>", and each root field a span of its own;
-// nested fields are answered from loaders, whose batches have spans. It
-// records names and error codes, never the document or its variables:
-// either can carry an order id, a buyer's name or a search's words.
+// nested fields are answered from loaders, whose batches have spans (the
+// scalars read from structs, cmd/graphgen's plain fields, never reach
+// InterceptField at all; root fields always do). It records names and
+// error codes, never the document or its variables: either can carry an
+// order id, a buyer's name or a search's words.
 type traceOperations struct{}
 
 var _ interface {
