@@ -190,3 +190,18 @@ func TestPolledChangesReachCachedPages(t *testing.T) {
 		t.Fatalf("the page after the polled event: %v", got)
 	}
 }
+
+// Without events ORDER_CACHE_TTL keeps orders only: a kept page would hide
+// a new order for the TTL, where a missing order is simply asked again.
+func TestWithoutEventsOnlyOrdersAreKept(t *testing.T) {
+	s := mustOpenServer(t, map[string]string{"ORDER_CACHE_TTL": "1m"}) // no push, no poller
+	s.Fake.SetOrder(8404, `{"order_id":8404,"status":20,"create_time":"`+time.Now().Add(-time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")+`"}`)
+	for _, q := range []string{`{ listOrders { totalCount } }`, `{ listOrders { totalCount } }`, `{ order(id: "8404") { status } }`, `{ order(id: "8404") { status } }`} {
+		if r := s.post(t, q, nil); len(r.Errors) > 0 {
+			t.Fatal(string(r.Raw))
+		}
+	}
+	if lists, orders := len(s.Fake.ListRequests()), s.Fake.OrderCalls.Load(); lists != 2 || orders != 1 {
+		t.Fatalf("2 reads: %d list and %d order calls, want 2 and 1", lists, orders)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -173,5 +174,34 @@ func TestSandboxShopsConsole(t *testing.T) {
 	wantOrder(t, "shop 1 authorized again", s.gql(t, shop(1), orderQuery(x), nil), x)
 	if r := s.do(t, "POST", "/sandbox/shops/wxnotashop/revoke", "", "", nil); r.Status != http.StatusNotFound {
 		t.Fatalf("an unknown shop's revoke: %d", r.Status)
+	}
+}
+
+// A push for a shop no replica holds (forgotten past MAX_ACTIVE_SHOPS)
+// drops what the shop keeps in Redis before it is answered: the replica
+// that builds the shop next reads its pages and orders afresh.
+func TestProviderPushForAShopNotHeldForgetsItsCaches(t *testing.T) {
+	pf, base := platformUpstream(t, 2)
+	s := providerServer(t, pf, base, map[string]string{"REDIS_URL": redistest.Start(t).URL(), "MAX_ACTIVE_SHOPS": "1"})
+	startPlatform(t, pf, s)
+	a, b := pf.Shops()[0], pf.Shops()[1]
+	asA, asB := shopJWT(t, s, a), shopJWT(t, s, b)
+	statuses := func() map[string]any {
+		r := s.gql(t, asA, `{ listOrders(first: 50) { edges { node { id status } } } }`, nil)
+		out := map[string]any{}
+		for i := 0; at(r.Data, fmt.Sprintf("listOrders.edges.%d", i)) != nil; i++ {
+			out[fmt.Sprint(at(r.Data, fmt.Sprintf("listOrders.edges.%d.node.id", i)))] = at(r.Data, fmt.Sprintf("listOrders.edges.%d.node.status", i))
+		}
+		return out
+	}
+	before := statuses() // A's page, kept in Redis
+	if r := s.gql(t, asB, `{ listOrders(first: 1) { edges { node { id } } } }`, nil); len(r.Errors) > 0 {
+		t.Fatal(string(r.Raw))
+	} // B's request makes the process forget A
+	id, event := pf.Shop(a).Advance(time.Now())
+	pushShop(t, s, a, string(event))
+	key := fmt.Sprint(id)
+	if after := statuses(); before[key] == nil || after[key] == before[key] {
+		t.Fatalf("order %s was %v and is %v after its push was answered", key, before[key], after[key])
 	}
 }

@@ -138,7 +138,15 @@ func (w *wiring) provider(h *httpserver.Config) error {
 		case held && shop.Publish != nil:
 			return wxpush.Sink{Publish: shop.Publish, Seen: seen}, true
 		case w.fanout != nil:
-			return wxpush.Sink{Publish: w.fanout.Publisher(id).Publish, Seen: seen}, true
+			// The replicas that hold the shop forget when the fan-out
+			// reaches them; what the shop keeps in Redis is forgotten
+			// here first, so that a replica building the shop after the
+			// push never reads it.
+			var publisher events.Publisher = w.fanout.Publisher(id)
+			if forget := w.redisForgetter(id); forget != nil {
+				publisher = events.ForgetFirst{Forget: forget, Next: publisher}
+			}
+			return wxpush.Sink{Publish: publisher.Publish, Seen: seen}, true
 		}
 		return wxpush.Sink{Publish: func(order.Event) {}, Seen: seen}, true
 	}, w.log, w.m)
@@ -159,7 +167,10 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 	var orders order.Source = source
 	lists, forget := upstream.Lists, order.Forgetters{source}
 	var anchor func(context.Context, string, time.Time) time.Time
-	if lists != nil && cache.TTL > 0 {
+	// Pages only where events come: without them a kept page would hide a
+	// new order for the TTL, which an order cache of ORDER_CACHE_TTL never
+	// did (a missing order is asked again).
+	if lists != nil && cache.TTL > 0 && w.eventsOn() {
 		pages := pagecache.New(lists, w.pageBackend(cache, store), w.m)
 		lists, anchor, forget = pages, pages.Anchor, append(forget, pages)
 	}
@@ -302,6 +313,17 @@ func (w *wiring) tokenSource(transport *wechat.Transport) wechat.TokenSource {
 	return token.NewManager(func(ctx context.Context, force bool) (string, time.Duration, error) {
 		return transport.StableToken(ctx, appID, secret, force)
 	}, tcfg)
+}
+
+// redisForgetter forgets an order event's order, and the pages, that
+// shop id keeps in Redis; nil when it keeps none there.
+func (w *wiring) redisForgetter(id string) order.Forgetter {
+	cache := w.cfg.OrderCache.For(w.eventsOn())
+	if w.store == nil || cache.TTL <= 0 {
+		return nil
+	}
+	store := w.store.Shop(id)
+	return order.Forgetters{store.Orders(cache.TTL), pagecache.Forgetter(store.Pages(cache.TTL))}
 }
 
 // pageBackend keeps a shop's list pages: in Redis if set.

@@ -70,17 +70,12 @@ func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, re
 	if filter != nil {
 		f = *filter
 	}
-	now := req.Now
-	if req.Anchor != nil && req.After == nil && f.CreatedTo == nil && f.UpdatedTo == nil {
-		scope, _ := json.Marshal(struct {
-			Filter order.ListFilter
-			Buyer  string
-		}{f, req.Buyer})
-		now = req.Anchor(string(scope), now)
-	}
-	q, err := resolve(f, now)
+	q, err := resolve(f, req.Now)
 	if err != nil {
 		return nil, err
+	}
+	if req.Anchor != nil && req.After == nil && f.CreatedTo == nil && f.UpdatedTo == nil {
+		q = anchored(f, req, q)
 	}
 	b := req.bind("list", f)
 	here := cursor{Pos: -1, From: q.From.Unix(), To: q.To.Unix()}
@@ -97,6 +92,29 @@ func List(ctx context.Context, lister order.Lister, filter *order.ListFilter, re
 		q.Status, q.Buyer, q.Offset, q.Limit, q.Resume = f.Status, req.Buyer, offset, limit, c.Resume
 		return lister.ListOrders(ctx, q)
 	})
+}
+
+// AnchorMargin is how far past its anchor an anchored range ends. An
+// order created in the anchor's second, or by a WeChat clock a little
+// ahead of this replica's, is in the range; one created later brings an
+// event, which ends the anchor. It is below clockSkew, so the range's
+// cursors still open.
+const AnchorMargin = 30 * time.Second
+
+// anchored is q, the open-ended range of f resolved at req.Now, ending
+// where req.Anchor says the pages of its scope were asked up to (and
+// AnchorMargin past it), unless that range is not one f allows (its from
+// lies after the anchor): then q as it is.
+func anchored(f order.ListFilter, req Request, q order.ListQuery) order.ListQuery {
+	scope, _ := json.Marshal(struct {
+		Filter order.ListFilter
+		Buyer  string
+	}{f, req.Buyer})
+	at := req.Anchor(string(scope), req.Now.Truncate(time.Second))
+	if a, err := resolve(f, at.Add(AnchorMargin)); err == nil {
+		return a
+	}
+	return q
 }
 
 // clockSkew is how far ahead of this replica's clock the end of a walk's
@@ -335,14 +353,15 @@ func pageOrders(req Request, page order.ListPage) ([]*order.Order, []error) {
 }
 
 // Windows is how many list calls of at most window each a range with these
-// bounds (as a filter sends them, nil where absent) takes at now: at least
+// bounds (as a filter sends them, nil where absent) takes at now, an open
+// one anchored as late as it may be (AnchorMargin past now): at least
 // one, and as many as the longest range listing accepts when the bounds
 // are not a range it accepts. A window of 0 takes any range in one call.
 func Windows(from, to *time.Time, now time.Time, window time.Duration) int {
 	if window <= 0 {
 		return 1
 	}
-	end := now.Truncate(time.Second)
+	end := now.Truncate(time.Second).Add(AnchorMargin) // an open range may be anchored
 	if to != nil {
 		end = *to
 	}

@@ -719,14 +719,15 @@ func TestAnchoredRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := f.lists[0]; !q.To.Equal(anchored) || !q.From.Equal(anchored.Add(-DefaultSpan)) {
+	end := anchored.Add(AnchorMargin) // an order of the anchor's second is in it
+	if q := f.lists[0]; !q.To.Equal(end) || !q.From.Equal(end.Add(-DefaultSpan)) {
 		t.Fatalf("the first page asked for %v..%v, want the anchored range", q.From, q.To)
 	}
 	req.After = page.PageInfo.EndCursor
 	if _, err := List(context.Background(), f, nil, req); err != nil {
 		t.Fatal(err)
 	}
-	if q := f.lists[1]; !q.To.Equal(anchored) || len(scopes) != 1 {
+	if q := f.lists[1]; !q.To.Equal(end) || len(scopes) != 1 {
 		t.Fatalf("the next page asked up to %v (anchored %d times), want the first page's range", q.To, len(scopes))
 	}
 	req.After = nil
@@ -739,5 +740,19 @@ func TestAnchoredRange(t *testing.T) {
 	_, _ = List(context.Background(), f, nil, b)
 	if len(scopes) != 2 || scopes[0] == scopes[1] {
 		t.Fatalf("a buyer's scope is the merchant's: %q", scopes)
+	}
+	// A from after the anchor's range end is a range of now, not a refusal;
+	// a filter refused at now is refused before anything is anchored.
+	from := anchored.Add(AnchorMargin + 5*time.Second)
+	n := len(f.lists)
+	if _, err := List(context.Background(), f, &order.ListFilter{CreatedFrom: &from}, req); err != nil {
+		t.Fatalf("a from after the anchor: %v", err)
+	}
+	if q := f.lists[n]; !q.From.Equal(from) || !q.To.Equal(now.Truncate(time.Second)) {
+		t.Fatalf("a from after the anchor asked for %v..%v", q.From, q.To)
+	}
+	future := now.Add(time.Hour)
+	if _, err := List(context.Background(), f, &order.ListFilter{CreatedFrom: &future}, req); err == nil || len(scopes) != 3 {
+		t.Fatalf("a from in the future: %v, anchored %d times", err, len(scopes))
 	}
 }

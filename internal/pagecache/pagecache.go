@@ -68,12 +68,25 @@ func New(next order.Lister, backend Backend, m *metrics.Metrics) *Cache {
 
 // ListOrders returns the kept page of q or asks next for it.
 func (c *Cache) ListOrders(ctx context.Context, q order.ListQuery) (order.ListPage, error) {
-	return c.page(ctx, keyOf("list", q), func() (order.ListPage, error) { return c.next.ListOrders(ctx, q) })
+	k := q
+	k.From, k.To = q.From.UTC(), q.To.UTC()
+	return c.page(ctx, keyOf("list", k), func() (order.ListPage, error) { return c.next.ListOrders(ctx, q) })
 }
 
 // SearchOrders returns the kept page of q or asks next for it.
 func (c *Cache) SearchOrders(ctx context.Context, q order.SearchQuery) (order.ListPage, error) {
-	return c.page(ctx, keyOf("search", q), func() (order.ListPage, error) { return c.next.SearchOrders(ctx, q) })
+	k := q
+	k.Filter.PayFrom, k.Filter.PayTo = utc(q.Filter.PayFrom), utc(q.Filter.PayTo)
+	return c.page(ctx, keyOf("search", k), func() (order.ListPage, error) { return c.next.SearchOrders(ctx, q) })
+}
+
+// utc is t in UTC: an instant sent with another offset asks the same.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 func (c *Cache) page(ctx context.Context, key string, fetch func() (order.ListPage, error)) (order.ListPage, error) {
@@ -111,6 +124,10 @@ func (c *Cache) Anchor(ctx context.Context, scope string, now time.Time) time.Ti
 
 // Forget ends every page: an event of any order may change any page.
 func (c *Cache) Forget(ctx context.Context, _ uint64) { c.backend.Bump(ctx) }
+
+// Forgetter ends backend's pages on every event, for a shop this process
+// serves no Cache of (a push to a shop another replica holds).
+func Forgetter(backend Backend) order.Forgetter { return &Cache{backend: backend} }
 
 // keyOf names what was asked: the kind of call and its arguments, hashed
 // so that a long filter makes a short key.

@@ -88,6 +88,13 @@ func TestAPageIsAskedOnceUntilAnEvent(t *testing.T) {
 	if up.count() != 5 {
 		t.Fatalf("4 other pages made %d calls, want 4", up.count()-1)
 	}
+	// The same instants with another offset are the same page.
+	east := query(0)
+	east.From, east.To = east.From.In(time.FixedZone("CST", 8*3600)), east.To.In(time.FixedZone("CST", 8*3600))
+	_, _ = c.ListOrders(ctx, east)
+	if up.count() != 5 {
+		t.Fatal("the same range with another offset was asked again")
+	}
 	c.Forget(ctx, 42) // any order's event
 	if p, _ := c.ListOrders(ctx, query(0)); p.IDs[0] != 6 {
 		t.Fatalf("after an event the page was not asked again: %+v", p)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,15 +25,26 @@ import (
 // misread. A forgotten order's key holds a marker instead, until any fetch
 // that began before has ended (ordercache.ForgetFor). Redis being away
 // makes every lookup a miss: the cache is bypassed, never wrong.
+//
+// A forget that Redis did not take leaves an order there that may be
+// stale: this replica then reads no order from Redis until it has expired
+// (TTL after the failure).
 type OrderCache struct {
 	s   *Store
 	ttl time.Duration
+	now func() time.Time
+	// distrust is when this replica may read orders again (Unix nano).
+	distrust atomic.Int64
 }
 
 var _ ordercache.Backend = (*OrderCache)(nil)
 
 // Orders returns an order cache whose entries live for ttl.
-func (s *Store) Orders(ttl time.Duration) *OrderCache { return &OrderCache{s: s, ttl: ttl} }
+func (s *Store) Orders(ttl time.Duration) *OrderCache {
+	return &OrderCache{s: s, ttl: ttl, now: time.Now}
+}
+
+func (c *OrderCache) distrusted() bool { return c.now().UnixNano() < c.distrust.Load() }
 
 // forgottenMark starts the value of a forgotten order's key; the rest is
 // random, so that each forget has a stamp of its own.
@@ -44,6 +56,9 @@ func (c *OrderCache) key(id uint64) string {
 
 // Get returns the cached order for id, or the stamp of its last forget.
 func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, string, bool) {
+	if c.distrusted() {
+		return nil, "", false
+	}
 	b, err := c.s.rdb.Get(ctx, c.key(id)).Bytes()
 	if err != nil {
 		return nil, "", false
@@ -68,6 +83,9 @@ return 1`)
 
 // Add caches o under id, unless id was forgotten since stamp.
 func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order, stamp string) {
+	if c.distrusted() {
+		return
+	}
 	b, err := json.Marshal(o)
 	if err == nil {
 		_ = addUnlessForgotten.Run(ctx, c.s.rdb, []string{c.key(id)}, b, stamp, c.ttl.Milliseconds()).Err()
@@ -78,7 +96,9 @@ func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order, stamp s
 func (c *OrderCache) Forget(ctx context.Context, id uint64) {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
-	_ = c.s.rdb.Set(ctx, c.key(id), forgottenMark+hex.EncodeToString(r[:]), ordercache.ForgetFor(c.ttl)).Err()
+	if err := c.s.rdb.Set(ctx, c.key(id), forgottenMark+hex.EncodeToString(r[:]), ordercache.ForgetFor(c.ttl)).Err(); err != nil {
+		c.distrust.Store(c.now().Add(c.ttl).UnixNano())
+	}
 }
 
 // orderLayout names the layout of order.Order as JSON stores it: the names,

@@ -74,3 +74,25 @@ func TestOrderKeysCarryTheLayout(t *testing.T) {
 		t.Fatalf("key %q", c.key(1))
 	}
 }
+
+// A replica whose forget Redis did not take reads no order from Redis, and
+// keeps none there, until what it may hold has expired.
+func TestAForgetRedisMissedStopsReadsForATTL(t *testing.T) {
+	srv := redistest.Start(t)
+	c := open(t, srv).Orders(time.Minute)
+	now := time.Unix(1_800_000_000, 0)
+	c.now = func() time.Time { return now }
+	ctx := context.Background()
+	srv.Stop()
+	c.Forget(ctx, 7)
+	srv.Restart(t)
+	c.Add(ctx, 8, &order.Order{ID: 8}, "")
+	if _, _, ok := c.Get(ctx, 8); ok {
+		t.Fatal("an order was kept and read while Redis may hold stale ones")
+	}
+	now = now.Add(time.Minute)
+	c.Add(ctx, 8, &order.Order{ID: 8}, "")
+	if _, _, ok := c.Get(ctx, 8); !ok {
+		t.Fatal("orders are not kept again once the distrust has ended")
+	}
+}

@@ -5,13 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ordergraph/ordergraph/internal/pagecache"
 )
@@ -92,7 +89,7 @@ func (p *Pages) Add(ctx context.Context, name string, e pagecache.Entry, gen str
 // Bump replaces the generation. The new one lives as long as a page: once
 // it has expired, so has every page of it.
 func (p *Pages) Bump(ctx context.Context) {
-	if err := p.s.rdb.Set(ctx, p.genKey(), newGeneration(), p.ttl).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := p.s.rdb.Set(ctx, p.genKey(), newGeneration(), p.ttl).Err(); err != nil {
 		p.distrust.Store(p.now().Add(p.ttl).UnixNano())
 	}
 }
