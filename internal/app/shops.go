@@ -43,6 +43,9 @@ type wiring struct {
 	fanout  *redisstore.EventFanout // nil: events stay in this process
 	shops   *shops.Registry
 	quota   *quota.Watcher // nil: quotas not watched
+	// gate admits every shop's order fetches, up to the transport's cap
+	// on calls in flight; the rest wait as data.
+	gate *coalesce.Gate
 }
 
 // eventsOn says whether shops have order events: pushed, or polled.
@@ -57,6 +60,7 @@ func (w *wiring) eventsOn() bool {
 // /wechat/events.
 func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 	transport := wechat.NewTransport(w.limited(w.store))
+	w.gate = coalesce.NewGate(transport.MaxInFlight())
 	tokens := w.tokenSource(transport)
 	shop := w.shop("", tokens, transport, w.store)
 	w.shops = shops.One(shop)
@@ -91,6 +95,7 @@ func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 // a Shop per authorized shop, built on the shop's first request.
 func (w *wiring) provider(h *httpserver.Config) error {
 	root := wechat.NewTransport(w.cfg.Upstream)
+	w.gate = coalesce.NewGate(root.MaxInFlight())
 	var shared component.Store
 	if w.store != nil {
 		shared = w.store.Component()
@@ -153,7 +158,7 @@ var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 // shop's keys in Redis.
 func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
 	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
-	source := orderSource(w.cfg.OrderCache, upstream.Orders, store, w.m, w.log)
+	source := orderSource(w.cfg.OrderCache, upstream.Orders, w.gate, store, w.m, w.log)
 	var orders order.Source = source
 	if id != "" {
 		// A platform's shop that revoked it is served nothing more, not
@@ -296,11 +301,11 @@ func (w *wiring) tokenSource(transport *wechat.Transport) wechat.TokenSource {
 // orderSource stacks what sits between the per-request loader and the
 // upstream: the optional order cache (in Redis if set), then coalescing.
 // Order events make it forget their orders.
-func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
+func orderSource(cache ordercache.Config, upstream order.Source, gate *coalesce.Gate, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
 	order.Source
 	order.Forgetter
 } {
-	src := coalesce.New(upstream, m, log)
+	src := coalesce.New(upstream, gate, m, log)
 	if cache.TTL <= 0 {
 		return src
 	}

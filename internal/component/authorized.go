@@ -13,8 +13,14 @@ import (
 // SHOP_NOT_AUTHORIZED before src (an order cache) can answer from what it
 // kept. tokens is the shop's (ShopTokens): asking it costs nothing while
 // it holds a valid token, and it learns of a revocation within Recheck.
+// When src starts fetches without a goroutine each (order.Starter), so
+// does the shop's source.
 func Authorized(tokens wechat.TokenSource, src order.Source) order.Source {
-	return authorized{tokens: tokens, src: src}
+	a := authorized{tokens: tokens, src: src}
+	if s, ok := src.(order.Starter); ok {
+		return authorizedStarter{a, s}
+	}
+	return a
 }
 
 type authorized struct {
@@ -23,10 +29,31 @@ type authorized struct {
 }
 
 func (a authorized) Order(ctx context.Context, id uint64) (*order.Order, error) {
-	// Any other failure to get a token is the source's to meet: a cached
-	// order may still be served while WeChat is away.
-	if _, err := a.tokens.Token(ctx); order.IsCode(err, codes.ShopNotAuthorized) {
+	if err := a.revoked(ctx); err != nil {
 		return nil, err
 	}
 	return a.src.Order(ctx, id)
+}
+
+// revoked is SHOP_NOT_AUTHORIZED when the shop has not authorized the
+// platform. Any other failure to get a token is the source's to meet: a
+// cached order may still be served while WeChat is away.
+func (a authorized) revoked(ctx context.Context) error {
+	if _, err := a.tokens.Token(ctx); order.IsCode(err, codes.ShopNotAuthorized) {
+		return err
+	}
+	return nil
+}
+
+type authorizedStarter struct {
+	authorized
+	src order.Starter
+}
+
+func (a authorizedStarter) Start(ctx context.Context, id uint64, ready func()) order.Fetch {
+	if err := a.revoked(ctx); err != nil {
+		ready()
+		return order.Failed(err)
+	}
+	return a.src.Start(ctx, id, ready)
 }
