@@ -94,11 +94,18 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 		return fetchAll(ctx, src, ids, slots, cfg.Logger)
 	}
 	return &Loaders{
-		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
+		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait), dataloader.WithInputCapacity[uint64, *order.Order](inputCapacity)),
 		aftersales: afterSaleLoader(after, cfg.AfterSaleWait, slots),
 		pages:      map[string]*page{},
 	}
 }
+
+// inputCapacity is how many ids a batch takes before its collector has read
+// them. The library's 1,000 costs 8 KiB a batch, and every request has one:
+// 2 MiB of a loaded server's live heap at 256 requests, which the GC's
+// target doubles. A batch's ids come from one query, and past 32 a Load
+// hands its id to the collector, which is reading them.
+const inputCapacity = 32
 
 // afterSaleWait is how long after-sale ids are collected before a batch
 // goes. Unlike orders, after-sale orders have a batch call, so waiting buys
@@ -114,7 +121,9 @@ const afterSaleWait = 5 * time.Millisecond
 // within the request's bound (slots, shared with its order calls). A source
 // without a batch call (MaxBatch 1) thus gets one call per distinct id.
 func afterSaleLoader(after order.AfterSaleSource, wait time.Duration, slots chan struct{}) *dataloader.Loader[uint64, *order.AfterSaleOrder] {
-	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{dataloader.WithWait[uint64, *order.AfterSaleOrder](wait)}
+	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{
+		dataloader.WithWait[uint64, *order.AfterSaleOrder](wait), dataloader.WithInputCapacity[uint64, *order.AfterSaleOrder](inputCapacity),
+	}
 	if after != nil {
 		opts = append(opts, dataloader.WithBatchCapacity[uint64, *order.AfterSaleOrder](after.MaxBatch()))
 	}
