@@ -88,14 +88,18 @@ func runUpstream(addr string, latency time.Duration) {
 	serveUntilSignal(addr, mux)
 }
 
-// runServer runs the real server, as `go run .` would, against upstream.
-func runServer(addr, upstream string) int {
+// runServer runs the real server, as `go run .` would, against upstream;
+// maxInFlight, when not 0, is its UPSTREAM_MAX_IN_FLIGHT.
+func runServer(addr, upstream string, maxInFlight int) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := map[string]string{
 		"ADDR": addr, "WECHAT_APP_ID": "wxbench", "WECHAT_APP_SECRET": "bench",
 		"WECHAT_API_BASE_URL": upstream, "LOG_LEVEL": "error",
 		"ALLOW_ANONYMOUS": "true", "RATE_LIMIT": "0", // the load comes from one client
+	}
+	if maxInFlight > 0 {
+		env["UPSTREAM_MAX_IN_FLIGHT"] = strconv.Itoa(maxInFlight)
 	}
 	return app.Run(ctx, nil, func(k string) string { return env[k] }, os.Stdout, os.Stderr)
 }
