@@ -365,6 +365,10 @@ type result struct {
 // load drives clients concurrent clients at target for warm-up plus d.
 func load(target string, c *child, q query, clients int, d time.Duration) result {
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}, Timeout: 30 * time.Second}
+	// Hang up when done: left open, each round's connections would idle in
+	// the target (120 s on the server) and count in the RSS of the
+	// scenarios after it, which have clients of their own.
+	defer httpc.CloseIdleConnections()
 	run := func(d time.Duration) ([]time.Duration, int) {
 		var mu sync.Mutex
 		var all []time.Duration
@@ -633,6 +637,7 @@ func hot(target string, c *child) (float64, time.Duration) {
 	q := queries[0]
 	ids := []uint64{5_000_000 + rand.Uint64N(1<<40)}
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	defer httpc.CloseIdleConnections()
 	// Open the connections first, so the burst measures the upstream, not dialing.
 	var warm sync.WaitGroup
 	for range 200 {
