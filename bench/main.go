@@ -14,7 +14,11 @@
 // cost of GraphQL; the "pass" floor cuts the raw order object out of each
 // reply and writes it back unmapped, so the ratio to it is everything the
 // server adds. Every request asks for fresh random ids, so neither coalescing
-// nor any cache flatters anyone; a separate run shows coalescing.
+// nor any cache flatters anyone; a separate run shows coalescing. Where a
+// scenario asks for more upstream calls at once than the server's default
+// UPSTREAM_MAX_IN_FLIGHT allows, a second server with a raised cap
+// ("uncap", -raised-cap) runs it too, and the report gives the share of the
+// server's p50 gap over the passthrough that the cap explains.
 package main
 
 import (
@@ -39,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/gqltest"
+	"github.com/ordergraph/ordergraph/internal/wechat"
 )
 
 func main() {
@@ -58,6 +63,7 @@ func main() {
 	flag.IntVar(&dash.changes, "changes", 30, "dashboard: orders WeChat changes a minute")
 	flag.DurationVar(&dash.run, "dashboard-duration", time.Minute, "dashboard: how long each of the four runs lasts")
 	flag.DurationVar(&dash.poll, "poll", 30*time.Second, "dashboard: the Mini Shop poller's interval (ORDER_POLL_INTERVAL)")
+	raisedCap := flag.Int("raised-cap", 4096, "UPSTREAM_MAX_IN_FLIGHT of a second server (target \"uncap\") that the multi-order scenarios over the default cap also drive, for the cap's share of the gap to the passthrough; 0: none")
 	flag.Parse()
 
 	switch *role {
@@ -83,12 +89,15 @@ func main() {
 	if *rounds < 1 {
 		fail("-rounds must be at least 1")
 	}
+	if *raisedCap < 0 {
+		fail("-raised-cap must not be negative")
+	}
 	switch *scenario {
 	case "dashboard":
 		dash.latency = *latency
 		err = runDashboard(dash)
 	case "load":
-		err = orchestrate(*latency, *hotLatency, *duration, *rounds, clients)
+		err = orchestrate(*latency, *hotLatency, *duration, *rounds, clients, *raisedCap)
 	default:
 		err = fmt.Errorf("-scenario %q: load or dashboard", *scenario)
 	}
@@ -120,6 +129,7 @@ type child struct {
 	base string
 }
 
+// start runs this binary as role; args are more flags for the child.
 func start(role string, latency time.Duration, upstream string, args ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -294,9 +304,13 @@ func aliasVars(ids []uint64) map[string]any {
 
 func idString(id uint64) string { return strconv.FormatUint(id, 10) }
 
-// request builds one HTTP request for target: the server, or a floor.
+// graphQL says whether target is a server (with the default cap or a
+// raised one) rather than a floor.
+func graphQL(target string) bool { return target == "server" || target == "uncap" }
+
+// request builds one HTTP request for target: a server, or a floor.
 func request(target, base string, q query, ids []uint64) *http.Request {
-	if target != "server" {
+	if !graphQL(target) {
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = idString(id)
@@ -371,6 +385,10 @@ type result struct {
 // load drives clients concurrent clients at target for warm-up plus d.
 func load(target string, c *child, q query, clients int, d time.Duration) result {
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}, Timeout: 30 * time.Second}
+	// Hang up when done: left open, each round's connections would idle in
+	// the target (120 s on the server) and count in the RSS of the
+	// scenarios after it, which have clients of their own.
+	defer httpc.CloseIdleConnections()
 	run := func(d time.Duration) ([]time.Duration, int) {
 		var mu sync.Mutex
 		var all []time.Duration
@@ -438,7 +456,7 @@ func load(target string, c *child, q query, clients int, d time.Duration) result
 // failed reports whether a 200 answer still lost an order: a GraphQL error
 // from the server, a null entry in a floor's list.
 func failed(target string, body []byte) bool {
-	if target == "server" {
+	if graphQL(target) {
 		return bytes.Contains(body, []byte(`"errors"`))
 	}
 	return bytes.Contains(body, []byte("[null")) || bytes.Contains(body, []byte(",null"))
@@ -474,10 +492,18 @@ func median(rounds []result) result {
 	return out
 }
 
-// targets, in the order each round drives them.
+// targets, in the order each round drives them; "uncap", the server with a
+// raised UPSTREAM_MAX_IN_FLIGHT, comes last where it runs (capped).
 var targets = []string{"pass", "floor", "server"}
 
-func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int) error {
+// defaultCap is the server's UPSTREAM_MAX_IN_FLIGHT unless told otherwise.
+var defaultCap = wechat.DefaultTransportConfig().MaxInFlight
+
+// capped says whether q at clients asks for more upstream calls at once
+// than the default cap allows: only there can a raised cap change anything.
+func capped(q query, clients int) bool { return q.distinct > 1 && q.distinct*clients > defaultCap }
+
+func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int, raisedCap int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var children []*child
@@ -487,8 +513,8 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 		}
 	}()
 	// setup starts an upstream with latency, and the server and the floors
-	// pointed at it.
-	setup := func(latency time.Duration) (map[string]*child, error) {
+	// pointed at it, and with raisedCap a server with that cap.
+	setup := func(latency time.Duration, raisedCap int) (map[string]*child, error) {
 		up, err := start("upstream", latency, "")
 		if err != nil {
 			return nil, err
@@ -503,9 +529,17 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 			children = append(children, c)
 			started[role] = c
 		}
+		if raisedCap > 0 {
+			c, err := start("server", 0, up.base, "-server-env", "UPSTREAM_MAX_IN_FLIGHT="+strconv.Itoa(raisedCap))
+			if err != nil {
+				return nil, err
+			}
+			children = append(children, c)
+			started["uncap"] = c
+		}
 		return started, nil
 	}
-	procs, err := setup(latency)
+	procs, err := setup(latency, raisedCap)
 	if err != nil {
 		return err
 	}
@@ -513,6 +547,9 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 	fmt.Printf("ordergraph load benchmark: upstream latency %v, median of %d rounds of %v per scenario, %d CPUs, %s\n", latency, rounds, d, numCPU(), time.Now().Format(time.RFC3339))
 	fmt.Println("pass = raw passthrough (no decoding, no GraphQL); floor = the server's own client and decoder, no GraphQL")
 	fmt.Println("×pass, ×floor: the server's throughput as a share of each floor's; +pass: its p50 over the passthrough's")
+	if raisedCap > 0 {
+		fmt.Printf("uncap = the server with UPSTREAM_MAX_IN_FLIGHT=%d rather than %d, where a scenario asks for more calls at once than %d\n", raisedCap, defaultCap, defaultCap)
+	}
 	fmt.Println()
 	fmt.Printf("%-42s %7s %6s %8s %9s %9s %9s %9s %10s %5s %7s %6s %6s %8s\n", "query", "clients", "target", "req/s", "p50", "p99", "calls/req", "allocs/req", "", "GC%", "RSS MiB", "×pass", "×floor", "+pass")
 	type key struct {
@@ -522,9 +559,13 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 	results := map[key]map[string]result{}
 	for _, q := range queries {
 		for _, n := range clients {
+			ts := targets
+			if raisedCap > 0 && capped(q, n) {
+				ts = append(slices.Clip(targets), "uncap")
+			}
 			perTarget := map[string][]result{}
 			for range rounds {
-				for _, t := range targets {
+				for _, t := range ts {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
@@ -532,14 +573,14 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 				}
 			}
 			res := map[string]result{}
-			for _, t := range targets {
+			for _, t := range ts {
 				res[t] = median(perTarget[t])
 			}
 			results[key{q.name, n}] = res
-			for _, t := range targets {
+			for _, t := range ts {
 				r := res[t]
 				ratio := ""
-				if t == "server" {
+				if graphQL(t) {
 					ratio = fmt.Sprintf("%6.2f %6.2f %8s", r.rps/res["pass"].rps, r.rps/res["floor"].rps, "+"+ms(r.p50-res["pass"].p50))
 				}
 				errNote := ""
@@ -579,8 +620,27 @@ func orchestrate(latency, hotLatency, d time.Duration, rounds int, clients []int
 		verdict(fmt.Sprintf("%s: at most %.2f upstream calls per request, %d distinct ids", q.name, worst, q.distinct), worst <= float64(q.distinct)+0.01)
 	}
 
+	if raisedCap > 0 {
+		fmt.Println()
+		fmt.Printf("the in-flight cap's share of the p50 gap over the passthrough (UPSTREAM_MAX_IN_FLIGHT %d, then %d):\n", defaultCap, raisedCap)
+		for _, q := range queries {
+			for _, n := range clients {
+				r := results[key{q.name, n}]
+				if _, ok := r["uncap"]; !ok {
+					continue
+				}
+				gap, raised := r["server"].p50-r["pass"].p50, r["uncap"].p50-r["pass"].p50
+				share := "n/a: no gap"
+				if gap > 0 {
+					share = fmt.Sprintf("%.0f%%", 100*float64(gap-raised)/float64(gap))
+				}
+				fmt.Printf("  %-42s %4d clients: +%s with %d, +%s with %d; the cap explains %s of the gap\n", q.name, n, ms(gap), defaultCap, ms(raised), raisedCap, share)
+			}
+		}
+	}
+
 	fmt.Println()
-	hotProcs, err := setup(hotLatency)
+	hotProcs, err := setup(hotLatency, 0)
 	if err != nil {
 		return err
 	}
@@ -597,6 +657,7 @@ func hot(target string, c *child) (float64, time.Duration) {
 	q := queries[0]
 	ids := []uint64{5_000_000 + rand.Uint64N(1<<40)}
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	defer httpc.CloseIdleConnections()
 	// Open the connections first, so the burst measures the upstream, not dialing.
 	var warm sync.WaitGroup
 	for range 200 {

@@ -44,6 +44,9 @@ type wiring struct {
 	fanout  *redisstore.EventFanout // nil: events stay in this process
 	shops   *shops.Registry
 	quota   *quota.Watcher // nil: quotas not watched
+	// gate admits every shop's order fetches, up to the transport's cap
+	// on calls in flight; the rest wait as data.
+	gate *coalesce.Gate
 }
 
 // eventsOn says whether shops have order events: pushed, or polled.
@@ -58,6 +61,7 @@ func (w *wiring) eventsOn() bool {
 // /wechat/events.
 func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 	transport := wechat.NewTransport(w.limited(w.store))
+	w.gate = coalesce.NewGate(transport.MaxInFlight())
 	tokens := w.tokenSource(transport)
 	shop := w.shop("", tokens, transport, w.store)
 	w.shops = shops.One(shop)
@@ -92,6 +96,7 @@ func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 // a Shop per authorized shop, built on the shop's first request.
 func (w *wiring) provider(h *httpserver.Config) error {
 	root := wechat.NewTransport(w.cfg.Upstream)
+	w.gate = coalesce.NewGate(root.MaxInFlight())
 	var shared component.Store
 	if w.store != nil {
 		shared = w.store.Component()
@@ -163,7 +168,7 @@ var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
 	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
 	cache := w.cfg.OrderCache.For(w.eventsOn())
-	source := orderSource(cache, upstream.Orders, store, w.m, w.log)
+	source := orderSource(cache, upstream.Orders, w.gate, store, w.m, w.log)
 	var orders order.Source = source
 	lists, forget := upstream.Lists, order.Forgetters{source}
 	var anchor func(context.Context, string, time.Time) time.Time
@@ -341,11 +346,11 @@ const pageCacheSize = 200
 // orderSource stacks what sits between the per-request loader and the
 // upstream: the optional order cache (in Redis if set), then coalescing.
 // Order events make it forget their orders.
-func orderSource(cache ordercache.Config, upstream order.Source, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
+func orderSource(cache ordercache.Config, upstream order.Source, gate *coalesce.Gate, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
 	order.Source
 	order.Forgetter
 } {
-	src := coalesce.New(upstream, m, log)
+	src := coalesce.New(upstream, gate, m, log)
 	if cache.TTL <= 0 {
 		return src
 	}

@@ -40,7 +40,7 @@ func (s *slow) Order(ctx context.Context, id uint64) (*order.Order, error) {
 
 func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testing.T) {
 	up := &slow{delay: 50 * time.Millisecond, started: make(chan struct{}, 1)}
-	s := New(up, nil, nil)
+	s := New(up, nil, nil, nil)
 	cctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error)
 	go func() { _, err := s.Order(cctx, 7); first <- err }()
@@ -65,7 +65,7 @@ func TestOneCallForConcurrentFetchesAndCancelledCallersDoNotFailOthers(t *testin
 }
 
 func TestPanicFailsTheCallNotTheProcess(t *testing.T) {
-	s := New(&slow{boom: true}, nil, nil)
+	s := New(&slow{boom: true}, nil, nil, nil)
 	if _, err := s.Order(context.Background(), 1); order.ErrorCode(err) != codes.Internal {
 		t.Fatalf("got %v", err)
 	}
@@ -91,7 +91,7 @@ func (b *blocking) Order(ctx context.Context, id uint64) (*order.Order, error) {
 // and a later caller starts a fresh one rather than joining it.
 func TestCallStopsWhenNobodyWaits(t *testing.T) {
 	up := &blocking{started: make(chan struct{}), stopped: make(chan struct{})}
-	s := New(up, nil, nil)
+	s := New(up, nil, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	errs := make(chan error, 2)
 	for range 2 {
@@ -142,7 +142,7 @@ func waitForWaiters(t *testing.T, s *Source, id uint64, n int) {
 // still get its answer.
 func TestForgetStartsAFreshCall(t *testing.T) {
 	up := &slow{delay: 50 * time.Millisecond, started: make(chan struct{}, 2)}
-	s := New(up, nil, nil)
+	s := New(up, nil, nil, nil)
 	first := make(chan error)
 	go func() { _, err := s.Order(context.Background(), 7); first <- err }()
 	<-up.started
@@ -163,7 +163,7 @@ func TestForgetStartsAFreshCall(t *testing.T) {
 // share, which spends no one's budget.
 func TestEachCallerPaysItsOwnWay(t *testing.T) {
 	up := &slow{delay: 20 * time.Millisecond}
-	s := New(up, nil, nil)
+	s := New(up, nil, nil, nil)
 	spent := budget.With(context.Background(), 0, 0)
 	if _, err := s.Order(spent, 7); !errors.Is(err, budget.ErrSpent) {
 		t.Fatalf("a spent budget: %v", err)

@@ -86,30 +86,26 @@ func New(src order.Source, after order.AfterSaleSource, cfg Config) *Loaders {
 	slots := make(chan struct{}, cfg.Concurrency)
 	batch := func(ctx context.Context, ids []uint64) []*dataloader.Result[*order.Order] {
 		cfg.Metrics.Batch(len(ids))
-		// Not ctx again: reassigned, the goroutines would capture it by
-		// reference, one more allocation a batch.
-		bctx, span := batchSpan(ctx, "orders", len(ids))
+		ctx, span := batchSpan(ctx, "orders", len(ids))
 		defer span.End()
-		results := make([]*dataloader.Result[*order.Order], len(ids))
-		done := make(chan struct{}, len(ids))
-		for i, id := range ids {
-			slots <- struct{}{}
-			go func() {
-				defer func() { <-slots; done <- struct{}{} }()
-				results[i] = fetch(bctx, src, id, cfg.Logger)
-			}()
+		if starter, ok := src.(order.Starter); ok {
+			return startAll(ctx, starter, ids, slots, cfg.Logger)
 		}
-		for range ids {
-			<-done
-		}
-		return results
+		return fetchAll(ctx, src, ids, slots, cfg.Logger)
 	}
 	return &Loaders{
-		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait)),
+		orders:     dataloader.NewBatchedLoader(batch, dataloader.WithWait[uint64, *order.Order](cfg.Wait), dataloader.WithInputCapacity[uint64, *order.Order](inputCapacity)),
 		aftersales: afterSaleLoader(after, cfg.AfterSaleWait, slots),
 		pages:      map[string]*page{},
 	}
 }
+
+// inputCapacity is how many ids a batch takes before its collector has read
+// them. The library's 1,000 costs 8 KiB a batch, and every request has one:
+// 2 MiB of a loaded server's live heap at 256 requests, which the GC's
+// target doubles. A batch's ids come from one query, and past 32 a Load
+// hands its id to the collector, which is reading them.
+const inputCapacity = 32
 
 // afterSaleWait is how long after-sale ids are collected before a batch
 // goes. Unlike orders, after-sale orders have a batch call, so waiting buys
@@ -125,7 +121,9 @@ const afterSaleWait = 5 * time.Millisecond
 // within the request's bound (slots, shared with its order calls). A source
 // without a batch call (MaxBatch 1) thus gets one call per distinct id.
 func afterSaleLoader(after order.AfterSaleSource, wait time.Duration, slots chan struct{}) *dataloader.Loader[uint64, *order.AfterSaleOrder] {
-	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{dataloader.WithWait[uint64, *order.AfterSaleOrder](wait)}
+	opts := []dataloader.Option[uint64, *order.AfterSaleOrder]{
+		dataloader.WithWait[uint64, *order.AfterSaleOrder](wait), dataloader.WithInputCapacity[uint64, *order.AfterSaleOrder](inputCapacity),
+	}
 	if after != nil {
 		opts = append(opts, dataloader.WithBatchCapacity[uint64, *order.AfterSaleOrder](after.MaxBatch()))
 	}
@@ -171,10 +169,74 @@ func fetchAfterSales(ctx context.Context, after order.AfterSaleSource, ids []uin
 	return after.AfterSaleOrders(ctx, ids)
 }
 
-// fetch loads one order, marking failures that may pass so that the loader
-// does not remember them for the rest of the request.
-func fetch(ctx context.Context, src order.Source, id uint64, log *slog.Logger) *dataloader.Result[*order.Order] {
-	o, err := order.FetchSafely(ctx, src, id, log)
+// startAll fetches ids from src within the request's bound (slots), with
+// no goroutine per id: a fetch waiting for the upstream is the source's
+// data, and this goroutine waits for them all.
+func startAll(ctx context.Context, src order.Starter, ids []uint64, slots chan struct{}, log *slog.Logger) []*dataloader.Result[*order.Order] {
+	results := make([]*dataloader.Result[*order.Order], len(ids))
+	fetches := make([]order.Fetch, len(ids))
+	ready := make(chan int, len(ids)) // room for every answer: ready never blocks
+	started, pending := 0, 0
+	for started < len(ids) || pending > 0 {
+		admit := slots
+		if started == len(ids) {
+			admit = nil // nothing left to start
+		}
+		select {
+		case admit <- struct{}{}:
+			i := started
+			started++
+			pending++
+			fetches[i] = order.StartSafely(ctx, src, ids[i], func() { ready <- i }, log)
+		case i := <-ready:
+			if results[i] != nil {
+				continue // told twice: a Start that panicked after taking ready
+			}
+			<-slots
+			pending--
+			o, err := fetches[i].Result()
+			results[i] = result(o, err)
+		case <-ctx.Done():
+			for i := range ids {
+				switch {
+				case results[i] != nil:
+				case i < started:
+					fetches[i].Leave()
+					<-slots
+					results[i] = result(nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled while waiting for the upstream", ctx.Err()))
+				default:
+					results[i] = result(nil, order.Errorf(codes.UpstreamUnavailable, "request cancelled before the upstream was asked", ctx.Err()))
+				}
+			}
+			return results
+		}
+	}
+	return results
+}
+
+// fetchAll fetches ids from src within the request's bound (slots), each
+// on a goroutine, for a source that cannot start fetches without one (an
+// order cache, whose lookups may block on Redis).
+func fetchAll(ctx context.Context, src order.Source, ids []uint64, slots chan struct{}, log *slog.Logger) []*dataloader.Result[*order.Order] {
+	results := make([]*dataloader.Result[*order.Order], len(ids))
+	done := make(chan struct{}, len(ids))
+	for i, id := range ids {
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; done <- struct{}{} }()
+			results[i] = result(order.FetchSafely(ctx, src, id, log))
+		}()
+	}
+	for range ids {
+		<-done
+	}
+	return results
+}
+
+// result is one order's answer for the loader, marking failures that may
+// pass so that the loader does not remember them for the rest of the
+// request.
+func result(o *order.Order, err error) *dataloader.Result[*order.Order] {
 	if err != nil {
 		return &dataloader.Result[*order.Order]{Error: skipCacheIfTransient(err)}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordergraph/ordergraph/internal/coalesce"
 	"github.com/ordergraph/ordergraph/internal/codes"
 	"github.com/ordergraph/ordergraph/internal/order"
 )
@@ -38,11 +39,27 @@ func newSource() *source {
 	return &source{calls: map[uint64]int{}, fail: map[uint64]error{}, panic: map[uint64]bool{}}
 }
 
+// bothWays runs test with the loader fetching from a fresh src on a
+// goroutine per id, and with src behind coalescing, whose fetches the
+// loader starts without one (order.Starter).
+func bothWays[S order.Source](t *testing.T, fresh func() S, test func(t *testing.T, src S, l *Loaders)) {
+	t.Run("goroutine per id", func(t *testing.T) {
+		src := fresh()
+		test(t, src, New(src, nil, Config{}))
+	})
+	t.Run("started", func(t *testing.T) {
+		src := fresh()
+		test(t, src, New(coalesce.New(src, coalesce.NewGate(2), nil, nil), nil, Config{}))
+	})
+}
+
 func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
-	src := newSource()
+	bothWays(t, newSource, testOrdersAlignedWithPerKeyErrors)
+}
+
+func testOrdersAlignedWithPerKeyErrors(t *testing.T, src *source, l *Loaders) {
 	src.fail[2] = order.Errorf(codes.OrderNotFound, "order not found", nil)
 	src.panic[3] = true
-	l := New(src, nil, Config{})
 	got, errs := l.Orders(context.Background(), []uint64{1, 2, 3, 1, 4})
 	for i, want := range []uint64{1, 0, 0, 1, 4} {
 		if want == 0 {
@@ -67,10 +84,12 @@ func TestOrdersAlignedWithPerKeyErrors(t *testing.T) {
 }
 
 func TestTransientFailuresAreNotRemembered(t *testing.T) {
-	src := newSource()
+	bothWays(t, newSource, testTransientFailuresAreNotRemembered)
+}
+
+func testTransientFailuresAreNotRemembered(t *testing.T, src *source, l *Loaders) {
 	src.fail[7] = order.Errorf(codes.UpstreamUnavailable, "upstream timed out", nil)
 	src.fail[8] = order.Errorf(codes.OrderNotFound, "order not found", nil)
-	l := New(src, nil, Config{})
 	for range 2 {
 		_, _ = l.Order(context.Background(), 7)
 		_, _ = l.Order(context.Background(), 8)
@@ -102,8 +121,18 @@ func (s *slow) Order(_ context.Context, id uint64) (*order.Order, error) {
 }
 
 func TestConcurrencyBoundSpansBatches(t *testing.T) {
-	src := &slow{}
-	l := New(src, nil, Config{Concurrency: 3, Wait: time.Microsecond})
+	t.Run("goroutine per id", func(t *testing.T) {
+		src := &slow{}
+		testConcurrencyBoundSpansBatches(t, src, src)
+	})
+	t.Run("started", func(t *testing.T) {
+		src := &slow{}
+		testConcurrencyBoundSpansBatches(t, src, coalesce.New(src, coalesce.NewGate(100), nil, nil))
+	})
+}
+
+func testConcurrencyBoundSpansBatches(t *testing.T, src *slow, from order.Source) {
+	l := New(from, nil, Config{Concurrency: 3, Wait: time.Microsecond})
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Go(func() { _, _ = l.Order(context.Background(), uint64(i+1)) })
@@ -117,8 +146,10 @@ func TestConcurrencyBoundSpansBatches(t *testing.T) {
 // An order primed from a listed page is served without a call; one already
 // loaded keeps its own.
 func TestPrimedOrdersCostNoCall(t *testing.T) {
-	src := newSource()
-	l := New(src, nil, Config{})
+	bothWays(t, newSource, testPrimedOrdersCostNoCall)
+}
+
+func testPrimedOrdersCostNoCall(t *testing.T, src *source, l *Loaders) {
 	ctx := context.Background()
 	l.Prime(ctx, &order.Order{ID: 5, StatusCode: 20})
 	if o, err := l.Order(ctx, 5); err != nil || o.StatusCode != 20 || src.count(5) != 0 {

@@ -15,9 +15,25 @@ import (
 func FetchSafely(ctx context.Context, src Source, id uint64, log *slog.Logger) (o *Order, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.LogAttrs(ctx, slog.LevelError, "panic while fetching an order", slog.Uint64("order_id", id), slog.String("panic", fmt.Sprintf("%T", p)))
-			o, err = nil, Errorf(codes.Internal, "internal server error", nil)
+			o, err = nil, panicked(ctx, id, p, log)
 		}
 	}()
 	return src.Order(ctx, id)
+}
+
+// StartSafely is FetchSafely for src.Start: a panic fails this id alone,
+// and ready is called for it.
+func StartSafely(ctx context.Context, src Starter, id uint64, ready func(), log *slog.Logger) (f Fetch) {
+	defer func() {
+		if p := recover(); p != nil {
+			f = Failed(panicked(ctx, id, p, log))
+			ready()
+		}
+	}()
+	return src.Start(ctx, id, ready)
+}
+
+func panicked(ctx context.Context, id uint64, p any, log *slog.Logger) error {
+	log.LogAttrs(ctx, slog.LevelError, "panic while fetching an order", slog.Uint64("order_id", id), slog.String("panic", fmt.Sprintf("%T", p)))
+	return Errorf(codes.Internal, "internal server error", nil)
 }

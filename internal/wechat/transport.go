@@ -124,6 +124,10 @@ func NewTransport(cfg TransportConfig) *Transport {
 	return t
 }
 
+// MaxInFlight is the process-wide cap on upstream calls in flight, which
+// ForShop's transports share.
+func (t *Transport) MaxInFlight() int { return cap(t.inflight) }
+
 // guard gives t its own rate limit (enforced by limiter, or nil for one of
 // this process alone) and its own breaker, as configured, whose
 // transitions go to transition.
