@@ -354,9 +354,8 @@ func orderSource(cache ordercache.Config, upstream order.Source, gate *coalesce.
 	if cache.TTL <= 0 {
 		return src
 	}
-	var backend ordercache.Backend = ordercache.NewLocal(cache)
 	if store != nil {
-		backend = store.Orders(cache.TTL)
+		return ordercache.New(src, store.Orders(cache.TTL), m)
 	}
-	return ordercache.New(src, backend, m)
+	return ordercache.NewStarting(src, ordercache.NewLocal(cache), m)
 }

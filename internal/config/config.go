@@ -196,7 +196,7 @@ var Settings = []setting{
 	{env: "MAX_ALIASES", flag: "max-aliases", field: func(c *Config) any { return &c.HTTP.Limits.MaxAliases }, help: "most aliased fields in one document"},
 	{env: "MAX_QUERY_TOKENS", flag: "max-query-tokens", field: func(c *Config) any { return &c.HTTP.MaxTokens }, help: "most lexical tokens in one document"},
 	{env: "ORDER_CACHE_TTL", flag: "order-cache-ttl", field: func(c *Config) any { return &c.raw.orderCacheTTL }, help: "keep fetched orders and list pages at most this long; an order event ends it sooner (0s: no cache)", shownDefault: "10m where order events come (a push or the poller), else 0s"},
-	{env: "ORDER_CACHE_SIZE", flag: "order-cache-size", field: func(c *Config) any { return &c.OrderCache.Size }, help: "most orders the process-local cache holds"},
+	{env: "ORDER_CACHE_SIZE", flag: "order-cache-size", field: func(c *Config) any { return &c.OrderCache.Size }, help: "most orders the process-local cache holds per shop, about 5 KB each"},
 	{env: "ADMIN_ADDR", flag: "admin-addr", field: func(c *Config) any { return &c.AdminAddr }, help: "address of the pprof admin listener (empty: off); never the public port"},
 	{env: "AUTH_MODE", flag: "auth-mode", field: func(c *Config) any { return &c.raw.authMode }, help: "none, jwt, apikey, or jwt,apikey"},
 	{env: "ALLOW_ANONYMOUS", flag: "allow-anonymous", field: func(c *Config) any { return &c.AllowAnonymous }, help: "let AUTH_MODE=none serve real orders (required with WeChat credentials)"},

@@ -85,3 +85,57 @@ func TestForgetFollowsTheUpstream(t *testing.T) {
 		t.Fatal("served past the TTL")
 	}
 }
+
+// starter is an order.Starter over upstream whose fetches are ready when
+// the test says.
+type starter struct {
+	*upstream
+	pending []func()
+}
+
+type started struct{ o *order.Order }
+
+func (s *started) Result() (*order.Order, error) { return s.o, nil }
+func (*started) Leave()                          {}
+
+func (s *starter) Start(ctx context.Context, id uint64, ready func()) order.Fetch {
+	f := &started{}
+	s.pending = append(s.pending, func() { f.o, _ = s.Order(ctx, id); ready() })
+	return f
+}
+
+// Starting answers a kept order at once and keeps what a started fetch
+// read, unless its order was forgotten while it was in flight.
+func TestStartingKeepsWhatItStarted(t *testing.T) {
+	u := &upstream{}
+	u.status.Store(20)
+	next := &starter{upstream: u}
+	c := NewStarting(next, NewLocal(Config{TTL: time.Minute, Size: 10}), nil)
+	ctx := context.Background()
+	readies := 0
+	ready := func() { readies++ }
+	f := c.Start(ctx, 1, ready)
+	next.pending[0]()
+	if o, err := f.Result(); err != nil || o.StatusCode != 20 || readies != 1 {
+		t.Fatalf("first fetch: %+v, %v, ready %d", o, err, readies)
+	}
+	if f := c.Start(ctx, 1, ready); readies != 2 || len(next.pending) != 1 {
+		t.Fatalf("a kept order was started again (ready %d, %d fetches)", readies, len(next.pending))
+	} else if o, _ := f.Result(); o.StatusCode != 20 {
+		t.Fatalf("kept order %+v", o)
+	}
+
+	f = c.Start(ctx, 2, ready) // in flight…
+	u.status.Store(30)
+	c.Forget(ctx, 2) // …when its event comes
+	next.pending[1]()
+	_, _ = f.Result()
+	f = c.Start(ctx, 2, ready)
+	if len(next.pending) != 3 {
+		t.Fatal("an order read before its event was kept")
+	}
+	next.pending[2]()
+	if o, _ := f.Result(); o.StatusCode != 30 {
+		t.Fatalf("after the event: %+v", o)
+	}
+}
