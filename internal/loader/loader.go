@@ -197,7 +197,10 @@ func startAll(ctx context.Context, src order.Starter, ids []uint64, slots chan s
 			o, err := fetches[i].Result()
 			results[i] = result(o, err)
 		case <-ctx.Done():
-			for i := range ids {
+			// Last first: the fetches started last are the ones still
+			// queued, and leaving them before those running ends one
+			// never lets the gate admit another of this request's.
+			for i := len(ids) - 1; i >= 0; i-- {
 				switch {
 				case results[i] != nil:
 				case i < started:
