@@ -212,7 +212,7 @@ func New(cfg Config) http.Handler {
 		r.Mount("/sandbox/", cfg.Console)
 	}
 
-	gql, stream := graphQL(cfg, transport.GET{}, transport.POST{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: cfg.KeepAlive})
+	gql, stream := graphQL(cfg, transport.GET{}, post{}, websocket(cfg)), graphQL(cfg, transport.SSE{KeepAlivePingInterval: cfg.KeepAlive})
 	lift := func(next http.Handler) http.Handler { return next }
 	if cfg.TrustedDocuments != nil {
 		lift = liftDocumentID
