@@ -44,9 +44,6 @@ type wiring struct {
 	fanout  *redisstore.EventFanout // nil: events stay in this process
 	shops   *shops.Registry
 	quota   *quota.Watcher // nil: quotas not watched
-	// gate admits every shop's order fetches, up to the transport's cap
-	// on calls in flight; the rest wait as data.
-	gate *coalesce.Gate
 }
 
 // eventsOn says whether shops have order events: pushed, or polled.
@@ -61,7 +58,6 @@ func (w *wiring) eventsOn() bool {
 // /wechat/events.
 func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 	transport := wechat.NewTransport(w.limited(w.store))
-	w.gate = coalesce.NewGate(transport.MaxInFlight())
 	tokens := w.tokenSource(transport)
 	shop := w.shop("", tokens, transport, w.store)
 	w.shops = shops.One(shop)
@@ -96,7 +92,6 @@ func (w *wiring) single(h *httpserver.Config, sb *sandbox.Sandbox) error {
 // a Shop per authorized shop, built on the shop's first request.
 func (w *wiring) provider(h *httpserver.Config) error {
 	root := wechat.NewTransport(w.cfg.Upstream)
-	w.gate = coalesce.NewGate(root.MaxInFlight())
 	var shared component.Store
 	if w.store != nil {
 		shared = w.store.Component()
@@ -168,7 +163,10 @@ var shopPushPrefix = strings.TrimSuffix(httpserver.ShopPushPath, "{appid}")
 func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Transport, store *redisstore.Store) *shops.Shop {
 	upstream := w.cfg.Family.Build(wechat.NewClient(transport, tokens))
 	cache := w.cfg.OrderCache.For(w.eventsOn())
-	source := orderSource(cache, upstream.Orders, w.gate, store, w.m, w.log)
+	// A gate per shop, as wide as the process's cap on calls in flight:
+	// the fetches it admits may wait on the shop's own token, rate limit
+	// or breaker, and one shop stalled there must not hold the others'.
+	source := orderSource(cache, upstream.Orders, coalesce.NewGate(transport.MaxInFlight()), store, w.m, w.log)
 	var orders order.Source = source
 	lists, forget := upstream.Lists, order.Forgetters{source}
 	var anchor func(context.Context, string, time.Time) time.Time

@@ -3,7 +3,8 @@ package coalesce
 import "sync"
 
 // Gate admits at most n calls at once, for every Source that shares it
-// (the process's shops); the others wait in a queue, as data. It is sized
+// (the server gives each shop its own); the others wait in a queue, as
+// data. It is sized
 // like UPSTREAM_MAX_IN_FLIGHT, the transport's cap on upstream calls in
 // flight: past the cap a call could only wait for a slot, and a call that
 // waits in the transport does so on a goroutine and its stack, one for

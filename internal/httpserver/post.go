@@ -94,6 +94,12 @@ func refusalStatus(media string, errs gqlerror.List) int {
 // writeResponse writes resp in the shape encoding/json gives it, with its
 // data as it is: gqlgen wrote it, as valid compact JSON.
 func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+	if resp == nil {
+		// gqlgen answers nothing to a client gone before its operation
+		// ran (and to a subscription posted here that ended empty).
+		_, _ = w.Write([]byte("null"))
+		return
+	}
 	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
 		// Incremental delivery, which POST does not serve: as gqlgen does.
 		b, _ := json.Marshal(resp)

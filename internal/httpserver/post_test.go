@@ -31,6 +31,16 @@ func TestAnswersAreWrittenAsGqlgenDoes(t *testing.T) {
 	}
 }
 
+// No response (the client went away before its operation ran) is
+// written as gqlgen writes it, not a panic.
+func TestNoResponseIsNull(t *testing.T) {
+	w := httptest.NewRecorder()
+	writeResponse(w, nil)
+	if w.Body.String() != "null" {
+		t.Fatalf("wrote %q", w.Body)
+	}
+}
+
 func mustMarshal(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestResponseMedia(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -176,6 +177,9 @@ func startAll(ctx context.Context, src order.Starter, ids []uint64, slots chan s
 	results := make([]*dataloader.Result[*order.Order], len(ids))
 	fetches := make([]order.Fetch, len(ids))
 	ready := make(chan int, len(ids)) // room for every answer: ready never blocks
+	// Each fetch is told ready once: a Start that panicked after its source
+	// took ready is told by StartSafely, and may be told again.
+	told := make([]atomic.Bool, len(ids))
 	started, pending := 0, 0
 	for started < len(ids) || pending > 0 {
 		admit := slots
@@ -187,11 +191,12 @@ func startAll(ctx context.Context, src order.Starter, ids []uint64, slots chan s
 			i := started
 			started++
 			pending++
-			fetches[i] = order.StartSafely(ctx, src, ids[i], func() { ready <- i }, log)
+			fetches[i] = order.StartSafely(ctx, src, ids[i], func() {
+				if told[i].CompareAndSwap(false, true) {
+					ready <- i
+				}
+			}, log)
 		case i := <-ready:
-			if results[i] != nil {
-				continue // told twice: a Start that panicked after taking ready
-			}
 			<-slots
 			pending--
 			o, err := fetches[i].Result()

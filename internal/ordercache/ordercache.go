@@ -115,8 +115,15 @@ func (c Config) For(events bool) Config {
 }
 
 // Local is a Backend in process memory: at most Size orders, each for TTL,
-// the least recently used going first. A forgotten order is an entry
-// without an order, whose stamp refuses the Adds of earlier fetches.
+// the least recently used going first.
+//
+// Stamps are the count of forgets when a fetch began, so they order
+// fetches and forgets: every entry carries one (a forgotten order's is its
+// forget's; a kept order's, its fetch's), and an Add is refused under an
+// entry with a later stamp. So neither a fetch that began before a forget
+// nor one that began before the fetch that is kept now replaces what a
+// later one found. A forget evicted while fetches from before it may still
+// run raises the floor under which no Add is taken.
 type Local struct {
 	lru *lru.Cache[uint64, entry]
 	ttl time.Duration
@@ -124,11 +131,12 @@ type Local struct {
 
 	mu        sync.Mutex // orders Add against Forget
 	forgotten uint64     // how many forgets there have been: each one's stamp
+	floor     uint64     // the latest evicted forget's stamp
 }
 
 type entry struct {
 	o       *order.Order // nil: forgotten
-	stamp   string
+	stamp   uint64
 	expires time.Time
 }
 
@@ -140,48 +148,43 @@ func NewLocal(cfg Config) *Local {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c, _ := lru.New[uint64, entry](cfg.Size) // only fails for a size below 1
-	return &Local{lru: c, ttl: cfg.TTL, now: cfg.Now}
+	l := &Local{ttl: cfg.TTL, now: cfg.Now}
+	// The callback runs inside lru.Add and lru.Remove, which run under mu.
+	l.lru, _ = lru.NewWithEvict(cfg.Size, func(_ uint64, e entry) { // only fails for a size below 1
+		if e.o == nil && l.now().Before(e.expires) {
+			l.floor = max(l.floor, e.stamp)
+		}
+	})
+	return l
 }
 
 func (l *Local) Get(_ context.Context, id uint64) (*order.Order, string, bool) {
-	e, ok := l.lru.Get(id)
-	switch {
-	case !ok:
-		return nil, "", false
-	case !l.now().Before(e.expires):
-		l.removeExpired(id)
-		return nil, "", false
-	case e.o == nil:
-		return nil, e.stamp, false
+	if e, ok := l.lru.Get(id); ok && e.o != nil && l.now().Before(e.expires) {
+		return e.o, "", true
 	}
-	return e.o, "", true
-}
-
-// removeExpired removes id's entry if it is still an expired one: a forget
-// may have replaced it since it was read.
-func (l *Local) removeExpired(id uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.lru.Peek(id); ok && !l.now().Before(e.expires) {
-		l.lru.Remove(id)
-	}
+	return nil, strconv.FormatUint(l.forgotten, 10), false
 }
 
 func (l *Local) Add(_ context.Context, id uint64, o *order.Order, stamp string) {
+	began, _ := strconv.ParseUint(stamp, 10, 64) // "": before any forget
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.lru.Peek(id); ok && e.o == nil && e.stamp != stamp && l.now().Before(e.expires) {
-		return // forgotten after this fetch began
+	if began < l.floor {
+		return // a forget since it began may have been evicted
 	}
-	l.lru.Add(id, entry{o: o, expires: l.now().Add(l.ttl)})
+	if e, ok := l.lru.Peek(id); ok && e.stamp > began && l.now().Before(e.expires) {
+		return // forgotten, or fetched by a later fetch, after this one began
+	}
+	l.lru.Add(id, entry{o: o, stamp: began, expires: l.now().Add(l.ttl)})
 }
 
 func (l *Local) Forget(_ context.Context, id uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.forgotten++
-	l.lru.Add(id, entry{stamp: strconv.FormatUint(l.forgotten, 10), expires: l.now().Add(ForgetFor(l.ttl))})
+	l.lru.Add(id, entry{stamp: l.forgotten, expires: l.now().Add(ForgetFor(l.ttl))})
 }
 
 // Starting is a Source over a process-local backend and a next that starts

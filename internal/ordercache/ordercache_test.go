@@ -139,3 +139,32 @@ func TestStartingKeepsWhatItStarted(t *testing.T) {
 		t.Fatalf("after the event: %+v", o)
 	}
 }
+
+// A fetch that began before a forget never replaces what a fetch that
+// began after it kept, nor a forget that was evicted while it ran.
+func TestAnOlderFetchNeverReplacesANewerOne(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal(Config{TTL: time.Minute, Size: 2})
+	_, slow, _ := l.Get(ctx, 1) // a fetch begins, reading the order as it was…
+	l.Forget(ctx, 1)            // …it changes…
+	_, fast, _ := l.Get(ctx, 1) // …another fetch begins and ends first
+	l.Add(ctx, 1, &order.Order{ID: 1, StatusCode: 30}, fast)
+	l.Add(ctx, 1, &order.Order{ID: 1, StatusCode: 20}, slow)
+	if o, _, ok := l.Get(ctx, 1); !ok || o.StatusCode != 30 {
+		t.Fatalf("kept %+v, want the order the later fetch read", o)
+	}
+
+	_, slow, _ = l.Get(ctx, 2)
+	l.Forget(ctx, 2)
+	l.Forget(ctx, 3)
+	l.Forget(ctx, 4) // the forget of 2 is evicted
+	l.Add(ctx, 2, &order.Order{ID: 2}, slow)
+	if _, _, ok := l.Get(ctx, 2); ok {
+		t.Fatal("a fetch from before an evicted forget was kept")
+	}
+	_, after, _ := l.Get(ctx, 2)
+	l.Add(ctx, 2, &order.Order{ID: 2}, after)
+	if _, _, ok := l.Get(ctx, 2); !ok {
+		t.Fatal("a fetch from after every forget was not kept")
+	}
+}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -22,9 +21,14 @@ import (
 // OrderCache stores fetched orders for all replicas for a TTL, as JSON
 // under a key that carries the layout of order.Order: a replica built with
 // another layout uses other keys and never reads an order it would
-// misread. A forgotten order's key holds a marker instead, until any fetch
-// that began before has ended (ordercache.ForgetFor). Redis being away
-// makes every lookup a miss: the cache is bypassed, never wrong.
+// misread. Redis being away makes every lookup a miss: the cache is
+// bypassed, never wrong.
+//
+// Stamps order fetches and forgets as ordercache.Local's do, with the
+// shop's count of forgets kept in Redis: a kept order's value starts with
+// the stamp of the fetch that read it, a forgotten order's is a marker
+// with its forget's (until any fetch that began before has ended,
+// ordercache.ForgetFor), and an Add under a later stamp is refused.
 //
 // A forget that Redis did not take leaves an order there that may be
 // stale: this replica then reads no order from Redis until it has expired
@@ -46,57 +50,80 @@ func (s *Store) Orders(ttl time.Duration) *OrderCache {
 
 func (c *OrderCache) distrusted() bool { return c.now().UnixNano() < c.distrust.Load() }
 
-// forgottenMark starts the value of a forgotten order's key; the rest is
-// random, so that each forget has a stamp of its own.
+// forgottenMark starts the value of a forgotten order's key, before its
+// forget's stamp.
 const forgottenMark = "forgotten:"
 
+// key is where id's order is kept: "order-s" for values that begin with
+// their stamp, so that replicas of a version that stored bare orders, and
+// random forget markers, never share an entry with this one during an
+// upgrade (each replica forgets on every event in its own keys).
 func (c *OrderCache) key(id uint64) string {
-	return c.s.key("order", orderLayout, strconv.FormatUint(id, 10))
+	return c.s.key("order-s", orderLayout, strconv.FormatUint(id, 10))
 }
 
-// Get returns the cached order for id, or the stamp of its last forget.
+// forgets is the key of the shop's count of forgets, in the slot of its
+// orders.
+func (c *OrderCache) forgets() string { return c.s.key("order-forgets") }
+
+// Get returns the cached order for id or, on a miss, the count of forgets
+// now: the stamp of the fetch that follows.
 func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, string, bool) {
 	if c.distrusted() {
 		return nil, "", false
 	}
-	b, err := c.s.rdb.Get(ctx, c.key(id)).Bytes()
-	if err != nil {
+	vals, err := c.s.rdb.MGet(ctx, c.key(id), c.forgets()).Result()
+	if err != nil || len(vals) != 2 {
 		return nil, "", false
 	}
-	if strings.HasPrefix(string(b), forgottenMark) {
-		return nil, string(b), false
+	stamp, _ := vals[1].(string)
+	if stamp == "" {
+		stamp = "0"
 	}
+	v, _ := vals[0].(string)
+	_, body, ok := strings.Cut(v, "\n")
 	var o order.Order
-	if json.Unmarshal(b, &o) != nil {
-		return nil, "", false
+	if !ok || json.Unmarshal([]byte(body), &o) != nil {
+		return nil, stamp, false
 	}
 	return &o, "", true
 }
 
-// addUnlessForgotten sets the key unless it holds a forget other than the
-// one the fetch began after (ARGV[2]).
-var addUnlessForgotten = redis.NewScript(`
+// addUnlessLater sets the key to ARGV[1] (stamp, then the order) unless it
+// holds a forget, or an order, with a stamp later than ARGV[2].
+var addUnlessLater = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, ` + strconv.Itoa(len(forgottenMark)) + `) == '` + forgottenMark + `' and v ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+if v then
+  local s = string.match(v, '^` + forgottenMark + `(%d+)$') or string.match(v, '^(%d+)\n')
+  if s and tonumber(s) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2] .. '\n' .. ARGV[1], 'PX', ARGV[3])
 return 1`)
 
-// Add caches o under id, unless id was forgotten since stamp.
+// Add caches o under id, unless id was forgotten, or fetched by a later
+// fetch, since stamp.
 func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order, stamp string) {
 	if c.distrusted() {
 		return
 	}
+	if stamp == "" {
+		stamp = "0" // asked while Redis was away: before any forget
+	}
 	b, err := json.Marshal(o)
 	if err == nil {
-		_ = addUnlessForgotten.Run(ctx, c.s.rdb, []string{c.key(id)}, b, stamp, c.ttl.Milliseconds()).Err()
+		_ = addUnlessLater.Run(ctx, c.s.rdb, []string{c.key(id)}, b, stamp, c.ttl.Milliseconds()).Err()
 	}
 }
 
+// forget counts a forget and leaves its marker under the order's key.
+var forget = redis.NewScript(`
+local n = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], '` + forgottenMark + `' .. n, 'PX', ARGV[1])
+return n`)
+
 // Forget replaces id's order, for every replica, with a forget marker.
 func (c *OrderCache) Forget(ctx context.Context, id uint64) {
-	var r [8]byte
-	_, _ = rand.Read(r[:])
-	if err := c.s.rdb.Set(ctx, c.key(id), forgottenMark+hex.EncodeToString(r[:]), ordercache.ForgetFor(c.ttl)).Err(); err != nil {
+	if err := forget.Run(ctx, c.s.rdb, []string{c.key(id), c.forgets()}, ordercache.ForgetFor(c.ttl).Milliseconds()).Err(); err != nil {
 		c.distrust.Store(c.now().Add(c.ttl).UnixNano())
 	}
 }
