@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,21 +33,17 @@ import (
 // stale: this replica then reads no order from Redis until it has expired
 // (TTL after the failure).
 type OrderCache struct {
-	s   *Store
-	ttl time.Duration
-	now func() time.Time
-	// distrust is when this replica may read orders again (Unix nano).
-	distrust atomic.Int64
+	s        *Store
+	ttl      time.Duration
+	distrust distrust
 }
 
 var _ ordercache.Backend = (*OrderCache)(nil)
 
 // Orders returns an order cache whose entries live for ttl.
 func (s *Store) Orders(ttl time.Duration) *OrderCache {
-	return &OrderCache{s: s, ttl: ttl, now: time.Now}
+	return &OrderCache{s: s, ttl: ttl, distrust: newDistrust(ttl)}
 }
-
-func (c *OrderCache) distrusted() bool { return c.now().UnixNano() < c.distrust.Load() }
 
 // forgottenMark starts the value of a forgotten order's key, before its
 // forget's stamp.
@@ -69,7 +64,7 @@ func (c *OrderCache) forgets() string { return c.s.key("order-forgets") }
 // Get returns the cached order for id or, on a miss, the count of forgets
 // now: the stamp of the fetch that follows.
 func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, string, bool) {
-	if c.distrusted() {
+	if c.distrust.active() {
 		return nil, "", false
 	}
 	vals, err := c.s.rdb.MGet(ctx, c.key(id), c.forgets()).Result()
@@ -103,7 +98,7 @@ return 1`)
 // Add caches o under id, unless id was forgotten, or fetched by a later
 // fetch, since stamp.
 func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order, stamp string) {
-	if c.distrusted() {
+	if c.distrust.active() {
 		return
 	}
 	if stamp == "" {
@@ -124,7 +119,7 @@ return n`)
 // Forget replaces id's order, for every replica, with a forget marker.
 func (c *OrderCache) Forget(ctx context.Context, id uint64) {
 	if err := forget.Run(ctx, c.s.rdb, []string{c.key(id), c.forgets()}, ordercache.ForgetFor(c.ttl).Milliseconds()).Err(); err != nil {
-		c.distrust.Store(c.now().Add(c.ttl).UnixNano())
+		c.distrust.missed()
 	}
 }
 

@@ -81,7 +81,7 @@ func TestAForgetRedisMissedStopsReadsForATTL(t *testing.T) {
 	srv := redistest.Start(t)
 	c := open(t, srv).Orders(time.Minute)
 	now := time.Unix(1_800_000_000, 0)
-	c.now = func() time.Time { return now }
+	c.distrust.now = func() time.Time { return now }
 	ctx := context.Background()
 	srv.Stop()
 	c.Forget(ctx, 7)

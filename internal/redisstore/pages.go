@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ordergraph/ordergraph/internal/pagecache"
@@ -24,19 +23,16 @@ import (
 // end the generation leaves pages in Redis that may be stale, so this
 // replica then reads none until they have expired (TTL after the failure).
 type Pages struct {
-	s   *Store
-	ttl time.Duration
-	now func() time.Time
-	// distrust is when this replica may read pages again (Unix nano) after
-	// a generation it could not end.
-	distrust atomic.Int64
+	s        *Store
+	ttl      time.Duration
+	distrust distrust
 }
 
 var _ pagecache.Backend = (*Pages)(nil)
 
 // Pages returns a page cache whose entries live for ttl.
 func (s *Store) Pages(ttl time.Duration) *Pages {
-	return &Pages{s: s, ttl: ttl, now: time.Now}
+	return &Pages{s: s, ttl: ttl, distrust: newDistrust(ttl)}
 }
 
 var pageLayout = layoutOf(reflect.TypeFor[pagecache.Entry]())
@@ -45,7 +41,7 @@ func (p *Pages) genKey() string         { return p.s.key("pages-gen") }
 func (p *Pages) key(name string) string { return p.s.key("page", pageLayout, name) }
 
 func (p *Pages) Get(ctx context.Context, name string) (pagecache.Entry, string, bool) {
-	if p.now().UnixNano() < p.distrust.Load() {
+	if p.distrust.active() {
 		return pagecache.Entry{}, "", false
 	}
 	vals, err := p.s.rdb.MGet(ctx, p.genKey(), p.key(name)).Result()
@@ -90,7 +86,7 @@ func (p *Pages) Add(ctx context.Context, name string, e pagecache.Entry, gen str
 // it has expired, so has every page of it.
 func (p *Pages) Bump(ctx context.Context) {
 	if err := p.s.rdb.Set(ctx, p.genKey(), newGeneration(), p.ttl).Err(); err != nil {
-		p.distrust.Store(p.now().Add(p.ttl).UnixNano())
+		p.distrust.missed()
 	}
 }
 

@@ -45,7 +45,7 @@ func TestAnEventRedisMissedStopsReadsForATTL(t *testing.T) {
 	srv := redistest.Start(t)
 	p := open(t, srv).Pages(time.Minute)
 	now := time.Unix(1_800_000_000, 0)
-	p.now = func() time.Time { return now }
+	p.distrust.now = func() time.Time { return now }
 	ctx := context.Background()
 	_, gen, _ := p.Get(ctx, "p")
 	p.Add(ctx, "p", pagecache.Entry{Page: order.ListPage{Total: 3}}, gen)
