@@ -342,7 +342,7 @@ func (w *wiring) pageBackend(cache ordercache.Config, store *redisstore.Store) p
 const pageCacheSize = 200
 
 // orderSource stacks what sits between the per-request loader and the
-// upstream: the optional order cache (in Redis if set), then coalescing.
+// upstream: the order cache when on (in Redis if set), then coalescing.
 // Order events make it forget their orders.
 func orderSource(cache ordercache.Config, upstream order.Source, gate *coalesce.Gate, store *redisstore.Store, m *metrics.Metrics, log *slog.Logger) interface {
 	order.Source

@@ -1,7 +1,7 @@
 // Package coalesce shares one upstream call among all requests that ask for
 // the same order while that call is in flight. Nothing is kept after the call
-// returns: a request that starts later gets a fresh call (caching is package
-// ordercache's job, and off by default).
+// returns: a request that starts later gets a fresh call (keeping orders is
+// package ordercache's job).
 package coalesce
 
 import (

@@ -1,5 +1,5 @@
-// Package ordercache is an optional cache of fetched orders, for dashboards
-// that ask for the same orders over and over. It follows the upstream where
+// Package ordercache is the cache of fetched orders, for dashboards that
+// ask for the same orders over and over (on by default where events come). It follows the upstream where
 // it can: an order event (pushed by WeChat or found by the poller) makes
 // every replica forget the order before anyone is shown it, and the TTL
 // bounds how long an order is kept when no event comes. Only successes are
@@ -7,8 +7,8 @@
 // once.
 //
 // A fetch that began before the order was forgotten may end after it; its
-// answer is then not cached (Backend.Add's stamp), so a forgotten order
-// never comes back stale.
+// answer is then not cached (Backend.Add's stamp), nor does it replace
+// what a later fetch kept, so a forgotten order never comes back stale.
 package ordercache
 
 import (

@@ -6,8 +6,8 @@
 //   - as a third-party platform, its verify ticket, its token and its
 //     shops' tokens and refresh tokens, with a refresh lock per token
 //     (Component);
-//   - automatic persisted queries (Queries) and the optional order cache
-//     (Orders);
+//   - automatic persisted queries (Queries), the order cache (Orders) and
+//     the page cache (Pages);
 //   - the upstream rate limit, one budget for the fleet (UpstreamLimiter);
 //   - order events: their fan-out to every replica (Events), the memory of
 //     WeChat Store pushes taken and published (PushSeen), and for the Mini
