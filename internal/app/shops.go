@@ -213,7 +213,7 @@ func (w *wiring) shop(id string, tokens wechat.TokenSource, transport *wechat.Tr
 	s.Deliver = local.Publish
 	s.Close = s.Events.Close
 	if w.cfg.Family.Changes == family.Polled && w.cfg.Poll.Interval > 0 {
-		s.Close = chain(w.startPoller(upstream.Lists, publisher, store), s.Close)
+		s.Close = chain(w.startPoller(upstream.Lists, publisher, forget, store), s.Close)
 	}
 	return s
 }
@@ -269,8 +269,9 @@ func (w *wiring) report(lines func() []string) func(context.Context) []string {
 }
 
 // startPoller polls a Mini Shop for changes, one replica at a time when
-// Redis is set, until stopped.
-func (w *wiring) startPoller(lists order.Lister, publisher events.Publisher, store *redisstore.Store) (stop func()) {
+// Redis is set, until stopped. A poll that passed over changes makes the
+// shop forget all it keeps (with Redis, for every replica).
+func (w *wiring) startPoller(lists order.Lister, publisher events.Publisher, forget order.Forgetters, store *redisstore.Store) (stop func()) {
 	var lease poller.Lease
 	var memory poller.Memory = poller.NewLocalMemory(time.Now)
 	if store != nil {
@@ -280,7 +281,7 @@ func (w *wiring) startPoller(lists order.Lister, publisher events.Publisher, sto
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		poller.New(w.cfg.Poll, lists, lease, memory, publisher.Publish, w.log).Run(ctx)
+		poller.New(w.cfg.Poll, lists, lease, memory, publisher.Publish, w.log).OnMissed(func() { forget.ForgetAll(ctx) }).Run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }

@@ -162,6 +162,14 @@ func (s *Source) Forget(_ context.Context, id uint64) {
 	s.mu.Unlock()
 }
 
+// ForgetAll drops every call in flight: a later request gets a call of its
+// own.
+func (s *Source) ForgetAll(context.Context) {
+	s.mu.Lock()
+	clear(s.calls)
+	s.mu.Unlock()
+}
+
 // forget removes c from the calls in flight if it is still the one for id.
 // s.mu must be held.
 func (s *Source) forget(id uint64, c *call) {

@@ -35,12 +35,27 @@ type Forgetter interface {
 	Forget(ctx context.Context, id uint64)
 }
 
+// AllForgetter is told that any of the shop's orders may have changed
+// unseen (the poller passed over changes): it drops all it holds.
+type AllForgetter interface {
+	ForgetAll(ctx context.Context)
+}
+
 // Forgetters tells each of its Forgetters, in turn.
 type Forgetters []Forgetter
 
 func (fs Forgetters) Forget(ctx context.Context, id uint64) {
 	for _, f := range fs {
 		f.Forget(ctx, id)
+	}
+}
+
+// ForgetAll tells each of its Forgetters that forgets all.
+func (fs Forgetters) ForgetAll(ctx context.Context) {
+	for _, f := range fs {
+		if a, ok := f.(AllForgetter); ok {
+			a.ForgetAll(ctx)
+		}
 	}
 }
 

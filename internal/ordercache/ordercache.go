@@ -34,6 +34,9 @@ type Backend interface {
 	Add(ctx context.Context, id uint64, o *order.Order, stamp string)
 	// Forget drops id, and refuses the Adds of fetches that began before.
 	Forget(ctx context.Context, id uint64)
+	// ForgetAll drops every order, and refuses the Adds of fetches that
+	// began before.
+	ForgetAll(ctx context.Context)
 }
 
 // ForgetFor is how long a backend remembers that it forgot an order: longer
@@ -76,6 +79,14 @@ func (s *Source) Forget(ctx context.Context, id uint64) {
 		f.Forget(ctx, id)
 	}
 	s.backend.Forget(ctx, id)
+}
+
+// ForgetAll drops every order in flight in next, then in the backend.
+func (s *Source) ForgetAll(ctx context.Context) {
+	if f, ok := s.next.(order.AllForgetter); ok {
+		f.ForgetAll(ctx)
+	}
+	s.backend.ForgetAll(ctx)
 }
 
 // Config is the cache's configuration (ORDER_CACHE_TTL, ORDER_CACHE_SIZE),
@@ -178,6 +189,15 @@ func (l *Local) Add(_ context.Context, id uint64, o *order.Order, stamp string) 
 		return // forgotten, or fetched by a later fetch, after this one began
 	}
 	l.lru.Add(id, entry{o: o, stamp: began, expires: l.now().Add(l.ttl)})
+}
+
+// ForgetAll drops every order; fetches that began before are refused.
+func (l *Local) ForgetAll(context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forgotten++
+	l.floor = l.forgotten
+	l.lru.Purge()
 }
 
 func (l *Local) Forget(_ context.Context, id uint64) {

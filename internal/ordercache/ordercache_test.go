@@ -168,3 +168,24 @@ func TestAnOlderFetchNeverReplacesANewerOne(t *testing.T) {
 		t.Fatal("a fetch from after every forget was not kept")
 	}
 }
+
+// ForgetAll drops every order, and no fetch that began before is kept.
+func TestForgetAllDropsEveryOrder(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal(Config{TTL: time.Minute, Size: 10})
+	_, stamp, _ := l.Get(ctx, 1)
+	l.Add(ctx, 1, &order.Order{ID: 1}, stamp)
+	_, slow, _ := l.Get(ctx, 2)
+	l.ForgetAll(ctx)
+	l.Add(ctx, 2, &order.Order{ID: 2}, slow)
+	for _, id := range []uint64{1, 2} {
+		if _, _, ok := l.Get(ctx, id); ok {
+			t.Fatalf("order %d is kept after ForgetAll", id)
+		}
+	}
+	_, after, _ := l.Get(ctx, 2)
+	l.Add(ctx, 2, &order.Order{ID: 2}, after)
+	if _, _, ok := l.Get(ctx, 2); !ok {
+		t.Fatal("a fetch after ForgetAll is not kept")
+	}
+}

@@ -125,6 +125,9 @@ func (c *Cache) Anchor(ctx context.Context, scope string, now time.Time) time.Ti
 // Forget ends every page: an event of any order may change any page.
 func (c *Cache) Forget(ctx context.Context, _ uint64) { c.backend.Bump(ctx) }
 
+// ForgetAll ends every page.
+func (c *Cache) ForgetAll(ctx context.Context) { c.backend.Bump(ctx) }
+
 // Forgetter ends backend's pages on every event, for a shop this process
 // serves no Cache of (a push to a shop another replica holds).
 func Forgetter(backend Backend) order.Forgetter { return &Cache{backend: backend} }

@@ -75,7 +75,10 @@ type Poller struct {
 	lease   Lease
 	memory  Memory
 	publish func(order.Event)
-	log     *slog.Logger
+	// missed is told when a poll passed over changes it will never tell of
+	// (see OnMissed); nil: nobody is.
+	missed func()
+	log    *slog.Logger
 	// wait holds the next event back for d, or less if ctx ends first.
 	wait func(ctx context.Context, d time.Duration) error
 }
@@ -84,6 +87,21 @@ type Poller struct {
 // means this process polls alone.
 func New(cfg Config, lists order.Lister, lease Lease, memory Memory, publish func(order.Event), log *slog.Logger) *Poller {
 	return &Poller{cfg: cfg, lists: lists, lease: lease, memory: memory, publish: publish, log: log, wait: sleep}
+}
+
+// OnMissed has the poller call missed whenever a poll passes over changes
+// it will never tell of: it resumed after a pause with a new baseline, or
+// more orders changed than one poll reads. What keeps orders until their
+// event (the caches) must then forget them all. It returns p.
+func (p *Poller) OnMissed(missed func()) *Poller {
+	p.missed = missed
+	return p
+}
+
+func (p *Poller) miss() {
+	if p.missed != nil {
+		p.missed()
+	}
 }
 
 // sleep waits d, or less if ctx ends first, and then says so.
@@ -133,6 +151,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	if gap := now.Sub(last); polled && gap > 2*p.cfg.Interval+p.cfg.Overlap {
 		p.log.Info("order poll: resuming after a pause with a new baseline; changes made during it are not told", slog.Duration("pause", gap))
 		polled = false
+		p.miss()
 	}
 	from := last.Add(-p.cfg.Overlap)
 	if !polled {
@@ -144,6 +163,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	for page := 0; ; page++ {
 		if page == maxPages {
 			p.log.Warn("order poll: more changed orders than one poll reads; some changes were missed", slog.Int("pages", maxPages))
+			p.miss()
 			break
 		}
 		q.Offset = page * p.cfg.PageSize

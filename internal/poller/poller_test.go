@@ -156,7 +156,9 @@ func TestPollerCatchUpIsClamped(t *testing.T) {
 		s := &shop{orders: map[uint64]*order.Order{}}
 		var events []order.Event
 		var logs bytes.Buffer
-		p := New(cfg, s, nil, NewLocalMemory(func() time.Time { return now }), func(ev order.Event) { events = append(events, ev) }, slog.New(slog.NewTextHandler(&logs, nil)))
+		missed := 0
+		p := New(cfg, s, nil, NewLocalMemory(func() time.Time { return now }), func(ev order.Event) { events = append(events, ev) }, slog.New(slog.NewTextHandler(&logs, nil))).
+			OnMissed(func() { missed++ })
 		p.Poll(t.Context(), now) // the baseline
 		s.set(1, 20, now.Add(5*time.Second))
 		now = now.Add(tc.pause)
@@ -165,11 +167,44 @@ func TestPollerCatchUpIsClamped(t *testing.T) {
 		if len(events) != tc.want || (tc.want == 0) != strings.Contains(logs.String(), "new baseline") {
 			t.Fatalf("after a pause of %v: %d events (want %d), log:\n%s", tc.pause, len(events), tc.want, logs.String())
 		}
+		// The changes of the pause are never told: what waits for them
+		// (the caches) is told to forget all.
+		if (tc.want == 0) != (missed == 1) || missed > 1 {
+			t.Fatalf("after a pause of %v: told of a miss %d times", tc.pause, missed)
+		}
 		s.set(1, 30, now.Add(10*time.Second)) // changes after the new baseline are told
 		now = now.Add(cfg.Interval)
 		p.Poll(t.Context(), now)
 		if got := events[len(events)-1]; len(events) != tc.want+1 || got.OrderID != 1 {
 			t.Fatalf("after a pause of %v, the next change: %+v", tc.pause, events)
 		}
+	}
+}
+
+// More changes than one poll reads: those past its pages are never told,
+// and the poller says so.
+func TestPollerSaysWhenAPollMissedChanges(t *testing.T) {
+	now := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	cfg := Config{Interval: 30 * time.Second, Overlap: time.Minute, PageSize: 1}
+	s := &shop{orders: map[uint64]*order.Order{}}
+	missed := 0
+	p := New(cfg, s, nil, NewLocalMemory(func() time.Time { return now }), func(order.Event) {}, slog.New(slog.DiscardHandler)).
+		OnMissed(func() { missed++ })
+	p.Poll(t.Context(), now)
+	for id := range uint64(maxPages) {
+		s.set(id+1, 20, now.Add(time.Second))
+	}
+	now = now.Add(cfg.Interval)
+	p.Poll(t.Context(), now)
+	if missed != 0 {
+		t.Fatal("a poll that read every change said it missed some")
+	}
+	for id := range uint64(maxPages + 1) {
+		s.set(id+100, 20, now.Add(time.Second))
+	}
+	now = now.Add(cfg.Interval)
+	p.Poll(t.Context(), now)
+	if missed != 1 {
+		t.Fatalf("a poll past its pages told of %d misses, want 1", missed)
 	}
 }

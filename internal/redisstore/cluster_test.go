@@ -87,6 +87,13 @@ func everyOperation(t *testing.T, s *Store) {
 	orders.Forget(ctx, 1)
 	_, _, hit := orders.Get(ctx, 1)
 	check("forgotten order", !hit)
+	_, stamp, _ = orders.Get(ctx, 2)
+	orders.Add(ctx, 2, &order.Order{ID: 2}, stamp)
+	_, _, hit = orders.Get(ctx, 2)
+	check("kept order", hit)
+	orders.ForgetAll(ctx)
+	_, _, hit = orders.Get(ctx, 2)
+	check("order after ForgetAll", !hit)
 
 	pages := s.Pages(time.Minute)
 	_, gen, _ := pages.Get(ctx, "p")

@@ -61,32 +61,42 @@ func (c *OrderCache) key(id uint64) string {
 // orders.
 func (c *OrderCache) forgets() string { return c.s.key("order-forgets") }
 
+// floor is the key of the stamp under which no order is read or kept: the
+// count of forgets at the last ForgetAll.
+func (c *OrderCache) floor() string { return c.s.key("order-floor") }
+
 // Get returns the cached order for id or, on a miss, the count of forgets
 // now: the stamp of the fetch that follows.
 func (c *OrderCache) Get(ctx context.Context, id uint64) (*order.Order, string, bool) {
 	if c.distrust.active() {
 		return nil, "", false
 	}
-	vals, err := c.s.rdb.MGet(ctx, c.key(id), c.forgets()).Result()
-	if err != nil || len(vals) != 2 {
+	vals, err := c.s.rdb.MGet(ctx, c.key(id), c.forgets(), c.floor()).Result()
+	if err != nil || len(vals) != 3 {
 		return nil, "", false
 	}
-	stamp, _ := vals[1].(string)
-	if stamp == "" {
-		stamp = "0"
-	}
+	stamp := count(vals[1])
 	v, _ := vals[0].(string)
-	_, body, ok := strings.Cut(v, "\n")
+	began, body, ok := strings.Cut(v, "\n")
 	var o order.Order
-	if !ok || json.Unmarshal([]byte(body), &o) != nil {
-		return nil, stamp, false
+	if !ok || count(began) < count(vals[2]) || json.Unmarshal([]byte(body), &o) != nil {
+		return nil, strconv.FormatUint(stamp, 10), false
 	}
 	return &o, "", true
 }
 
+// count is a count kept in Redis, 0 where there is none.
+func count(v any) uint64 {
+	s, _ := v.(string)
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
 // addUnlessLater sets the key to ARGV[1] (stamp, then the order) unless it
-// holds a forget, or an order, with a stamp later than ARGV[2].
+// holds a forget, or an order, with a stamp later than ARGV[2], or the
+// stamp is under the floor (KEYS[2]).
 var addUnlessLater = redis.NewScript(`
+if tonumber(ARGV[2]) < tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
 local v = redis.call('GET', KEYS[1])
 if v then
   local s = string.match(v, '^` + forgottenMark + `(%d+)$') or string.match(v, '^(%d+)\n')
@@ -106,7 +116,7 @@ func (c *OrderCache) Add(ctx context.Context, id uint64, o *order.Order, stamp s
 	}
 	b, err := json.Marshal(o)
 	if err == nil {
-		_ = addUnlessLater.Run(ctx, c.s.rdb, []string{c.key(id)}, b, stamp, c.ttl.Milliseconds()).Err()
+		_ = addUnlessLater.Run(ctx, c.s.rdb, []string{c.key(id), c.floor()}, b, stamp, c.ttl.Milliseconds()).Err()
 	}
 }
 
@@ -119,6 +129,20 @@ return n`)
 // Forget replaces id's order, for every replica, with a forget marker.
 func (c *OrderCache) Forget(ctx context.Context, id uint64) {
 	if err := forget.Run(ctx, c.s.rdb, []string{c.key(id), c.forgets()}, ordercache.ForgetFor(c.ttl).Milliseconds()).Err(); err != nil {
+		c.distrust.missed()
+	}
+}
+
+// forgetAll counts a forget and raises the floor to it.
+var forgetAll = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], n)
+return n`)
+
+// ForgetAll drops every order, for every replica: none kept before is read,
+// and no fetch that began before is kept.
+func (c *OrderCache) ForgetAll(ctx context.Context) {
+	if err := forgetAll.Run(ctx, c.s.rdb, []string{c.forgets(), c.floor()}).Err(); err != nil {
 		c.distrust.missed()
 	}
 }

@@ -112,3 +112,26 @@ func TestAnOlderFetchNeverReplacesANewerOneInRedis(t *testing.T) {
 		t.Fatalf("kept %+v, want the order the later fetch read", o)
 	}
 }
+
+// ForgetAll on one replica drops every order for all of them, and no
+// fetch that began before is kept.
+func TestForgetAllDropsEveryOrderInRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv).Orders(time.Minute), open(t, srv).Orders(time.Minute)
+	ctx := context.Background()
+	_, stamp, _ := a.Get(ctx, 1)
+	a.Add(ctx, 1, &order.Order{ID: 1}, stamp)
+	_, slow, _ := a.Get(ctx, 2)
+	b.ForgetAll(ctx)
+	a.Add(ctx, 2, &order.Order{ID: 2}, slow)
+	for _, id := range []uint64{1, 2} {
+		if _, _, ok := a.Get(ctx, id); ok {
+			t.Fatalf("order %d is kept after ForgetAll", id)
+		}
+	}
+	_, after, _ := a.Get(ctx, 2)
+	a.Add(ctx, 2, &order.Order{ID: 2}, after)
+	if _, _, ok := b.Get(ctx, 2); !ok {
+		t.Fatal("a fetch after ForgetAll is not kept")
+	}
+}
